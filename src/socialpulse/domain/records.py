@@ -1,0 +1,89 @@
+"""Plain records exchanged between stages (no I/O, no framework types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class SentimentLabel(StrEnum):
+    """The three sentiment classes, in the fixed order used for probability vectors."""
+
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+LABELS: tuple[SentimentLabel, ...] = (
+    SentimentLabel.NEGATIVE,
+    SentimentLabel.NEUTRAL,
+    SentimentLabel.POSITIVE,
+)
+
+
+class InteractionKind(StrEnum):
+    """How a user engaged with a post."""
+
+    LIKE = "like"
+    RETWEET = "retweet"
+    REPLY = "reply"
+    QUOTE = "quote"
+
+
+DEFAULT_INTERACTION_WEIGHTS: dict[InteractionKind, float] = {
+    InteractionKind.LIKE: 1.0,
+    InteractionKind.RETWEET: 2.0,
+    InteractionKind.REPLY: 3.0,
+    InteractionKind.QUOTE: 3.0,
+}
+"""Implicit-feedback confidence per kind: a reply costs the user more effort than a like."""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One social media post after cleaning and enrichment."""
+
+    post_id: str
+    author_id: str
+    author_handle: str
+    text: str
+    created_at: datetime  # always timezone-aware UTC
+    lang: str | None = None
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    reply_to_id: str | None = None
+    quote_of_id: str | None = None
+    retweet_of_id: str | None = None
+    like_count: int = 0
+    retweet_count: int = 0
+    reply_count: int = 0
+    quote_count: int = 0
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """A user's engagement with a post; ``weight`` is the implicit-feedback confidence."""
+
+    user_id: str
+    post_id: str
+    kind: InteractionKind
+    ts: datetime
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentResult:
+    """A sentiment prediction for one text.
+
+    ``score`` is the signed polarity in [-1, 1] (positive minus negative probability), so that
+    means over many posts are meaningful; ``probabilities`` are keyed by label value.
+    """
+
+    label: SentimentLabel
+    score: float
+    probabilities: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    model_version: str = ""

@@ -1,0 +1,1 @@
+"""Spark transforms (DataFrame in, DataFrame out) and the job modules that read and write."""

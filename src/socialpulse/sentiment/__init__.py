@@ -1,0 +1,1 @@
+"""Sentiment backends behind one interface (``domain.protocols.SentimentBackend``)."""

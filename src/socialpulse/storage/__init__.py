@@ -1,0 +1,1 @@
+"""The serving database: one interface, SQLite and PostgreSQL through SQLAlchemy Core."""

@@ -1,0 +1,108 @@
+"""Table definitions of the serving database (SQLAlchemy Core, portable SQLite/PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from socialpulse.domain.columns import Col
+
+metadata = MetaData()
+
+_TS = DateTime(timezone=True)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column(Col.POST_ID, String(64), primary_key=True),
+    Column(Col.AUTHOR_ID, String(64), nullable=False),
+    Column(Col.AUTHOR_HANDLE, String(64)),
+    Column(Col.TEXT, Text, nullable=False),
+    Column(Col.TEXT_CLEAN, Text, nullable=False),
+    Column(Col.CREATED_AT, _TS, nullable=False),
+    Column(Col.DAY, Date, nullable=False),
+    Column(Col.LANG, String(16)),
+    Column(Col.HASHTAGS, JSON, nullable=False),
+    Column(Col.MENTIONS, JSON, nullable=False),
+    Column(Col.URLS, JSON, nullable=False),
+    Column(Col.EMOJIS, JSON, nullable=False),
+    Column(Col.REPLY_TO_ID, String(64)),
+    Column(Col.QUOTE_OF_ID, String(64)),
+    Column(Col.RETWEET_OF_ID, String(64)),
+    Column(Col.LIKE_COUNT, BigInteger, nullable=False),
+    Column(Col.RETWEET_COUNT, BigInteger, nullable=False),
+    Column(Col.REPLY_COUNT, BigInteger, nullable=False),
+    Column(Col.QUOTE_COUNT, BigInteger, nullable=False),
+    Column(Col.SOURCE, String(64)),
+    Column(Col.SENTIMENT_LABEL, String(16), nullable=False),
+    Column(Col.SENTIMENT_SCORE, Float, nullable=False),
+    Column(Col.PROB_NEGATIVE, Float, nullable=False),
+    Column(Col.PROB_NEUTRAL, Float, nullable=False),
+    Column(Col.PROB_POSITIVE, Float, nullable=False),
+    Column(Col.SENTIMENT_MODEL, String(128), nullable=False),
+    Column(Col.SENTIMENT_MODEL_VERSION, String(64), nullable=False),
+    # Serves "a user's posts, newest first" without a sort.
+    Index("ix_posts_author_created", Col.AUTHOR_ID, Col.CREATED_AT),
+    Index("ix_posts_day_label", Col.DAY, Col.SENTIMENT_LABEL),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column(Col.QUARANTINE_ID, String(64), primary_key=True),
+    Column(Col.SOURCE_FILE, Text),
+    Column(Col.RAW, Text),
+    Column(Col.REASON, Text, nullable=False),
+    Column(Col.OCCURRENCES, Integer, nullable=False),
+)
+
+hashtag_trends = Table(
+    "hashtag_trends",
+    metadata,
+    Column(Col.HASHTAG, String(140), primary_key=True),
+    Column(Col.DAY, Date, primary_key=True),
+    Column(Col.N_POSTS, Integer, nullable=False),
+    Column(Col.N_NEGATIVE, Integer, nullable=False),
+    Column(Col.N_NEUTRAL, Integer, nullable=False),
+    Column(Col.N_POSITIVE, Integer, nullable=False),
+    Column(Col.MEAN_SCORE, Float, nullable=False),
+    Index("ix_trends_day", Col.DAY),
+)
+
+user_profiles = Table(
+    "user_profiles",
+    metadata,
+    Column(Col.AUTHOR_ID, String(64), primary_key=True),
+    Column(Col.AUTHOR_HANDLE, String(64)),
+    Column(Col.N_POSTS, Integer, nullable=False),
+    Column(Col.N_NEGATIVE, Integer, nullable=False),
+    Column(Col.N_NEUTRAL, Integer, nullable=False),
+    Column(Col.N_POSITIVE, Integer, nullable=False),
+    Column(Col.MEAN_SCORE, Float, nullable=False),
+    Column(Col.FIRST_POST_AT, _TS, nullable=False),
+    Column(Col.LAST_POST_AT, _TS, nullable=False),
+)
+
+recommendations = Table(
+    "recommendations",
+    metadata,
+    Column(Col.USER_ID, String(64), primary_key=True),
+    Column(Col.RANK, Integer, primary_key=True),
+    Column(Col.POST_ID, String(64), nullable=False),
+    Column(Col.SCORE, Float, nullable=False),
+    Column(Col.ALGORITHM, String(32), nullable=False),
+    Column(Col.REASON_TEXT, Text),
+    Column(Col.GENERATED_AT, _TS, nullable=False),
+)

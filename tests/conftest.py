@@ -1,0 +1,42 @@
+"""Shared fixtures: one real local Spark session per test run, isolated settings per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from socialpulse.config import Settings
+from socialpulse.spark import build_spark
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """A real ``local[2]`` Spark session shared by the whole run (start-up costs seconds)."""
+    settings = Settings(spark_master="local[2]", spark_shuffle_partitions=4)
+    session = build_spark(settings, "socialpulse-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose data, lake and SQLite database live in this test's temp folder."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        spark_master="local[2]",
+        spark_shuffle_partitions=4,
+        _env_file=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared``; tests that need it fail loudly (not skip silently) when it is missing."""
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared not found at {SHARED}: the read-only data sets are required")
+    return SHARED
