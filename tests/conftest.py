@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,13 +12,18 @@ from pyspark.sql import SparkSession
 from socialpulse.config import Settings
 from socialpulse.spark import build_spark
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# ../shared beside the checkout; SOCIALPULSE_SHARED_DIR overrides it (e.g. for git worktrees).
+SHARED = Path(
+    os.environ.get("SOCIALPULSE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")
+)
 
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     """A real ``local[2]`` Spark session shared by the whole run (start-up costs seconds)."""
-    settings = Settings(spark_master="local[2]", spark_shuffle_partitions=4)
+    settings = Settings(
+        spark_master="local[2]", spark_shuffle_partitions=4, spark_driver_memory="1g"
+    )
     session = build_spark(settings, "socialpulse-tests")
     yield session
     session.stop()
