@@ -18,8 +18,8 @@ from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
 from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
 from socialpulse.processing import transforms as T
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
-from socialpulse.processing.sinks import write_to_store
 from socialpulse.storage.lake import LakePaths
+from socialpulse.storage.spark_sink import write_to_store
 
 
 @dataclass

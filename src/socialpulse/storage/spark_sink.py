@@ -1,7 +1,7 @@
 """Writing Spark DataFrames into the serving store from the executors, batch by batch.
 
 Each executor task converts its Arrow batches to pandas and upserts them itself, so the driver
-never collects the data set and a cluster writes in parallel. Used only by job modules.
+never collects the data set and a cluster writes in parallel. Called only by job modules.
 """
 
 from __future__ import annotations
