@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pyspark.sql import SparkSession
 
 from socialpulse.config import Settings
 from socialpulse.spark import build_spark
+from tests.postgres_server import PostgresServer, PostgresUnavailableError
 
 # ../shared beside the checkout; SOCIALPULSE_SHARED_DIR overrides it (e.g. for git worktrees).
 SHARED = Path(
@@ -46,3 +48,20 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared not found at {SHARED}: the read-only data sets are required")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL 15 for the whole run; fails (never skips) when it cannot start."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailableError as exc:
+        pytest.fail(f"PostgreSQL test server unavailable: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """URL of a fresh, empty database on the test server, one per test."""
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")

@@ -12,7 +12,7 @@ class Store(Protocol):
     """What the pipeline writes and the API reads. Frames use the column names of ``Col``."""
 
     def create_schema(self) -> None:
-        """Create missing tables and indexes (idempotent)."""
+        """Migrate the schema to the newest revision (idempotent, keeps data)."""
         ...
 
     def ping(self) -> bool:
@@ -55,6 +55,10 @@ class Store(Protocol):
 
     def label_distribution(self) -> dict[str, int]:
         """Stored posts per sentiment label."""
+        ...
+
+    def post_counts_by_day(self) -> dict[date, int]:
+        """Stored posts per ``day``, for reconciliation against the lake."""
         ...
 
     def close(self) -> None:

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from socialpulse.domain.columns import Col
+from socialpulse.storage import migrate
 from socialpulse.storage import tables as t
 
 _TABLES = {tbl.name: tbl for tbl in t.metadata.sorted_tables}
@@ -21,19 +34,49 @@ _TABLES = {tbl.name: tbl for tbl in t.metadata.sorted_tables}
 _CHUNK_ROWS = 500
 
 
-class SqlStore:
-    """A store on SQLite (embedded default) or PostgreSQL, upserting with ON CONFLICT."""
+class UnknownTableError(KeyError):
+    """A write or count named a table the schema does not have."""
 
-    def __init__(self, database_url: str) -> None:
+
+def _table(name: str) -> Table:
+    try:
+        return _TABLES[name]
+    except KeyError:
+        raise UnknownTableError(
+            f"unknown table {name!r}; the store has {sorted(_TABLES)}"
+        ) from None
+
+
+class SqlStore:
+    """A store on SQLite (embedded default) or PostgreSQL, upserting with ON CONFLICT.
+
+    PostgreSQL writes go through ``COPY`` into a temporary table and one
+    ``INSERT ... ON CONFLICT DO UPDATE`` from it; SQLite writes are one prepared upsert run with
+    ``executemany``. Connections are pooled (a ``QueuePool`` of ``pool_size`` on PostgreSQL).
+    """
+
+    def __init__(self, database_url: str, pool_size: int = 5, max_overflow: int = 10) -> None:
         self.url = database_url
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
+        if database_url.startswith("sqlite"):
+            self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(
+                database_url,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                # Servers and proxies drop idle connections; recycle before they do.
+                pool_recycle=1800,
+                # Session time zone UTC, so that server-side date arithmetic agrees with Spark.
+                connect_args={"options": "-c timezone=UTC"},
+            )
+        self.dialect = self.engine.dialect.name
 
     # -- schema & health ------------------------------------------------------------------------
     def create_schema(self) -> None:
-        """Create missing tables and indexes (idempotent)."""
-        t.metadata.create_all(self.engine)
+        """Bring the schema to the newest migration (idempotent; keeps existing data)."""
+        migrate.upgrade(self.engine)
 
     def ping(self) -> bool:
         """True when the database answers."""
@@ -50,15 +93,27 @@ class SqlStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def upsert(self, table: str, frame: pd.DataFrame) -> int:
-        """Insert or update ``frame``'s rows in ``table`` by primary key; return rows written."""
-        tbl = _TABLES[table]
+        """Insert or update ``frame``'s rows in ``table`` by primary key; return rows written.
+
+        Only the table's columns present in ``frame`` are written, so a frame without e.g.
+        ``raw`` leaves stored payloads alone. Rows repeating a key keep the last one.
+        """
+        tbl = _table(table)
         if frame.empty:
             return 0
-        rows = _records(frame, [c.name for c in tbl.columns])
         pk = [c.name for c in tbl.primary_key.columns]
+        missing = [c for c in pk if c not in frame.columns]
+        if missing:
+            raise ValueError(f"upsert into {table}: frame lacks key column(s) {missing}")
+        columns = [c.name for c in tbl.columns if c.name in frame.columns]
+        # ON CONFLICT cannot touch one row twice in a statement (PostgreSQL refuses).
+        frame = frame.drop_duplicates(subset=pk, keep="last")
+        rows = _records(frame, columns, _json_columns(tbl), table)
         with self.engine.begin() as conn:
-            for chunk in _chunks(rows, _CHUNK_ROWS):
-                conn.execute(self._upsert_stmt(conn, tbl, pk, chunk))
+            if self.dialect == "postgresql":
+                _pg_copy_upsert(conn, tbl, columns, pk, rows)
+            else:
+                conn.execute(self._upsert_stmt(conn, tbl, pk, columns), rows)
         return len(rows)
 
     def replace_recommendations(self, frame: pd.DataFrame) -> int:
@@ -66,33 +121,43 @@ class SqlStore:
         if frame.empty:
             return 0
         tbl = t.recommendations
-        rows = _records(frame, [c.name for c in tbl.columns])
+        rows = _records(frame, [c.name for c in tbl.columns], set(), tbl.name)
         users = sorted({r[Col.USER_ID] for r in rows})
         with self.engine.begin() as conn:
             for chunk in _chunks(users, _CHUNK_ROWS):
                 conn.execute(delete(tbl).where(tbl.c[Col.USER_ID].in_(chunk)))
-            for rchunk in _chunks(rows, _CHUNK_ROWS):
-                conn.execute(insert(tbl), rchunk)
+            conn.execute(insert(tbl), rows)
         return len(rows)
 
     def _upsert_stmt(
-        self, conn: Connection, tbl: Any, pk: list[str], rows: list[dict[str, Any]]
+        self, conn: Connection, tbl: Any, pk: list[str], columns: list[str]
     ) -> Any:
+        # No VALUES: executed with a list of rows, the driver runs the one prepared statement
+        # for each (executemany), which is SQLite's fastest bulk path.
         dialect = conn.dialect.name
         if dialect == "sqlite":
-            stmt: Any = sqlite.insert(tbl).values(rows)
+            stmt: Any = sqlite.insert(tbl)
         elif dialect == "postgresql":
-            stmt = postgresql.insert(tbl).values(rows)
+            stmt = postgresql.insert(tbl)
         else:  # pragma: no cover - create_store only builds the two above
             raise RuntimeError(f"no upsert for dialect {dialect}")
-        updates = {c.name: stmt.excluded[c.name] for c in tbl.columns if c.name not in pk}
+        updates = {c: stmt.excluded[c] for c in columns if c not in pk}
+        if not updates:
+            return stmt.on_conflict_do_nothing(index_elements=pk)
         return stmt.on_conflict_do_update(index_elements=pk, set_=updates)
+
+    def post_counts_by_day(self) -> dict[date, int]:
+        """Stored posts per ``day`` (served by ``ix_posts_day_label``), for reconciliation."""
+        p = t.posts
+        q = select(p.c[Col.DAY], func.count()).group_by(p.c[Col.DAY])
+        with self.engine.connect() as conn:
+            return {_as_date(d): int(n) for d, n in conn.execute(q)}
 
     # -- reads ----------------------------------------------------------------------------------
     def count(self, table: str) -> int:
         """Number of rows in ``table``."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(_TABLES[table])).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(_table(table))).scalar_one())
 
     def user_posts(self, author_id: str, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         """A user's posts with sentiment, newest first."""
@@ -188,13 +253,85 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+def _records(
+    frame: pd.DataFrame, columns: list[str], json_columns: set[str], table: str
+) -> list[dict[str, Any]]:
     """Frame rows as dicts of plain Python values, restricted to the table's columns."""
     present = [c for c in columns if c in frame.columns]
     out: list[dict[str, Any]] = []
     for rec in frame[present].to_dict(orient="records"):
-        out.append({str(k): _plain(v) for k, v in rec.items()})
+        row = {str(k): _plain(v) for k, v in rec.items()}
+        for name in json_columns.intersection(row):
+            row[name] = _json_value(row[name], table, name, row)
+        out.append(row)
     return out
+
+
+def _json_columns(tbl: Table) -> set[str]:
+    return {c.name for c in tbl.columns if isinstance(c.type, JSON)}
+
+
+def _json_value(value: Any, table: str, column: str, row: dict[str, Any]) -> Any:
+    # A JSON column given a string holds the document's text (e.g. a raw payload as received);
+    # storing it as a JSON string literal would hide the document, so parse it, loudly.
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        key = {k: row.get(k) for k in (Col.POST_ID, Col.USER_ID, Col.QUARANTINE_ID) if k in row}
+        raise ValueError(f"{table}.{column} of row {key} is not valid JSON: {exc}") from exc
+
+
+def _pg_copy_upsert(
+    conn: Connection, tbl: Table, columns: list[str], pk: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """COPY ``rows`` into a temporary twin of ``tbl``, then upsert them in one statement."""
+    from psycopg import sql
+    from psycopg.types.json import Jsonb
+
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a checked-out connection always has its driver's
+        raise RuntimeError("no driver connection for COPY")
+    json_cols = _json_columns(tbl)
+    stage = sql.Identifier(f"_stage_{tbl.name}")
+    target = sql.Identifier(tbl.name)
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    updates = [c for c in columns if c not in pk]
+    if updates:
+        action = sql.SQL("DO UPDATE SET ") + sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in updates
+        )
+    else:
+        action = sql.SQL("DO NOTHING")
+    json_idx = [i for i, c in enumerate(columns) if c in json_cols]
+    with raw.cursor() as cur:
+        # LIKE copies the column types (so COPY parses exactly as the real table would) but no
+        # constraints or indexes, which keeps the load itself cheap; ON COMMIT DROP cleans up.
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, target)
+        )
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+            for row in rows:
+                values = [row[c] for c in columns]
+                for i in json_idx:
+                    if values[i] is not None:
+                        values[i] = Jsonb(values[i])
+                copy.write_row(values)
+        cur.execute(
+            sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM {s} ON CONFLICT ({k}) ").format(
+                t=target,
+                c=cols,
+                s=stage,
+                k=sql.SQL(", ").join(sql.Identifier(c) for c in pk),
+            )
+            + action
+        )
+
+
+def _as_date(value: Any) -> date:
+    # SQLite hands back a Date column as a date already; a bare string would be an old row.
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _plain(value: Any) -> Any:

@@ -1,6 +1,13 @@
-"""Table definitions of the serving database (SQLAlchemy Core, portable SQLite/PostgreSQL)."""
+"""Table definitions of the serving database (SQLAlchemy Core, portable SQLite/PostgreSQL).
+
+This is the schema at the newest Alembic revision (``storage/migrations``); a change here needs
+a new revision, and ``tests/test_migrations.py`` checks that the two agree.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -15,13 +22,51 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 
 from socialpulse.domain.columns import Col
 
 metadata = MetaData()
 
-_TS = DateTime(timezone=True)
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back as a UTC-aware ``datetime`` on every dialect.
+
+    SQLite keeps no zone (SQLAlchemy writes the wall-clock fields of whatever it is given), so
+    values are converted to UTC before they are written; naive values are taken to be UTC, as
+    Spark hands them over.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC before writing."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Attach (SQLite) or convert to (PostgreSQL) UTC when reading."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):  # pragma: no cover - every driver returns datetimes
+            raise TypeError(f"expected a datetime from the database, got {type(value)!r}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+_TS = UtcDateTime()
+
+# JSON documents: JSONB on PostgreSQL (binary, indexable; the document-store role), JSON text on
+# SQLite.
+DOC = JSON().with_variant(JSONB(), "postgresql")
 
 posts = Table(
     "posts",
@@ -34,10 +79,10 @@ posts = Table(
     Column(Col.CREATED_AT, _TS, nullable=False),
     Column(Col.DAY, Date, nullable=False),
     Column(Col.LANG, String(16)),
-    Column(Col.HASHTAGS, JSON, nullable=False),
-    Column(Col.MENTIONS, JSON, nullable=False),
-    Column(Col.URLS, JSON, nullable=False),
-    Column(Col.EMOJIS, JSON, nullable=False),
+    Column(Col.HASHTAGS, DOC, nullable=False),
+    Column(Col.MENTIONS, DOC, nullable=False),
+    Column(Col.URLS, DOC, nullable=False),
+    Column(Col.EMOJIS, DOC, nullable=False),
     Column(Col.REPLY_TO_ID, String(64)),
     Column(Col.QUOTE_OF_ID, String(64)),
     Column(Col.RETWEET_OF_ID, String(64)),
@@ -53,9 +98,19 @@ posts = Table(
     Column(Col.PROB_POSITIVE, Float, nullable=False),
     Column(Col.SENTIMENT_MODEL, String(128), nullable=False),
     Column(Col.SENTIMENT_MODEL_VERSION, String(64), nullable=False),
-    # Serves "a user's posts, newest first" without a sort.
-    Index("ix_posts_author_created", Col.AUTHOR_ID, Col.CREATED_AT),
+    # The post as the source delivered it (X API v2 JSON), when the writer has it.
+    Column(Col.RAW, DOC, nullable=True),
+    # Serves per-day counts (reconcile) and the label mix as an index-only scan.
     Index("ix_posts_day_label", Col.DAY, Col.SENTIMENT_LABEL),
+)
+
+# Serves "a user's posts, newest first, ties by id" (the API's user feed) in index order, so
+# neither a sort nor a scan of the author's older posts is needed for a page.
+Index(
+    "ix_posts_author_recent",
+    posts.c[Col.AUTHOR_ID],
+    posts.c[Col.CREATED_AT].desc(),
+    posts.c[Col.POST_ID],
 )
 
 quarantine = Table(
