@@ -58,8 +58,9 @@ class PostgresServer:
         if proc.returncode != 0:
             log = self.root / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
+            command = " ".join(args)
             raise PostgresUnavailableError(
-                f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{tail}"
+                f"{command} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{tail}"
             )
 
     @classmethod

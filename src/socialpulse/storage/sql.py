@@ -129,9 +129,7 @@ class SqlStore:
             conn.execute(insert(tbl), rows)
         return len(rows)
 
-    def _upsert_stmt(
-        self, conn: Connection, tbl: Any, pk: list[str], columns: list[str]
-    ) -> Any:
+    def _upsert_stmt(self, conn: Connection, tbl: Any, pk: list[str], columns: list[str]) -> Any:
         # No VALUES: executed with a list of rows, the driver runs the one prepared statement
         # for each (executemany), which is SQLite's fastest bulk path.
         dialect = conn.dialect.name
@@ -298,6 +296,7 @@ def _pg_copy_upsert(
     target = sql.Identifier(tbl.name)
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     updates = [c for c in columns if c not in pk]
+    action: sql.Composable
     if updates:
         action = sql.SQL("DO UPDATE SET ") + sql.SQL(", ").join(
             sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in updates
@@ -308,9 +307,7 @@ def _pg_copy_upsert(
     with raw.cursor() as cur:
         # LIKE copies the column types (so COPY parses exactly as the real table would) but no
         # constraints or indexes, which keeps the load itself cheap; ON COMMIT DROP cleans up.
-        cur.execute(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, target)
-        )
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, target))
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
             for row in rows:
                 values = [row[c] for c in columns]

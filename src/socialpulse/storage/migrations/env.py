@@ -22,7 +22,9 @@ def _run(connection: Connection) -> None:
 
 def _main() -> None:
     if context.is_offline_mode():
-        raise RuntimeError("offline (--sql) migrations are not supported; run socialpulse db upgrade")
+        raise RuntimeError(
+            "offline (--sql) migrations are not supported; run socialpulse db upgrade"
+        )
     connection = context.config.attributes.get("connection")
     if connection is not None:
         _run(connection)

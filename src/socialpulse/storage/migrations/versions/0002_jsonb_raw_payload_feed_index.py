@@ -36,7 +36,11 @@ def upgrade() -> None:
     if _is_postgres():
         for name in _ARRAYS:
             op.alter_column(
-                "posts", name, type_=JSONB(), existing_nullable=False, postgresql_using=f"{name}::jsonb"
+                "posts",
+                name,
+                type_=JSONB(),
+                existing_nullable=False,
+                postgresql_using=f"{name}::jsonb",
             )
     op.drop_index("ix_posts_author_created", table_name="posts")
     op.create_index(
@@ -53,7 +57,11 @@ def downgrade() -> None:
     if _is_postgres():
         for name in _ARRAYS:
             op.alter_column(
-                "posts", name, type_=sa.JSON(), existing_nullable=False, postgresql_using=f"{name}::json"
+                "posts",
+                name,
+                type_=sa.JSON(),
+                existing_nullable=False,
+                postgresql_using=f"{name}::json",
             )
     with op.batch_alter_table("posts") as batch:
         batch.drop_column("raw")

@@ -1,0 +1,274 @@
+"""The one contract every Store implementation passes: SQLite and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+
+from socialpulse.config import Settings
+from socialpulse.domain.columns import Col
+from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.sql import UnknownTableError
+from tests.store_data import posts_frame, trends_frame
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, settings: Settings) -> str:
+    """A fresh database URL on each backend."""
+    if request.param == "sqlite":
+        settings.data_dir.mkdir(parents=True)
+        return settings.resolved_database_url
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A migrated, empty store."""
+    s = create_store(store_url)
+    s.create_schema()
+    yield s
+    s.close()
+
+
+def _profile(author: str, n: int, first: datetime, last: datetime) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            Col.AUTHOR_ID: [author],
+            Col.AUTHOR_HANDLE: [f"h_{author}"],
+            Col.N_POSTS: [n],
+            Col.N_NEGATIVE: [1],
+            Col.N_NEUTRAL: [n - 2],
+            Col.N_POSITIVE: [1],
+            Col.MEAN_SCORE: [0.25],
+            Col.FIRST_POST_AT: [first],
+            Col.LAST_POST_AT: [last],
+        }
+    )
+
+
+def _recs(user: str, post_ids: list[str], algorithm: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            Col.USER_ID: [user] * len(post_ids),
+            Col.RANK: list(range(1, len(post_ids) + 1)),
+            Col.POST_ID: post_ids,
+            Col.SCORE: [1.0 / r for r in range(1, len(post_ids) + 1)],
+            Col.ALGORITHM: [algorithm] * len(post_ids),
+            Col.REASON_TEXT: [f"because {p}" for p in post_ids],
+            Col.GENERATED_AT: [datetime(2026, 3, 2, tzinfo=UTC)] * len(post_ids),
+        }
+    )
+
+
+def test_schema_is_idempotent_and_store_answers(store: Store) -> None:
+    store.create_schema()  # a second run must change nothing
+    assert store.ping()
+    for table in ("posts", "quarantine", "hashtag_trends", "user_profiles", "recommendations"):
+        assert store.count(table) == 0
+
+
+def test_upsert_writes_every_row(store: Store) -> None:
+    assert store.upsert("posts", posts_frame(40)) == 40
+    assert store.count("posts") == 40
+
+
+def test_upsert_is_idempotent(store: Store) -> None:
+    frame = posts_frame(30, n_authors=3)
+    store.upsert("posts", frame)
+    before = {a: store.user_posts(a, 100) for a in ("u0", "u1", "u2")}
+    store.upsert("posts", frame)
+    assert store.count("posts") == 30
+    assert {a: store.user_posts(a, 100) for a in ("u0", "u1", "u2")} == before
+
+
+def test_upsert_updates_existing_rows_by_key(store: Store) -> None:
+    frame = posts_frame(5, n_authors=1)
+    store.upsert("posts", frame)
+    changed = frame.copy()
+    changed[Col.SENTIMENT_LABEL] = "positive"
+    changed[Col.LIKE_COUNT] = 999
+    store.upsert("posts", changed.iloc[:2])
+    rows = {r[Col.POST_ID]: r for r in store.user_posts("u0", 10)}
+    assert store.count("posts") == 5
+    for pid in ("p0", "p1"):
+        assert rows[pid][Col.SENTIMENT_LABEL] == "positive"
+        assert rows[pid][Col.LIKE_COUNT] == 999
+    for pid in ("p2", "p3", "p4"):
+        original = frame.set_index(Col.POST_ID).loc[pid]
+        assert rows[pid][Col.SENTIMENT_LABEL] == original[Col.SENTIMENT_LABEL]
+        assert rows[pid][Col.LIKE_COUNT] == original[Col.LIKE_COUNT]
+
+
+def test_repeated_key_in_one_frame_keeps_the_last_row(store: Store) -> None:
+    frame = posts_frame(3, n_authors=1)
+    last = frame.iloc[[0]].copy()
+    last[Col.TEXT] = "the later version"
+    assert store.upsert("posts", pd.concat([frame, last], ignore_index=True)) == 3
+    texts = {r[Col.POST_ID]: r[Col.TEXT] for r in store.user_posts("u0", 10)}
+    assert texts["p0"] == "the later version"
+
+
+def test_json_arrays_round_trip(store: Store) -> None:
+    frame = posts_frame(3, n_authors=1)
+    tags = ["café", "日本", 'a"quote', "back\\slash"]
+    frame[Col.HASHTAGS] = [tags, *frame[Col.HASHTAGS].iloc[1:]]
+    frame[Col.URLS] = [[], ["https://example.com/a?b=1&c=2"], []]
+    store.upsert("posts", frame)
+    rows = {r[Col.POST_ID]: r for r in store.user_posts("u0", 10)}
+    assert rows["p0"][Col.HASHTAGS] == tags
+    assert rows["p1"][Col.URLS] == ["https://example.com/a?b=1&c=2"]
+    assert rows["p2"][Col.URLS] == []
+    assert rows["p2"][Col.EMOJIS] == ["🚀"]
+    assert rows["p2"][Col.MENTIONS] == list(frame[Col.MENTIONS].iloc[2])
+
+
+def test_raw_payload_round_trips_and_survives_upserts_without_it(store: Store) -> None:
+    frame = posts_frame(2, n_authors=1)
+    payload = {"id": "p0", "text": "héllo", "public_metrics": {"like_count": 3}, "n": [1, 2]}
+    # JSON text or an already-parsed document.
+    frame[Col.RAW] = pd.Series([json.dumps(payload), payload], dtype=object)
+    store.upsert("posts", frame)
+    store.upsert("posts", posts_frame(2, n_authors=1))  # no raw column: payloads stay
+    rows = {r[Col.POST_ID]: r for r in store.user_posts("u0", 10)}
+    assert rows["p0"][Col.RAW] == payload
+    assert rows["p1"][Col.RAW] == payload
+
+
+def test_invalid_json_payload_is_a_clear_error(store: Store) -> None:
+    frame = posts_frame(1)
+    frame[Col.RAW] = ["{not json"]
+    with pytest.raises(ValueError, match=r"posts\.raw of row .*p0.* is not valid JSON"):
+        store.upsert("posts", frame)
+    assert store.count("posts") == 0
+
+
+def test_timestamps_are_utc_on_the_way_back(store: Store) -> None:
+    frame = posts_frame(3, n_authors=1)
+    # Naive (Spark's UTC wall clock), aware UTC, and aware in another zone: one instant each.
+    cest = timezone(timedelta(hours=2))
+    instants = [
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 2, 30, tzinfo=UTC),
+    ]
+    frame[Col.CREATED_AT] = [
+        instants[0].replace(tzinfo=None),
+        instants[1],
+        instants[2].astimezone(cest),
+    ]
+    frame[Col.CREATED_AT] = frame[Col.CREATED_AT].astype(object)
+    store.upsert("posts", frame)
+    rows = {r[Col.POST_ID]: r for r in store.user_posts("u0", 10)}
+    for i, instant in enumerate(instants):
+        got = rows[f"p{i}"][Col.CREATED_AT]
+        assert got == instant
+        assert got.utcoffset() == timedelta(0)
+
+
+def test_user_posts_newest_first_with_paging(store: Store) -> None:
+    store.upsert("posts", posts_frame(50, n_authors=5))
+    all_u3 = store.user_posts("u3", 100)
+    assert [r[Col.POST_ID] for r in all_u3] == [f"p{i}" for i in range(48, -1, -5) if i % 5 == 3]
+    created = [r[Col.CREATED_AT] for r in all_u3]
+    assert created == sorted(created, reverse=True)
+    page2 = store.user_posts("u3", 3, offset=3)
+    assert page2 == all_u3[3:6]
+    assert store.user_posts("nobody", 10) == []
+
+
+def test_user_profile(store: Store) -> None:
+    first = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    last = datetime(2026, 2, 1, 9, tzinfo=UTC)
+    assert store.user_profile("u1") is None
+    store.upsert("user_profiles", _profile("u1", 10, first, last))
+    store.upsert("user_profiles", _profile("u1", 12, first, last))
+    prof = store.user_profile("u1")
+    assert prof is not None
+    assert prof[Col.N_POSTS] == 12
+    assert prof[Col.AUTHOR_HANDLE] == "h_u1"
+    assert (prof[Col.FIRST_POST_AT], prof[Col.LAST_POST_AT]) == (first, last)
+
+
+def test_recommendations_are_replaced_per_user(store: Store) -> None:
+    store.upsert("posts", posts_frame(10))
+    assert store.replace_recommendations(_recs("a", ["p1", "p2", "p3"], "als")) == 3
+    store.replace_recommendations(_recs("b", ["p4"], "popular"))
+    store.replace_recommendations(_recs("a", ["p9", "missing"], "content"))
+    got = store.user_recommendations("a", 10)
+    assert [(r[Col.RANK], r[Col.POST_ID], r[Col.ALGORITHM]) for r in got] == [
+        (1, "p9", "content"),
+        (2, "missing", "content"),
+    ]
+    assert got[0][Col.TEXT] == "Post number 9 #tag9 héllo 🚀"
+    assert got[0][Col.HASHTAGS] == ["tag9", "topic4"]
+    assert got[1][Col.TEXT] is None  # recommended post not stored: outer join keeps the rank
+    assert [r[Col.POST_ID] for r in store.user_recommendations("b", 10)] == ["p4"]
+    assert len(store.user_recommendations("a", 1)) == 1
+    assert store.count("recommendations") == 3
+
+
+def test_hashtag_trend_filters_by_tag_and_range(store: Store) -> None:
+    days = [date(2026, 3, d) for d in (1, 2, 3, 4)]
+    store.upsert("hashtag_trends", trends_frame("spark", days, [5, 6, 7, 8]))
+    store.upsert("hashtag_trends", trends_frame("kafka", days[:2], [1, 1]))
+    full = store.hashtag_trend("#Spark")
+    assert [r[Col.DAY] for r in full] == days
+    assert [r[Col.N_POSTS] for r in full] == [5, 6, 7, 8]
+    window = store.hashtag_trend("spark", start=days[1], end=days[2])
+    assert [r[Col.DAY] for r in window] == days[1:3]
+    assert store.hashtag_trend("nothing") == []
+
+
+def test_top_hashtags_weights_mean_scores_by_posts(store: Store) -> None:
+    days = [date(2026, 3, 1), date(2026, 3, 2)]
+    store.upsert("hashtag_trends", trends_frame("big", days, [1, 3]))  # scores 0.0 and 0.1
+    store.upsert("hashtag_trends", trends_frame("small", days[:1], [2]))
+    top = store.top_hashtags(10)
+    assert [(r[Col.HASHTAG], int(r[Col.N_POSTS])) for r in top] == [("big", 4), ("small", 2)]
+    assert top[0][Col.MEAN_SCORE] == pytest.approx((0.0 * 1 + 0.1 * 3) / 4)
+    assert len(store.top_hashtags(1)) == 1
+
+
+def test_label_distribution_and_counts_by_day(store: Store) -> None:
+    frame = posts_frame(400)  # one post every 7 minutes: two days and a bit
+    store.upsert("posts", frame)
+    assert store.label_distribution() == frame[Col.SENTIMENT_LABEL].value_counts().to_dict()
+    assert store.post_counts_by_day() == frame[Col.DAY].value_counts().to_dict()
+
+
+def test_quarantine_upsert_counts_occurrences(store: Store) -> None:
+    bad = pd.DataFrame(
+        {
+            Col.QUARANTINE_ID: ["q1", "q2"],
+            Col.SOURCE_FILE: ["file:///x.jsonl", None],
+            Col.RAW: ["{broken", None],  # quarantine.raw is text: the line as it came
+            Col.REASON: ["invalid json", "missing post_id"],
+            Col.OCCURRENCES: [1, 2],
+        }
+    )
+    store.upsert("quarantine", bad)
+    store.upsert("quarantine", bad.assign(**{Col.OCCURRENCES: [3, 2]}))
+    assert store.count("quarantine") == 2
+
+
+def test_bad_calls_are_clear_errors(store: Store) -> None:
+    with pytest.raises(UnknownTableError, match="unknown table 'postz'"):
+        store.upsert("postz", posts_frame(1))
+    with pytest.raises(UnknownTableError):
+        store.count("postz")
+    with pytest.raises(ValueError, match=r"lacks key column\(s\) \['post_id'\]"):
+        store.upsert("posts", posts_frame(1).drop(columns=[Col.POST_ID]))
+    assert store.upsert("posts", posts_frame(0)) == 0
+
+
+def test_data_outlives_the_store_object(store_url: str, store: Store) -> None:
+    store.upsert("posts", posts_frame(7))
+    store.close()
+    again = create_store(store_url)
+    again.create_schema()
+    assert again.count("posts") == 7
+    again.close()
