@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli import db, lake
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -18,6 +19,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 console = Console(stderr=True)
+
+
+app.add_typer(db.app, name="db")
+app.add_typer(lake.app, name="lake")
 
 
 @app.callback()

@@ -1,4 +1,14 @@
-"""Layout of the Parquet lake. Paths only: reading and writing happens in job modules."""
+"""Layout of the Parquet lake. Paths only: reading and writing happens in job modules.
+
+Three layers under one base URI (a local path, ``file://``, ``hdfs://``, ``s3a://``: whatever
+Hadoop's FileSystem resolves), each table partitioned by ``day`` (UTC):
+
+- raw: records as they arrived (``raw/posts``), for re-processing a day from the source;
+- clean: validated, enriched posts with sentiment (``posts``) and interactions;
+- aggregates: daily hashtag trends and user profiles (``aggregates/...``).
+
+``quarantine`` holds rejected records with their reason and is not partitioned.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +25,11 @@ class LakePaths:
         return f"{self.base.rstrip('/')}/{name}"
 
     @property
+    def raw_posts(self) -> str:
+        """Raw layer: post records as received, partitioned by ``day``."""
+        return self._join("raw/posts")
+
+    @property
     def posts(self) -> str:
         """Clean posts with sentiment, partitioned by ``day``."""
         return self._join("posts")
@@ -25,6 +40,25 @@ class LakePaths:
         return self._join("interactions")
 
     @property
+    def hashtag_trends(self) -> str:
+        """Aggregate layer: daily sentiment per hashtag, partitioned by ``day``."""
+        return self._join("aggregates/hashtag_trends")
+
+    @property
+    def user_profiles(self) -> str:
+        """Aggregate layer: per-author sentiment profiles (a snapshot, not partitioned)."""
+        return self._join("aggregates/user_profiles")
+
+    @property
     def quarantine(self) -> str:
         """Rejected records with their reason."""
         return self._join("quarantine")
+
+    def day_partitioned(self) -> dict[str, str]:
+        """The tables partitioned by ``day``, by name (what compaction walks)."""
+        return {
+            "raw_posts": self.raw_posts,
+            "posts": self.posts,
+            "interactions": self.interactions,
+            "hashtag_trends": self.hashtag_trends,
+        }

@@ -1,0 +1,95 @@
+"""``socialpulse db``: schema migrations and lake-versus-database reconciliation.
+
+A composition root: it builds the store and (for reconcile) the Spark session from settings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialpulse.config import Settings
+
+app = typer.Typer(help="The serving database: migrations and reconciliation.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _database_url(settings: Settings) -> str:
+    # The embedded default lives in data_dir, which a fresh checkout does not have yet.
+    url = settings.resolved_database_url
+    if url.startswith("sqlite") and not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+@app.command()
+def upgrade(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the database (SOCIALPULSE_DATABASE_URL, default SQLite in data_dir) to a revision."""
+    from socialpulse.storage import migrate
+    from socialpulse.storage.sql import SqlStore
+
+    store = SqlStore(_database_url(Settings()))
+    try:
+        before = migrate.current_revision(store.engine)
+        after = migrate.upgrade(store.engine, revision)
+    finally:
+        store.close()
+    typer.echo(json.dumps({"from": before, "to": after}))
+
+
+@app.command()
+def current() -> None:
+    """Print the database's revision and the newest one available."""
+    from socialpulse.storage import migrate
+    from socialpulse.storage.sql import SqlStore
+
+    store = SqlStore(_database_url(Settings()))
+    try:
+        rev = migrate.current_revision(store.engine)
+    finally:
+        store.close()
+    typer.echo(json.dumps({"current": rev, "head": migrate.head_revision()}))
+    if rev != migrate.head_revision():
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def reconcile() -> None:
+    """Compare posts per day in the lake with the database; exit 1 on any mismatch."""
+    from socialpulse.spark import build_spark
+    from socialpulse.storage.base import create_store
+    from socialpulse.storage.lake import LakePaths
+    from socialpulse.storage.lake_jobs import lake_post_counts_by_day, reconcile_counts
+
+    settings = Settings()
+    store = create_store(_database_url(settings))
+    try:
+        db_counts = store.post_counts_by_day()
+    finally:
+        store.close()
+    spark = build_spark(settings, "socialpulse-reconcile")
+    lake_counts = lake_post_counts_by_day(spark, LakePaths(settings.resolved_lake_uri).posts)
+    days = reconcile_counts(lake_counts, db_counts)
+    table = Table("day", "lake", "database", "status", title="posts per day")
+    for d in days:
+        table.add_row(d.day.isoformat(), str(d.lake), str(d.database), "ok" if d.ok else "MISMATCH")
+    console.print(table)
+    bad = [d for d in days if not d.ok]
+    typer.echo(
+        json.dumps(
+            {
+                "days": len(days),
+                "mismatched_days": [d.day.isoformat() for d in bad],
+                "lake_posts": sum(lake_counts.values()),
+                "database_posts": sum(db_counts.values()),
+            }
+        )
+    )
+    if bad:
+        raise typer.Exit(code=1)

@@ -1,0 +1,64 @@
+"""``socialpulse lake``: maintenance of the Parquet lake (a composition root: builds Spark)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from socialpulse.config import Settings
+
+app = typer.Typer(help="The Parquet lake: maintenance.", no_args_is_help=True)
+
+
+@app.command()
+def compact(
+    table: Annotated[
+        list[str] | None,
+        typer.Option(help="Table(s) to compact (default: every day-partitioned table)."),
+    ] = None,
+    day: Annotated[
+        list[str] | None, typer.Option(help="Only these days (YYYY-MM-DD); default: all.")
+    ] = None,
+    target_mb: Annotated[
+        float, typer.Option(min=0.001, help="Target size of one Parquet file, MB.")
+    ] = 128.0,
+) -> None:
+    """Rewrite day partitions made of many small files into few files of about target size."""
+    from socialpulse.cli.main import stage_progress
+    from socialpulse.spark import build_spark
+    from socialpulse.storage.lake import LakePaths
+    from socialpulse.storage.lake_jobs import compact_table
+
+    settings = Settings()
+    tables = LakePaths(settings.resolved_lake_uri).day_partitioned()
+    chosen = table or list(tables)
+    unknown = sorted(set(chosen) - set(tables))
+    if unknown:
+        raise typer.BadParameter(f"unknown table(s) {unknown}; choose from {sorted(tables)}")
+    spark = build_spark(settings, "socialpulse-lake-compact")
+    results = []
+    with stage_progress() as progress:
+        task = progress.add_task("compacting", total=None)
+        for name in chosen:
+
+            def show(d: str, n: str = name) -> None:
+                progress.update(task, description=f"{n} day={d}")
+
+            report = compact_table(
+                spark,
+                tables[name],
+                target_file_bytes=int(target_mb * 1024 * 1024),
+                days=set(day) if day else None,
+                on_partition=show,
+            )
+            results.append(
+                {
+                    "table": name,
+                    "partitions_seen": report.partitions_seen,
+                    "partitions_compacted": len(report.compacted),
+                    "files_removed": report.files_removed,
+                }
+            )
+    typer.echo(json.dumps(results, indent=2))

@@ -1,0 +1,216 @@
+"""Lake maintenance jobs: compaction of small files, per-day counts, layer writes.
+
+Everything goes through Hadoop's FileSystem (via the Spark session's JVM), so the same code runs
+on a local folder, ``hdfs://`` and ``s3a://``. Called from the CLI with a session it built.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from socialpulse.domain.columns import Col
+
+DAY_PREFIX = f"{Col.DAY}="
+# Spark's partition discovery skips names starting with "_", so work in progress under it is
+# invisible to readers of the table.
+_STAGING = "_compacting"
+
+
+class _HadoopFs:
+    """The few Hadoop FileSystem calls the jobs need, for one base URI."""
+
+    def __init__(self, spark: SparkSession, uri: str) -> None:
+        jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - the documented way to reach Hadoop
+        self._jvm = jvm
+        conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001
+        self.fs = jvm.org.apache.hadoop.fs.Path(uri).getFileSystem(conf)
+
+    def path(self, uri: str) -> Any:
+        return self._jvm.org.apache.hadoop.fs.Path(uri)
+
+    def exists(self, uri: str) -> bool:
+        return bool(self.fs.exists(self.path(uri)))
+
+    def list(self, uri: str) -> list[Any]:
+        return list(self.fs.listStatus(self.path(uri)))
+
+    def rename(self, src: Any, dst: Any) -> None:
+        if not self.fs.rename(src, dst):
+            raise OSError(f"could not move {src.toString()} to {dst.toString()}")
+
+    def delete(self, uri_or_path: Any, recursive: bool = False) -> None:
+        p = self.path(uri_or_path) if isinstance(uri_or_path, str) else uri_or_path
+        self.fs.delete(p, recursive)
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    """True when ``uri`` exists (any Hadoop-resolvable scheme)."""
+    return _HadoopFs(spark, uri).exists(uri)
+
+
+@dataclass
+class PartitionCompaction:
+    """What compaction did to one ``day=`` partition."""
+
+    day: str
+    files_before: int
+    files_after: int
+    bytes: int
+    rows: int
+
+
+@dataclass
+class CompactionReport:
+    """What one compaction run did to one table."""
+
+    table: str
+    partitions_seen: int = 0
+    compacted: list[PartitionCompaction] = field(default_factory=list)
+
+    @property
+    def files_removed(self) -> int:
+        """Data files fewer than before."""
+        return sum(p.files_before - p.files_after for p in self.compacted)
+
+
+def compact_table(
+    spark: SparkSession,
+    table_uri: str,
+    target_file_bytes: int = 128 * 1024 * 1024,
+    days: set[str] | None = None,
+    on_partition: Callable[[str], None] = lambda _d: None,
+) -> CompactionReport:
+    """Rewrite each ``day=`` partition of ``table_uri`` holding more files than it needs.
+
+    A partition of ``B`` bytes needs ``ceil(B / target_file_bytes)`` files. Its rows are
+    rewritten into that many files under a staging folder readers do not see, the row count is
+    checked, the new files are moved in and only then the old ones deleted: a crash in between
+    leaves the rows twice (which ``db reconcile`` reports), never loses them. Run it when no
+    writer is appending to the same partitions.
+    """
+    fs = _HadoopFs(spark, table_uri)
+    report = CompactionReport(table=table_uri)
+    if not fs.exists(table_uri):
+        return report
+    for part in sorted(fs.list(table_uri), key=lambda st: st.getPath().getName()):
+        name = part.getPath().getName()
+        if not part.isDirectory() or not name.startswith(DAY_PREFIX):
+            continue
+        day = name[len(DAY_PREFIX) :]
+        if days is not None and day not in days:
+            continue
+        report.partitions_seen += 1
+        files = [
+            st
+            for st in fs.list(part.getPath().toString())
+            if st.isFile() and st.getPath().getName().endswith(".parquet")
+        ]
+        size = sum(int(st.getLen()) for st in files)
+        needed = max(1, math.ceil(size / target_file_bytes))
+        if len(files) <= needed:
+            continue
+        on_partition(day)
+        done = _rewrite_partition(spark, fs, table_uri, part.getPath().toString(), files, needed)
+        report.compacted.append(PartitionCompaction(day, len(files), needed, size, done))
+    return report
+
+
+def _rewrite_partition(
+    spark: SparkSession, fs: _HadoopFs, table_uri: str, part_uri: str, files: list[Any], n: int
+) -> int:
+    old_paths = [st.getPath().toString() for st in files]
+    # Read exactly the files listed, so a file appended meanwhile is neither lost nor doubled.
+    old = spark.read.parquet(*old_paths)
+    rows = old.count()
+    run = uuid.uuid4().hex[:12]
+    staging = f"{table_uri.rstrip('/')}/{_STAGING}/{run}"
+    old.coalesce(n).write.mode("error").parquet(staging)
+    written = spark.read.parquet(staging).count()
+    if written != rows:
+        fs.delete(staging, recursive=True)
+        raise RuntimeError(f"compaction of {part_uri} wrote {written} rows, expected {rows}")
+    for st in fs.list(staging):
+        src = st.getPath()
+        if src.getName().endswith(".parquet"):
+            fs.rename(src, fs.path(f"{part_uri}/compacted-{run}-{src.getName()}"))
+    for p in old_paths:
+        fs.delete(p)
+    fs.delete(staging, recursive=True)
+    if not fs.list(f"{table_uri.rstrip('/')}/{_STAGING}"):
+        fs.delete(f"{table_uri.rstrip('/')}/{_STAGING}", recursive=True)
+    return rows
+
+
+def count_files(spark: SparkSession, table_uri: str) -> dict[str, int]:
+    """Parquet data files per ``day`` partition of ``table_uri``."""
+    fs = _HadoopFs(spark, table_uri)
+    if not fs.exists(table_uri):
+        return {}
+    out: dict[str, int] = {}
+    for part in fs.list(table_uri):
+        name = part.getPath().getName()
+        if part.isDirectory() and name.startswith(DAY_PREFIX):
+            out[name[len(DAY_PREFIX) :]] = sum(
+                1
+                for st in fs.list(part.getPath().toString())
+                if st.isFile() and st.getPath().getName().endswith(".parquet")
+            )
+    return out
+
+
+def daily_counts(df: DataFrame) -> DataFrame:
+    """Rows per ``day`` (a transform: DataFrame in, DataFrame out)."""
+    return df.groupBy(Col.DAY).agg(F.count(F.lit(1)).alias("n"))
+
+
+def lake_post_counts_by_day(spark: SparkSession, posts_uri: str) -> dict[date, int]:
+    """Rows per ``day`` in the lake's clean posts table (empty when it does not exist yet)."""
+    if not path_exists(spark, posts_uri):
+        return {}
+    rows = daily_counts(spark.read.parquet(posts_uri)).collect()
+    return {r[Col.DAY]: int(r["n"]) for r in rows}
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Posts of one day in the lake and in the database."""
+
+    day: date
+    lake: int
+    database: int
+
+    @property
+    def ok(self) -> bool:
+        """True when both hold the same number of posts."""
+        return self.lake == self.database
+
+
+def reconcile_counts(lake: dict[date, int], database: dict[date, int]) -> list[DayCount]:
+    """Per-day comparison over every day either side knows, oldest first."""
+    return [
+        DayCount(d, lake.get(d, 0), database.get(d, 0)) for d in sorted(set(lake) | set(database))
+    ]
+
+
+def write_day_partitions(df: DataFrame, table_uri: str) -> None:
+    """Write ``df`` partitioned by ``day``, replacing exactly the days it contains.
+
+    Re-processing a day therefore replaces that day instead of appending to it (the session
+    runs with ``partitionOverwriteMode=dynamic``, see ``socialpulse.spark``).
+    """
+    spark = df.sparkSession
+    mode = spark.conf.get("spark.sql.sources.partitionOverwriteMode", "static") or "static"
+    if mode.lower() != "dynamic":
+        raise RuntimeError(
+            "write_day_partitions needs spark.sql.sources.partitionOverwriteMode=dynamic; a static "
+            "overwrite would delete every other day"
+        )
+    df.write.mode("overwrite").partitionBy(Col.DAY).parquet(table_uri)

@@ -1,0 +1,150 @@
+"""Lake maintenance on a real local Spark: compaction, day replacement, reconciliation."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.testing import assertDataFrameEqual
+from typer.testing import CliRunner
+
+from socialpulse.cli.main import app
+from socialpulse.config import Settings
+from socialpulse.domain.columns import Col
+from socialpulse.storage.base import create_store
+from socialpulse.storage.lake import LakePaths
+from socialpulse.storage.lake_jobs import (
+    DayCount,
+    compact_table,
+    count_files,
+    lake_post_counts_by_day,
+    reconcile_counts,
+    write_day_partitions,
+)
+from tests.store_data import posts_frame
+
+pytestmark = pytest.mark.slow
+
+_COLS = [Col.POST_ID, Col.AUTHOR_ID, Col.TEXT, Col.CREATED_AT, Col.HASHTAGS, Col.DAY]
+
+
+def _posts(spark: SparkSession, n: int, start: int = 0) -> DataFrame:
+    return spark.createDataFrame(posts_frame(n, start=start)[_COLS])
+
+
+def test_compaction_merges_small_files_and_keeps_every_row(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    table = f"file://{tmp_path}/lake/posts"  # a URI, resolved by Hadoop's FileSystem
+    # 600 posts, 7 minutes apart: about three days, each split into up to 6 small files.
+    _posts(spark, 600).repartition(6).write.partitionBy(Col.DAY).parquet(table)
+    before = count_files(spark, table)
+    assert len(before) >= 3
+    assert all(n > 1 for n in before.values())
+    expected = spark.read.parquet(table).collect()
+
+    report = compact_table(spark, table)
+
+    assert report.partitions_seen == len(before)
+    assert {p.day for p in report.compacted} == set(before)
+    assert report.files_removed == sum(before.values()) - len(before)
+    assert count_files(spark, table) == dict.fromkeys(before, 1)
+    assertDataFrameEqual(spark.read.parquet(table), expected)
+    # Staging is gone and a second run finds nothing to do.
+    assert not (tmp_path / "lake/posts/_compacting").exists()
+    assert compact_table(spark, table).compacted == []
+
+
+def test_compaction_can_be_limited_to_days_and_respects_the_target_size(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    table = str(tmp_path / "posts")
+    _posts(spark, 600).repartition(6).write.partitionBy(Col.DAY).parquet(table)
+    before = count_files(spark, table)
+    first = sorted(before)[0]
+    report = compact_table(spark, table, days={first})
+    assert [p.day for p in report.compacted] == [first]
+    after = count_files(spark, table)
+    assert after[first] == 1
+    assert {d: n for d, n in after.items() if d != first} == {
+        d: n for d, n in before.items() if d != first
+    }
+    # A target far below the file sizes means every file is already as small as wanted.
+    assert compact_table(spark, table, target_file_bytes=1).compacted == []
+
+
+def test_write_day_partitions_replaces_only_the_days_written(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    table = str(tmp_path / "posts")
+    first = _posts(spark, 600)
+    write_day_partitions(first, table)
+    day1 = date(2026, 3, 1)
+    redo = first.filter(first[Col.DAY] == day1).limit(5)
+    write_day_partitions(redo, table)  # re-processing day 1 replaces it, other days stay
+    got = spark.read.parquet(table)
+    assertDataFrameEqual(got.filter(got[Col.DAY] == day1).select(*_COLS), redo.select(*_COLS))
+    assertDataFrameEqual(
+        got.filter(got[Col.DAY] != day1).select(*_COLS),
+        first.filter(first[Col.DAY] != day1).select(*_COLS),
+    )
+
+
+def test_reconcile_counts_covers_days_on_either_side() -> None:
+    a, b, c = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)
+    got = reconcile_counts({a: 3, b: 4}, {b: 4, c: 1})
+    assert got == [DayCount(a, 3, 0), DayCount(b, 4, 4), DayCount(c, 0, 1)]
+    assert [d.ok for d in got] == [False, True, False]
+
+
+def test_db_reconcile_command(spark: SparkSession, settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True)
+    lake = LakePaths(settings.resolved_lake_uri)
+    frame = posts_frame(400)
+    write_day_partitions(spark.createDataFrame(frame), lake.posts)
+    store = create_store(settings.resolved_database_url)
+    store.create_schema()
+    store.upsert("posts", frame)
+    env = {"SOCIALPULSE_DATA_DIR": str(settings.data_dir), "SOCIALPULSE_SPARK_MASTER": "local[2]"}
+    runner = CliRunner()
+
+    ok = runner.invoke(app, ["db", "reconcile"], env=env)
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads(ok.stdout.strip().splitlines()[-1])
+    assert summary["lake_posts"] == summary["database_posts"] == 400
+    assert summary["mismatched_days"] == []
+    assert lake_post_counts_by_day(spark, lake.posts) == store.post_counts_by_day()
+
+    # One post more in the database than in the lake: that day is reported, exit code 1.
+    store.upsert("posts", posts_frame(1, start=10_000))
+    store.close()
+    bad = runner.invoke(app, ["db", "reconcile"], env=env)
+    assert bad.exit_code == 1, bad.output
+    summary = json.loads(bad.stdout.strip().splitlines()[-1])
+    extra_day = posts_frame(1, start=10_000)[Col.DAY].iloc[0].isoformat()
+    assert summary["mismatched_days"] == [extra_day]
+
+
+def test_lake_compact_command(spark: SparkSession, settings: Settings) -> None:
+    lake = LakePaths(settings.resolved_lake_uri)
+    _posts(spark, 300).repartition(4).write.partitionBy(Col.DAY).parquet(lake.posts)
+    files_before = sum(count_files(spark, lake.posts).values())
+    env = {"SOCIALPULSE_DATA_DIR": str(settings.data_dir), "SOCIALPULSE_SPARK_MASTER": "local[2]"}
+    result = CliRunner().invoke(app, ["lake", "compact", "--table", "posts"], env=env)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout[result.stdout.index("[") :])
+    days = len(count_files(spark, lake.posts))
+    assert out == [
+        {
+            "table": "posts",
+            "partitions_seen": days,
+            "partitions_compacted": days,
+            "files_removed": files_before - days,
+        }
+    ]
+    bad = CliRunner().invoke(app, ["lake", "compact", "--table", "nope"], env=env)
+    assert bad.exit_code != 0
+    assert "unknown table" in bad.output
