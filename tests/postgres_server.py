@@ -64,8 +64,12 @@ class PostgresServer:
             )
 
     @classmethod
-    def start(cls) -> PostgresServer:
-        """initdb a fresh cluster in a temp folder and start it; raise with the reason if not."""
+    def start(cls, durable: bool = False) -> PostgresServer:
+        """initdb a fresh cluster in a temp folder and start it; raise with the reason if not.
+
+        ``durable=False`` (tests) turns fsync and synchronous commit off; benchmarks pass True
+        to measure the server as production runs it.
+        """
         initdb = PG_BIN / "initdb"
         if not initdb.exists():
             raise PostgresUnavailableError(
@@ -95,20 +99,24 @@ class PostgresServer:
             "--locale=C",
             "--no-sync",
         )  # fmt: skip
-        options = " ".join(
-            [
-                f"-p {server.port}",
-                "-c listen_addresses=127.0.0.1",
-                f"-c unix_socket_directories={root}",
+        settings = [
+            f"-p {server.port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-c unix_socket_directories={root}",
+            "-c max_connections=60",
+            "-c timezone=UTC",
+        ]
+        if durable:
+            settings.append("-c shared_buffers=256MB")
+        else:
+            # Eight engineers share this machine: keep the test server small and skip fsyncs.
+            settings += [
+                "-c shared_buffers=32MB",
                 "-c fsync=off",
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
-                # Eight engineers share this machine: keep the server small.
-                "-c shared_buffers=32MB",
-                "-c max_connections=60",
-                "-c timezone=UTC",
             ]
-        )
+        options = " ".join(settings)
         try:
             server._run(
                 str(PG_BIN / "pg_ctl"),
