@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
@@ -149,3 +150,13 @@ def test_downgrade_to_base_and_back(engine: sa.Engine) -> None:
     assert not _TABLES & set(sa.inspect(engine).get_table_names())
     assert migrate.upgrade(engine) == migrate.head_revision()
     assert _schema_diff(engine) == []
+
+
+def test_concurrent_upgrades_on_postgresql_both_succeed(postgres_url: str) -> None:
+    # The API and the pipeline may start together; the advisory lock serialises their upgrades.
+    engines = [sa.create_engine(postgres_url) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(migrate.upgrade, engines))
+    assert results == [migrate.head_revision()] * 2
+    for eng in engines:
+        eng.dispose()

@@ -10,11 +10,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 SCRIPT_LOCATION = "socialpulse.storage:migrations"
 BASELINE_REVISION = "0001"
 """The schema that ``metadata.create_all`` built before migrations existed."""
+_LOCK_KEY = 0x50C1A1  # any constant: one advisory lock shared by every socialpulse process
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -47,6 +48,10 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     stamped at the baseline first, so its data is kept and only the later revisions run.
     """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting at once (API and pipeline) must not both create the tables;
+            # the lock is released when this transaction ends.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         cfg = alembic_config(conn)
         if MigrationContext.configure(conn).get_current_revision() is None and inspect(
             conn
