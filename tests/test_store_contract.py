@@ -112,6 +112,19 @@ def test_repeated_key_in_one_frame_keeps_the_last_row(store: Store) -> None:
     assert texts["p0"] == "the later version"
 
 
+def test_integer_columns_accept_arrow_floats_and_refuse_fractions(store: Store) -> None:
+    # Arrow hands a nullable long column with a null over as float64.
+    frame = posts_frame(2, n_authors=1)
+    frame[Col.LIKE_COUNT] = [3.0, 4.0]
+    store.upsert("posts", frame)
+    got = {r[Col.POST_ID]: r[Col.LIKE_COUNT] for r in store.user_posts("u0", 10)}
+    assert got == {"p0": 3, "p1": 4}
+    assert all(type(v) is int for v in got.values())
+    frame[Col.LIKE_COUNT] = [3.5, 4.0]
+    with pytest.raises(ValueError, match=r"posts\.like_count is an integer column but got 3\.5"):
+        store.upsert("posts", frame)
+
+
 def test_json_arrays_round_trip(store: Store) -> None:
     frame = posts_frame(3, n_authors=1)
     tags = ["café", "日本", 'a"quote', "back\\slash"]

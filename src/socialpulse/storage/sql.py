@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import (
     JSON,
     Engine,
+    Integer,
     Table,
     create_engine,
     delete,
@@ -303,10 +304,16 @@ def _column_values(
                 else series.dt.tz_convert("UTC")
             )
             values = [None if pd.isna(v) else v.to_pydatetime() for v in utc]
+        elif kind == "f" and isinstance(tbl.c[name].type, Integer):
+            # An integer column with a null comes out of Arrow as floats; COPY wants "3", not
+            # "3.0", and a fraction here is a bug upstream, not something to round away.
+            values = [_whole(v, tbl.name, name) for v in series.tolist()]
         elif kind == "f":
             values = [None if math.isnan(v) else v for v in series.tolist()]
         elif kind in "iub":
             values = series.tolist()
+            if series.hasnans:  # pandas' nullable Int64/boolean
+                values = [None if v is pd.NA else v for v in values]
         else:
             values = [v if type(v) is str else _plain(v) for v in series.tolist()]
         if name in json_cols and any(isinstance(v, str) for v in values):
@@ -317,6 +324,14 @@ def _column_values(
             ]
         out.append(values)
     return out
+
+
+def _whole(value: float, table: str, column: str) -> int | None:
+    if math.isnan(value):
+        return None
+    if not value.is_integer():
+        raise ValueError(f"{table}.{column} is an integer column but got {value!r}")
+    return int(value)
 
 
 def _sqlite_upsert(
