@@ -318,6 +318,9 @@ def test_cli_generates_and_refuses_to_mix_data_sets(tmp_path: Path) -> None:
     assert json.loads((tmp_path / TRUTH_DIR / MANIFEST).read_text())["period"]["end"] == (
         "2026-06-01T00:00:00.000Z"
     )
+    future = runner.invoke(app, [*args, "--force", "--end", "2999-01-01"])
+    assert future.exit_code == 2
+    assert "in the future" in future.output
 
 
 def test_bad_parameters_are_named() -> None:
