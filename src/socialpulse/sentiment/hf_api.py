@@ -24,7 +24,8 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from socialpulse.domain.records import SentimentResult
@@ -86,7 +87,10 @@ class HfApiBackend:
         self._top_k = top_k
         self._max_attempts = max_attempts
         self._max_wait = max_wait_s
-        self._backoff = wait_exponential_jitter(initial=backoff_s, max=max_wait_s, jitter=backoff_s)
+        # Jitter spreads the retries of many workers hit by the same outage.
+        self._backoff = wait_exponential(multiplier=backoff_s, max=max_wait_s) + wait_random(
+            0, backoff_s
+        )
         self._threshold = neutral_threshold
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="hf-api")
 
