@@ -117,9 +117,7 @@ def create_router(router: Router) -> FastAPI:
                 code = int(fault["status"])
                 if code == 404:
                     return PlainTextResponse("Not Found", status_code=404)
-                return JSONResponse(
-                    _STATUS_BODIES.get(code, {"error": "error"}), status_code=code
-                )
+                return JSONResponse(_STATUS_BODIES.get(code, {"error": "error"}), status_code=code)
             if kind == "slow":
                 await asyncio.sleep(float(fault["delay"]))
             elif kind == "malformed":
@@ -132,8 +130,10 @@ def create_router(router: Router) -> FastAPI:
         inputs = body.get("inputs") if isinstance(body, dict) else None
         if isinstance(inputs, str):
             return JSONResponse([sst2_scores(inputs)])
-        if isinstance(inputs, list) and router.accept_lists and all(
-            isinstance(t, str) for t in inputs
+        if (
+            isinstance(inputs, list)
+            and router.accept_lists
+            and all(isinstance(t, str) for t in inputs)
         ):
             return JSONResponse([sst2_scores(t) for t in inputs])
         return JSONResponse({"error": "inputs must be a string"}, status_code=400)

@@ -132,9 +132,7 @@ def test_429_backs_off_for_retry_after(base_url: str, router: Router) -> None:
     ],
     ids=["500", "502", "malformed", "not-json", "slow"],
 )
-def test_transient_faults_are_retried(
-    base_url: str, router: Router, fault: dict[str, Any]
-) -> None:
+def test_transient_faults_are_retried(base_url: str, router: Router, fault: dict[str, Any]) -> None:
     router.inject(fault, fault)
     backend = create_backend(
         "hf-api", hf_settings(base_url, hf_api_concurrency=1, hf_api_timeout_s=0.5)
@@ -164,9 +162,9 @@ def test_other_4xx_fail_fast(base_url: str, router: Router, status: int, hint: s
 
 
 def test_wrong_token_and_unknown_model_fail_fast(base_url: str, router: Router) -> None:
-    with pytest.raises(HfApiError, match="401.*Invalid credentials.*SOCIALPULSE_HF_TOKEN"):
+    with pytest.raises(HfApiError, match=r"401.*Invalid credentials.*SOCIALPULSE_HF_TOKEN"):
         create_backend("hf-api", hf_settings(base_url, hf_token="hf_wrong")).predict(["x"])
-    with pytest.raises(HfApiError, match="404.*Not Found"):
+    with pytest.raises(HfApiError, match=r"404.*Not Found"):
         create_backend("hf-api", hf_settings(base_url, hf_api_model="no/such")).predict(["x"])
 
 

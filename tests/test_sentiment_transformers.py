@@ -112,11 +112,19 @@ def test_probabilities_are_the_models_softmax(three_class_model: Path) -> None:
         # SST-2 style upper-case binary names
         ({0: "NEGATIVE", 1: "POSITIVE"}, [0.0, 2.0], ["negative", "positive"]),
         # older checkpoints: LABEL_n, 3 classes in the negative/neutral/positive order
-        ({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, [2.0, 0.5, 0.0], ["negative", "neutral", "positive"]),
+        (
+            {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"},
+            [2.0, 0.5, 0.0],
+            ["negative", "neutral", "positive"],
+        ),
         # binary LABEL_n: 0 is negative, 1 positive
         ({0: "LABEL_0", 1: "LABEL_1"}, [1.5, 0.0], ["negative", "positive"]),
         # names in any case and any order in id2label
-        ({0: "Positive", 1: "negative", 2: "NEUTRAL"}, [0.0, 0.3, 2.0], ["positive", "negative", "neutral"]),
+        (
+            {0: "Positive", 1: "negative", 2: "NEUTRAL"},
+            [0.0, 0.3, 2.0],
+            ["positive", "negative", "neutral"],
+        ),
     ],
 )
 def test_label_mapping(

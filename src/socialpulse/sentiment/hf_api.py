@@ -145,9 +145,7 @@ class HfApiBackend:
 
     def _log_retry(self, state: RetryCallState) -> None:
         err = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "%s attempt %d failed (%s); retrying", self.url, state.attempt_number, err
-        )
+        log.warning("%s attempt %d failed (%s); retrying", self.url, state.attempt_number, err)
 
     def _post(self, chunk: list[str]) -> list[SentimentResult]:
         payload: dict[str, Any] = {
@@ -275,7 +273,8 @@ def _refusal(url: str, resp: httpx.Response) -> str:
         " SOCIALPULSE_HF_API_MODEL",
         401: "the token is missing or invalid; set SOCIALPULSE_HF_TOKEN",
         403: "the token lacks the 'Make calls to Inference Providers' permission",
-        404: "no such model or path; check SOCIALPULSE_HF_API_MODEL and SOCIALPULSE_HF_API_BASE_URL",
+        404: "no such model or path; check SOCIALPULSE_HF_API_MODEL and"
+        " SOCIALPULSE_HF_API_BASE_URL",
         410: "this host is retired; set SOCIALPULSE_HF_API_BASE_URL=" + ROUTER_BASE_URL,
     }.get(status, "the request was refused; retrying will not help")
     return f"{url} answered {status} ({detail}): {hint}"

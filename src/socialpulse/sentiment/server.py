@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from fastapi import Body, FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.requests import Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialpulse.domain.protocols import SentimentBackend
