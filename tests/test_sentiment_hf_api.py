@@ -128,14 +128,14 @@ def test_429_backs_off_for_retry_after(base_url: str, router: Router) -> None:
         {"kind": "status", "status": 502},
         {"kind": "malformed"},
         {"kind": "garbage"},
-        {"kind": "slow", "delay": 1.5},  # past the 0.5 s client timeout
+        {"kind": "slow", "delay": 3.0},  # past the 1 s client timeout
     ],
     ids=["500", "502", "malformed", "not-json", "slow"],
 )
 def test_transient_faults_are_retried(base_url: str, router: Router, fault: dict[str, Any]) -> None:
     router.inject(fault, fault)
     backend = create_backend(
-        "hf-api", hf_settings(base_url, hf_api_concurrency=1, hf_api_timeout_s=0.5)
+        "hf-api", hf_settings(base_url, hf_api_concurrency=1, hf_api_timeout_s=1.0)
     )
     assert_answers(backend.predict(TEXTS), TEXTS)
     assert router.requests == len(TEXTS) + 2
