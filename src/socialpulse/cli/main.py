@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from socialpulse.cli.sentiment_serve import serve_app
+from socialpulse.cli.generate import generate
+from socialpulse.cli.sentiment_serve import serve
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -19,7 +20,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 console = Console(stderr=True)
-app.add_typer(serve_app, name="sentiment-serve")  # temporary: `sentiment serve` once merged
+app.command("generate")(generate)
+app.command("sentiment-serve")(serve)  # temporary: `sentiment serve` once that group exists
 
 
 @app.callback()

@@ -1,7 +1,6 @@
 """``sentiment serve``: run the project's inference server (the composition root for it).
 
-``serve`` is a plain typer command function so the ``sentiment`` command group can mount it as
-``socialpulse sentiment serve``; ``serve_app`` mounts it on its own meanwhile.
+``serve`` is a plain typer command function, mounted with ``group.command("serve")(serve)``.
 """
 
 from __future__ import annotations
@@ -48,7 +47,3 @@ def serve(
         port=port or settings.sentiment_serve_port,
         log_level="warning",
     )
-
-
-serve_app = typer.Typer(help="Serve a local sentiment backend over the Inference API protocol.")
-serve_app.callback(invoke_without_command=True)(serve)
