@@ -41,6 +41,8 @@ from socialpulse.spark import build_spark
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SOCIALPULSE_SHARED_DIR", ROOT.parent / "shared"))
+# Until the `sentiment` command group is merged, serve is mounted as `sentiment-serve`.
+SERVE_CMD = [str(Path(sys.executable).parent / "socialpulse"), "sentiment-serve"]
 NAIVE_SCHEMA = StructType(
     [StructField("label", StringType(), False), StructField("score", DoubleType(), False)]
 )
@@ -56,9 +58,8 @@ def free_port() -> int:
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
     """``socialpulse sentiment-serve --backend vader`` on loopback; returns once it answers."""
-    cli = Path(sys.executable).parent / "socialpulse"
     proc = subprocess.Popen(
-        [str(cli), "sentiment-serve", "--backend", "vader", "--port", str(port)],
+        [*SERVE_CMD, "--backend", "vader", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

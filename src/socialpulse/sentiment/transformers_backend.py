@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
 
 class TransformersBackend:
-    """Batched inference with a sequence-classification model and its tokenizer."""
+    """Batched inference with a sequence-classification model and its tokenizer.
 
-    name = "transformers"
+    ``name`` is ``transformers:<model id or path>`` so stored results say which model labelled
+    them; ``version`` is the hub commit, or a fingerprint of a local folder's files.
+    """
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class TransformersBackend:
             map_label(label, n)
         self._labels = [id2label[i] for i in range(n)]
         self.model_id = model_id
+        self.name = f"transformers:{model_id}"
         self.version = _fingerprint(model_id, getattr(self._model.config, "_commit_hash", None))
 
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
@@ -77,7 +80,7 @@ class TransformersBackend:
         n = len(self._labels)
         return [
             result_from_label_scores(
-                zip(self._labels, row, strict=True), n, self._threshold, self.model_id, self.version
+                zip(self._labels, row, strict=True), n, self._threshold, self.name, self.version
             )
             for row in probs
         ]
