@@ -166,3 +166,35 @@ def test_spark_step_with_hf_api(spark: SparkSession, served: str) -> None:
         )
     want = spark.createDataFrame(rows, got.schema)
     assertDataFrameEqual(got, want, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_spark_step_falls_back_when_the_server_is_down(spark: SparkSession) -> None:
+    texts = ["I love it", "I hate it", "", "the bus", "I love it"]
+    posts = spark.createDataFrame(
+        [(str(i), t) for i, t in enumerate(texts)], "post_id string, text_clean string"
+    )
+    dead = client_settings(
+        "http://127.0.0.1:9", hf_api_max_attempts=2, sentiment_remote_fallback="vader"
+    )
+    got = add_sentiment(posts, BackendSpec("hf-api", dead), batch_size=8)
+
+    vader = VaderBackend()
+    rows = []
+    for i, t in enumerate(texts):
+        (r,) = vader.predict([t])
+        p = r.probabilities
+        rows.append(
+            (
+                str(i),
+                t,
+                r.label.value,
+                r.score,
+                p["negative"],
+                p["neutral"],
+                p["positive"],
+                "vader",  # recorded as the fallback's label, every post kept
+                vader.version,
+            )
+        )
+    assertDataFrameEqual(got, spark.createDataFrame(rows, got.schema), rtol=1e-9)

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
         ),
     )
     hf_api_batch_size: int = Field(64, ge=1, le=4096, description="Texts per list request.")
-    hf_api_concurrency: int = Field(8, ge=1, le=256, description="Requests in flight at once.")
+    hf_api_concurrency: int = Field(
+        8, ge=1, le=256, description="Requests in flight at once, per process (Spark worker)."
+    )
     hf_api_top_k: int = Field(5, ge=1, le=100, description="Label/score pairs asked for.")
     hf_api_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
     hf_api_max_attempts: int = Field(6, ge=1, le=100, description="Tries per request.")
