@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli.generate import generate
+from socialpulse.cli.sentiment_serve import serve
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.command("generate")(generate)
+app.command("sentiment-serve")(serve)  # temporary: `sentiment serve` once that group exists
 
 
 @app.callback()
