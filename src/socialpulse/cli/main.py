@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli import db, lake
+from socialpulse.cli.generate import generate
+from socialpulse.cli.sentiment_serve import serve
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -19,8 +21,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 console = Console(stderr=True)
-
-
+app.command("generate")(generate)
+app.command("sentiment-serve")(serve)  # temporary: `sentiment serve` once that group exists
 app.add_typer(db.app, name="db")
 app.add_typer(lake.app, name="lake")
 
