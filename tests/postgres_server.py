@@ -13,12 +13,28 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PG_BIN = Path(os.environ.get("SOCIALPULSE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 RUN_AS = "postgres"
+
+# Stops the server once the test process is gone, however it ended (a CI timeout's SIGKILL runs
+# no fixture teardown), so no orphaned server outlives its run on a shared machine.
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, cmd, root = int(sys.argv[1]), sys.argv[2:-1], sys.argv[-1]
+while True:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(1)
+subprocess.run(cmd, capture_output=True, check=False)
+shutil.rmtree(root, ignore_errors=True)
+"""
 
 
 class PostgresUnavailableError(RuntimeError):
@@ -38,6 +54,7 @@ class PostgresServer:
     root: Path
     port: int
     user: str = "postgres"
+    _watchdog: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def data_dir(self) -> Path:
@@ -129,10 +146,18 @@ class PostgresServer:
         except PostgresUnavailableError:
             shutil.rmtree(root, ignore_errors=True)
             raise
+        stop = server._cmd(str(PG_BIN / "pg_ctl"), "-D", str(server.data_dir), "-m", "fast", "stop")
+        server._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), *stop, str(root)],
+            start_new_session=True,
+        )
         return server
 
     def stop(self) -> None:
         """Stop the server and delete its folder."""
+        if self._watchdog is not None:
+            self._watchdog.terminate()
+            self._watchdog.wait()
         try:
             self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
         finally:
