@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     api_max_batch: int = Field(256, ge=1, description="Most texts one analyze call may send.")
     api_max_text_chars: int = Field(10_000, ge=1)
+    api_max_page_size: int = Field(100, ge=1, description="Most items one list call returns.")
 
     # -- secrets (never logged: SecretStr hides them in repr and str) --------------------------
     x_bearer_token: SecretStr | None = None

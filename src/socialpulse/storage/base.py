@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import pandas as pd
+
+
+@dataclass(frozen=True, slots=True)
+class PostFilter:
+    """Conditions on stored posts; ``None`` means "any". Times are UTC, ``start`` inclusive,
+    ``end`` exclusive; ``text`` is a case-insensitive substring of the original text."""
+
+    author_id: str | None = None
+    hashtag: str | None = None
+    label: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostCursor:
+    """Keyset position in the newest-first post order: the last post already returned."""
+
+    created_at: datetime
+    post_id: str
 
 
 class Store(Protocol):
@@ -51,6 +73,18 @@ class Store(Protocol):
 
     def top_hashtags(self, limit: int) -> list[dict[str, Any]]:
         """Hashtags with the most posts overall, with their sentiment mix."""
+        ...
+
+    def search_posts(
+        self, where: PostFilter, limit: int, after: PostCursor | None = None
+    ) -> list[dict[str, Any]]:
+        """Posts matching ``where``, newest first (ties by post id, descending), strictly after
+        the ``after`` position; keyset pagination keeps deep pages as cheap as the first."""
+        ...
+
+    def top_posts(self, label: str, where: PostFilter, limit: int) -> list[dict[str, Any]]:
+        """The most ``label`` posts matching ``where``: highest score first for positive,
+        lowest first for negative, closest to zero first for neutral."""
         ...
 
     def label_distribution(self) -> dict[str, int]:

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text
+from sqlalchemy import (
+    Engine,
+    Text,
+    and_,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from socialpulse.domain.columns import Col
 from socialpulse.storage import tables as t
+from socialpulse.storage.base import PostCursor, PostFilter
 
 _TABLES = {tbl.name: tbl for tbl in t.metadata.sorted_tables}
 
@@ -166,6 +180,41 @@ class SqlStore:
         )
         return self._all(q)
 
+    def search_posts(
+        self, where: PostFilter, limit: int, after: PostCursor | None = None
+    ) -> list[dict[str, Any]]:
+        """Posts matching ``where``, newest first, strictly after the ``after`` position."""
+        p = t.posts
+        q = select(p).where(*_post_conditions(where))
+        if after is not None:
+            ts = _utc(after.created_at)
+            q = q.where(
+                or_(
+                    p.c[Col.CREATED_AT] < ts,
+                    and_(p.c[Col.CREATED_AT] == ts, p.c[Col.POST_ID] < after.post_id),
+                )
+            )
+        q = q.order_by(p.c[Col.CREATED_AT].desc(), p.c[Col.POST_ID].desc()).limit(limit)
+        return self._all(q)
+
+    def top_posts(self, label: str, where: PostFilter, limit: int) -> list[dict[str, Any]]:
+        """The most ``label`` posts matching ``where`` (see the protocol for the order)."""
+        p = t.posts
+        score = p.c[Col.SENTIMENT_SCORE]
+        if label == "positive":
+            order = score.desc()
+        elif label == "negative":
+            order = score.asc()
+        else:
+            order = func.abs(score).asc()
+        q = (
+            select(p)
+            .where(p.c[Col.SENTIMENT_LABEL] == label, *_post_conditions(where))
+            .order_by(order, p.c[Col.CREATED_AT].desc(), p.c[Col.POST_ID])
+            .limit(limit)
+        )
+        return self._all(q)
+
     def label_distribution(self) -> dict[str, int]:
         """Stored posts per sentiment label."""
         p = t.posts
@@ -176,6 +225,32 @@ class SqlStore:
     def _all(self, query: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(m) for m in conn.execute(query).mappings()]
+
+
+def _utc(ts: datetime) -> datetime:
+    # Stored times are UTC; SQLite compares them as text, so bound values must be UTC too.
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _post_conditions(where: PostFilter) -> list[Any]:
+    p = t.posts
+    out: list[Any] = []
+    if where.author_id is not None:
+        out.append(p.c[Col.AUTHOR_ID] == where.author_id)
+    if where.label is not None:
+        out.append(p.c[Col.SENTIMENT_LABEL] == where.label)
+    if where.start is not None:
+        out.append(p.c[Col.CREATED_AT] >= _utc(where.start))
+    if where.end is not None:
+        out.append(p.c[Col.CREATED_AT] < _utc(where.end))
+    if where.hashtag is not None:
+        # Hashtags are stored lower-case in a JSON array; matching the quoted element in its text
+        # form works on SQLite and PostgreSQL alike (autoescape keeps "_" literal).
+        tag = where.hashtag.lower().lstrip("#")
+        out.append(cast(p.c[Col.HASHTAGS], Text).contains(f'"{tag}"', autoescape=True))
+    if where.text:
+        out.append(p.c[Col.TEXT].icontains(where.text, autoescape=True))
+    return out
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
