@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from socialpulse.api.app import create_app
+from socialpulse.api.auth import API_KEY_HEADER, Scope, make_key
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.sentiment.base import create_backend
@@ -169,6 +170,7 @@ class LiveApi:
     """A running API: its client, settings and seeded data."""
 
     client: httpx.Client
+    admin_key: str
     base_url: str
     settings: Settings
     data: Seeded
@@ -211,6 +213,9 @@ def api_settings(tmp: Path, **overrides: object) -> Settings:
         "api_max_batch": 8,
         "api_max_text_chars": 280,
         "api_max_page_size": 50,
+        # The endpoint tests send many requests from one key; test_auth covers the limiter.
+        "api_rate_limit_per_minute": 1_000_000,
+        "api_rate_limit_burst": 100_000,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -223,10 +228,14 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = create_store(settings.resolved_database_url)
     data = seed(store)
+    reader, admin = make_key("tests", [Scope.READ]), make_key("tests-admin", [Scope.ADMIN])
+    store.add_api_key(reader.row)
+    store.add_api_key(admin.row)
     backend = create_backend(settings.sentiment_backend, settings)
     app = create_app(store, backend, settings)
     with ServerThread(app) as server:
         base = f"http://127.0.0.1:{server.port}"
-        with httpx.Client(base_url=base, timeout=10) as client:
-            yield LiveApi(client, base, settings, data, store)
+        headers = {API_KEY_HEADER: reader.secret_key}
+        with httpx.Client(base_url=base, timeout=10, headers=headers) as client:
+            yield LiveApi(client, admin.secret_key, base, settings, data, store)
     store.close()

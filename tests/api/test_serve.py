@@ -36,6 +36,8 @@ def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
         **os.environ,
         "SOCIALPULSE_DATA_DIR": str(data_dir),
         "SOCIALPULSE_API_PORT": str(port),
+        # The embedded demo's setting: no keys needed on loopback.
+        "SOCIALPULSE_API_AUTH_ENABLED": "false",
     }
     exe = Path(sys.executable).with_name("socialpulse")
     proc = subprocess.Popen(

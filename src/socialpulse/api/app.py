@@ -6,16 +6,25 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from socialpulse import __version__
+from socialpulse.api.auth import KeyChecker, Scope, TokenBucket, require
 from socialpulse.api.errors import install_problem_handlers, problem_openapi
 from socialpulse.api.middleware import RequestContextMiddleware
+from socialpulse.api.routers import admin as admin_routes
 from socialpulse.api.routers import analyze, hashtags, health, posts, users
+from socialpulse.api.schemas import ProblemRead
 from socialpulse.config import Settings
 from socialpulse.domain.protocols import SentimentBackend
 from socialpulse.storage.base import Store
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemRead, "description": "Missing, invalid or revoked API key."},
+    403: {"model": ProblemRead, "description": "The key lacks the scope this route needs."},
+    429: {"model": ProblemRead, "description": "Rate limit exceeded; see Retry-After."},
+}
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -25,6 +34,10 @@ Sentiment of social media posts, per user and per hashtag, and per-user recommen
 Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
 (`application/problem+json`). List endpoints page with an opaque `cursor`: pass the
 `next_cursor` of one page to get the next; it is `null` on the last page.
+
+`/v1` routes need an API key in the `X-API-Key` header (`socialpulse apikey create`): the `read`
+scope for data and analysis, `admin` for key management. Each key has a rate limit; a `429`
+says when to retry in `Retry-After`.
 """
 
 
@@ -43,11 +56,17 @@ def create_app(
     )
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    checker = KeyChecker(store, settings.api_key_cache_seconds)
+    limiter = TokenBucket(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+    guarded: dict[str, Any] = {"responses": AUTH_RESPONSES}
+    read = [Depends(require(Scope.READ, settings, checker, limiter))]
+    admin = [Depends(require(Scope.ADMIN, settings, checker, limiter))]
     app.include_router(health.build_router(store))
-    app.include_router(users.build_router(store, settings))
-    app.include_router(posts.build_router(store, settings))
-    app.include_router(hashtags.build_router(store, settings))
-    app.include_router(analyze.build_router(backend, settings))
+    app.include_router(users.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(hashtags.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(analyze.build_router(backend, settings), dependencies=read, **guarded)
+    app.include_router(admin_routes.build_router(store), dependencies=admin, **guarded)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -72,6 +72,7 @@ class RequestContextMiddleware:
                     "path": scope["path"],
                     "status": status,
                     "duration_ms": round((time.perf_counter() - t0) * 1000, 3),
+                    "key_id": scope["state"].get("key_id"),
                 },
             )
 

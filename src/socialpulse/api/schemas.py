@@ -247,3 +247,45 @@ def analyze_create_model(max_batch: int, max_chars: int) -> type[AnalyzeCreate]:
             ),
         ),
     )
+
+
+# -- API keys ----------------------------------------------------------------------------------
+class ApiKeyRead(_Model):
+    """An API key's public record (never its secret)."""
+
+    key_id: str = Field(examples=["3fa9c01b77d2"])
+    name: str = Field(examples=["dashboard"])
+    scopes: list[Literal["read", "admin"]] = Field(examples=[["read"]])
+    created_at: datetime = Field(examples=[_EX_TIME])
+    revoked_at: datetime | None = Field(None, examples=[None])
+
+    _utc = field_validator("created_at", "revoked_at", mode="before")(_aware)
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return value.split(",") if isinstance(value, str) else value
+
+
+class ApiKeyCreate(_Model):
+    """A key to make."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["dashboard"])
+    scopes: list[Literal["read", "admin"]] = Field(
+        default=["read"], min_length=1, max_length=2, examples=[["read"]]
+    )
+
+
+class ApiKeyCreated(ApiKeyRead):
+    """A new key with its secret, shown this once only."""
+
+    api_key: str = Field(
+        description="Send as the X-API-Key header; it cannot be shown again.",
+        examples=["sp_3fa9c01b77d2_Jx8b0bT1v1c0rA3qv6n1S4d8Xo2Jm5kQe9wYz7Lp0uA"],
+    )
+
+
+class ApiKeyList(_Model):
+    """Every API key, oldest first."""
+
+    items: list[ApiKeyRead]

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.apikey import apikey_app
 from socialpulse.cli.serve import serve
 from socialpulse.config import Settings
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.command("serve")(serve)
+app.add_typer(apikey_app, name="apikey")
 
 
 @app.callback()

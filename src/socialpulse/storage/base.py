@@ -87,6 +87,22 @@ class Store(Protocol):
         lowest first for negative, closest to zero first for neutral."""
         ...
 
+    def add_api_key(self, row: dict[str, Any]) -> None:
+        """Store a new API key row (``api_keys`` columns; the hash, never the secret)."""
+        ...
+
+    def api_key(self, key_id: str) -> dict[str, Any] | None:
+        """The API key row with ``key_id``, revoked or not, or None."""
+        ...
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        """Every API key row, oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str, when: datetime) -> bool:
+        """Mark a key revoked at ``when``; False when no active key has that id."""
+        ...
+
     def label_distribution(self) -> dict[str, int]:
         """Stored posts per sentiment label."""
         ...

@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -214,6 +215,33 @@ class SqlStore:
             .limit(limit)
         )
         return self._all(q)
+
+    # -- API keys -------------------------------------------------------------------------------
+    def add_api_key(self, row: dict[str, Any]) -> None:
+        """Store a new API key row (the hash, never the secret)."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.api_keys), [row])
+
+    def api_key(self, key_id: str) -> dict[str, Any] | None:
+        """The API key row with ``key_id``, revoked or not, or None."""
+        rows = self._all(select(t.api_keys).where(t.api_keys.c.key_id == key_id))
+        return rows[0] if rows else None
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        """Every API key row, oldest first."""
+        k = t.api_keys
+        return self._all(select(k).order_by(k.c.created_at, k.c.key_id))
+
+    def revoke_api_key(self, key_id: str, when: datetime) -> bool:
+        """Mark a key revoked at ``when``; False when no active key has that id."""
+        k = t.api_keys
+        stmt = (
+            update(k)
+            .where(k.c.key_id == key_id, k.c.revoked_at.is_(None))
+            .values(revoked_at=_utc(when))
+        )
+        with self.engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount)
 
     def label_distribution(self) -> dict[str, int]:
         """Stored posts per sentiment label."""

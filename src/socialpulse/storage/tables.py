@@ -95,6 +95,18 @@ user_profiles = Table(
     Column(Col.LAST_POST_AT, _TS, nullable=False),
 )
 
+api_keys = Table(
+    "api_keys",
+    metadata,
+    # The public half of a key ("sp_<key_id>_<secret>"): lookups never touch the secret.
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(128), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("revoked_at", _TS),
+)
+
 recommendations = Table(
     "recommendations",
     metadata,
