@@ -37,7 +37,7 @@ class Auth:
 def auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Auth]:
     settings = api_settings(
         tmp_path_factory.mktemp("auth"),
-        api_rate_limit_per_minute=60,
+        api_rate_limit_per_minute=1,  # no refill within a test: the burst is all a key gets
         api_rate_limit_burst=BURST,
         api_key_cache_seconds=0,  # revocations take effect at once here
     )
