@@ -7,12 +7,14 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from socialpulse import __version__
-from socialpulse.api.auth import KeyChecker, Scope, TokenBucket, require
+from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, TokenBucket, require
 from socialpulse.api.errors import install_problem_handlers, problem_openapi
-from socialpulse.api.middleware import RequestContextMiddleware
+from socialpulse.api.metrics import ApiMetrics
+from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from socialpulse.api.routers import admin as admin_routes
 from socialpulse.api.routers import analyze, hashtags, health, posts, users
 from socialpulse.api.schemas import ProblemRead
@@ -55,13 +57,23 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    metrics = ApiMetrics()
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api_cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=[API_KEY_HEADER, "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        )
     checker = KeyChecker(store, settings.api_key_cache_seconds)
     limiter = TokenBucket(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
     guarded: dict[str, Any] = {"responses": AUTH_RESPONSES}
     read = [Depends(require(Scope.READ, settings, checker, limiter))]
     admin = [Depends(require(Scope.ADMIN, settings, checker, limiter))]
     app.include_router(health.build_router(store))
+    app.include_router(metrics.router())
     app.include_router(users.build_router(store, settings), dependencies=read, **guarded)
     app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
     app.include_router(hashtags.build_router(store, settings), dependencies=read, **guarded)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from socialpulse.api.app import create_app
+from socialpulse.api.middleware import configure_json_logging
 from socialpulse.config import Settings
 from socialpulse.sentiment.base import create_backend
 from socialpulse.storage.base import create_store
@@ -36,4 +37,5 @@ def build_app(settings: Settings) -> FastAPI:
 
 def asgi_app() -> FastAPI:
     """ASGI factory for uvicorn (``--factory``): settings from the environment."""
+    configure_json_logging()
     return build_app(Settings())

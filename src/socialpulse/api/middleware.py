@@ -17,6 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialpulse.api.errors import PROBLEM_MEDIA_TYPE
+from socialpulse.api.metrics import ApiMetrics
 
 REQUEST_ID_HEADER = "x-request-id"
 # Client-chosen ids are echoed into logs and headers: accept only short, plain tokens.
@@ -29,8 +30,9 @@ error_log = logging.getLogger("socialpulse.api")
 class RequestContextMiddleware:
     """Give every request an id (the client's ``X-Request-ID`` or a new one) and log it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +66,11 @@ class RequestContextMiddleware:
             if not started:
                 await _send_500(send_with_id, scope["path"], request_id)
         finally:
+            seconds = time.perf_counter() - t0
+            if self.metrics is not None:
+                # The route template, not the raw path, keeps label cardinality bounded.
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.metrics.observe(scope["method"], route, status, seconds)
             access_log.info(
                 "request",
                 extra={
@@ -71,7 +78,7 @@ class RequestContextMiddleware:
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - t0) * 1000, 3),
+                    "duration_ms": round(seconds * 1000, 3),
                     "key_id": scope["state"].get("key_id"),
                 },
             )

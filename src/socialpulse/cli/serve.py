@@ -17,7 +17,12 @@ def serve(
     import uvicorn
 
     from socialpulse.api.deps import build_app
+    from socialpulse.api.middleware import configure_json_logging
 
+    configure_json_logging()
     settings = Settings()
     app = build_app(settings)
-    uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port)
+    # access_log off: the API writes its own structured access log with request ids.
+    uvicorn.run(
+        app, host=host or settings.api_host, port=port or settings.api_port, access_log=False
+    )
