@@ -18,6 +18,7 @@ from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddlewa
 from socialpulse.api.routers import admin as admin_routes
 from socialpulse.api.routers import analyze, hashtags, health, posts, users
 from socialpulse.api.schemas import ProblemRead
+from socialpulse.api.strict import unknown_query_guard
 from socialpulse.config import Settings
 from socialpulse.domain.protocols import SentimentBackend
 from socialpulse.storage.base import Store
@@ -55,6 +56,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(unknown_query_guard())],
     )
     install_problem_handlers(app)
     metrics = ApiMetrics()

@@ -81,6 +81,11 @@ def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     replaced = {"#/components/schemas/HTTPValidationError", ref["$ref"]}
     for path_item in schema.get("paths", {}).values():
         for op in path_item.values():
+            if "requestBody" in op:
+                # FastAPI answers a body that is not JSON at all with 400 before validation.
+                op.setdefault("responses", {}).setdefault(
+                    "400", {"description": "The body is not valid JSON."}
+                )
             for code, resp in op.get("responses", {}).items():
                 json_ref = (
                     resp.get("content", {}).get("application/json", {}).get("schema", {})

@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    field_validator,
+)
 
 from socialpulse.domain.records import SentimentLabel
 
@@ -21,6 +29,39 @@ def _aware(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    # Pydantic would also take "4" as a Unix time; the API documents ISO 8601 and means it, and a
+    # time without a zone is ambiguous by hours, so both are refused with a clear message.
+    if not isinstance(value, str):
+        return value
+    try:
+        ts = datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-11-20T00:00:00Z") from None
+    if ts.tzinfo is None:
+        raise ValueError("the date-time needs a time zone, e.g. 2026-11-20T00:00:00Z")
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date-time is out of range") from None
+
+
+def _iso_date(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("expected an ISO 8601 date, e.g. 2026-11-20") from None
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+"""A zone-aware ISO 8601 date-time, normalised to UTC."""
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""An ISO 8601 calendar date."""
 
 
 class _Model(BaseModel):

@@ -1,6 +1,5 @@
 """Hashtag sentiment trends and the most used hashtags."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -9,6 +8,7 @@ from socialpulse.api.schemas import (
     HashtagList,
     HashtagSummaryRead,
     HashtagTrendRead,
+    IsoDate,
     ProblemRead,
     TrendPointRead,
 )
@@ -39,7 +39,7 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         response_model=HashtagTrendRead,
         responses={
             404: {"model": ProblemRead, "description": "No posts carry this hashtag."},
-            422: {"model": ProblemRead, "description": "Invalid range (start after end)."},
+            400: {"model": ProblemRead, "description": "Invalid range (start after end)."},
         },
     )
     def hashtag_trend(
@@ -52,12 +52,12 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
                 examples=["espresso"],
             ),
         ],
-        start: Annotated[date | None, Query(description="First UTC day (inclusive).")] = None,
-        end: Annotated[date | None, Query(description="Last UTC day (inclusive).")] = None,
+        start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
+        end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
     ) -> HashtagTrendRead:
         """A hashtag's posts per sentiment label and mean score, per UTC day, oldest first."""
         if start is not None and end is not None and start > end:
-            raise HTTPException(422, f"start {start} is after end {end}")
+            raise HTTPException(400, f"start {start} is after end {end}")
         name = normalise_tag(tag)
         rows = store.hashtag_trend(name, start, end)
         # An empty range of a known hashtag is a valid (empty) answer; an unknown one is not.

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from socialpulse.api.pagination import BadCursorError, decode_cursor, page
 from socialpulse.api.routers.hashtags import normalise_tag
-from socialpulse.api.schemas import PostList, PostRead, ProblemRead
+from socialpulse.api.schemas import IsoDateTime, PostList, PostRead, ProblemRead
 from socialpulse.config import Settings
 from socialpulse.domain.records import SentimentLabel
 from socialpulse.storage.base import PostFilter, Store
@@ -25,12 +25,8 @@ def _filter(
     end: datetime | None,
     q: str | None,
 ) -> PostFilter:
-    for name, ts in (("start", start), ("end", end)):
-        if ts is not None and ts.tzinfo is None:
-            # A zone-less time is ambiguous; guessing would shift results by hours.
-            raise HTTPException(422, f"{name} needs a time zone, e.g. 2026-11-20T00:00:00Z")
     if start is not None and end is not None and start >= end:
-        raise HTTPException(422, f"start {start.isoformat()} is not before end {end.isoformat()}")
+        raise HTTPException(400, f"start {start.isoformat()} is not before end {end.isoformat()}")
     return PostFilter(
         author_id=author_id,
         hashtag=normalise_tag(hashtag) if hashtag else None,
@@ -50,8 +46,12 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         str | None, Query(max_length=140, description="With or without '#'.", examples=["coffee"])
     ]
     Sentiment = Annotated[SentimentLabel | None, Query(description="Sentiment label.")]
-    Start = Annotated[datetime | None, Query(description="From this time (inclusive, with zone).")]
-    End = Annotated[datetime | None, Query(description="Until this time (exclusive, with zone).")]
+    Start = Annotated[
+        IsoDateTime | None, Query(description="From this time (inclusive, with zone).")
+    ]
+    End = Annotated[
+        IsoDateTime | None, Query(description="Until this time (exclusive, with zone).")
+    ]
     Text = Annotated[
         str | None, Query(max_length=200, description="Case-insensitive substring of the text.")
     ]
@@ -59,7 +59,7 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
     @router.get(
         "",
         response_model=PostList,
-        responses={**_BAD, 422: {"model": ProblemRead, "description": "Invalid filter."}},
+        responses=_BAD,
     )
     def search_posts(
         author_id: Author = None,
@@ -85,7 +85,7 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
     @router.get(
         "/top",
         response_model=PostList,
-        responses={422: {"model": ProblemRead, "description": "Invalid filter."}},
+        responses=_BAD,
     )
     def top_posts(
         sentiment: Annotated[
