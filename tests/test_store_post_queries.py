@@ -73,3 +73,20 @@ def test_top_posts_order(seeded: tuple[Store, Seeded]) -> None:
     scores = [r[Col.SENTIMENT_SCORE] for r in negative]
     assert scores == sorted(scores)
     assert all("coffee" in r[Col.HASHTAGS] for r in negative)
+
+
+def test_user_timeline_counts_per_day(seeded: tuple[Store, Seeded]) -> None:
+    store, data = seeded
+    mine = data.posts[data.posts[Col.AUTHOR_ID] == "u001"]
+    days = sorted(mine[Col.DAY].unique())
+    start, end = days[1], days[-2]
+    rows = store.user_timeline("u001", start, end)
+    inside = mine[(mine[Col.DAY] >= start) & (mine[Col.DAY] <= end)]
+    expected = inside.groupby(Col.DAY)[Col.SENTIMENT_SCORE].agg(["size", "mean"])
+    assert [r[Col.DAY] for r in rows] == list(expected.index)
+    assert [r[Col.N_POSTS] for r in rows] == list(expected["size"])
+    assert [r[Col.MEAN_SCORE] for r in rows] == pytest.approx(list(expected["mean"]))
+    assert all(
+        r[Col.N_NEGATIVE] + r[Col.N_NEUTRAL] + r[Col.N_POSITIVE] == r[Col.N_POSTS] for r in rows
+    )
+    assert store.user_timeline("nobody") == []

@@ -314,6 +314,7 @@ def test_openapi_documents_every_route_with_examples(live_api: LiveApi) -> None:
         "/v1/users/{user_id}/posts",
         "/v1/users/{user_id}/profile",
         "/v1/users/{user_id}/recommendations",
+        "/v1/users/{user_id}/timeline",
         "/v1/hashtags/{tag}/trend",
         "/v1/hashtags/top",
         "/v1/analyze",
@@ -333,3 +334,51 @@ def test_openapi_documents_every_route_with_examples(live_api: LiveApi) -> None:
                 if code.startswith("4"):
                     assert list(resp["content"]) == [PROBLEM]
     assert live_api.client.get("/docs").status_code == 200
+
+
+def _expected_buckets(frame: pd.DataFrame, window: str) -> list[tuple[str, int, float]]:
+    """(bucket start, posts, mean score) computed from the raw posts with pandas."""
+    days = pd.to_datetime(frame[Col.DAY])
+    if window == "week":
+        starts = days - pd.to_timedelta(days.dt.weekday, unit="D")
+    elif window == "month":
+        starts = days.dt.to_period("M").dt.start_time
+    else:
+        starts = days
+    grouped = frame.assign(_b=starts.dt.date).groupby("_b")[Col.SENTIMENT_SCORE]
+    return [(str(b), len(g), float(g.mean())) for b, g in grouped]
+
+
+@pytest.mark.parametrize("window", ["day", "week", "month"])
+def test_user_timeline_windows(live_api: LiveApi, window: str) -> None:
+    posts = live_api.data.posts
+    mine = posts[posts[Col.AUTHOR_ID] == "u002"]
+    body = live_api.client.get("/v1/users/u002/timeline", params={"window": window}).json()
+    assert body["window"] == window
+    got = [(p["day"], p["n_posts"], p["mean_score"]) for p in body["points"]]
+    expected = _expected_buckets(mine, window)
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    assert [g[2] for g in got] == pytest.approx([e[2] for e in expected])
+    for p in body["points"]:
+        assert p["n_negative"] + p["n_neutral"] + p["n_positive"] == p["n_posts"]
+
+
+def test_hashtag_trend_weekly_matches_posts(live_api: LiveApi) -> None:
+    posts = live_api.data.posts
+    tagged = posts[posts[Col.HASHTAGS].apply(lambda t: "python" in t)]
+    body = live_api.client.get("/v1/hashtags/python/trend", params={"window": "week"}).json()
+    got = [(p["day"], p["n_posts"], p["mean_score"]) for p in body["points"]]
+    expected = _expected_buckets(tagged, "week")
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    assert [g[2] for g in got] == pytest.approx([e[2] for e in expected])
+
+
+def test_user_timeline_errors(live_api: LiveApi) -> None:
+    _assert_problem(live_api.client.get("/v1/users/nobody/timeline"), 404)
+    _assert_problem(live_api.client.get("/v1/users/u001/timeline", params={"window": "hour"}), 422)
+    _assert_problem(
+        live_api.client.get(
+            "/v1/users/u001/timeline", params={"start": "2026-11-10", "end": "2026-11-01"}
+        ),
+        400,
+    )

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from socialpulse.api.windows import Window
 from socialpulse.domain.records import SentimentLabel
 
 _EX_TIME = "2026-11-20T14:03:11Z"
@@ -216,9 +217,12 @@ class RecommendationList(_Model):
 
 # -- hashtags ----------------------------------------------------------------------------------
 class TrendPointRead(_Model):
-    """One UTC day of a hashtag: posts per label and the mean sentiment score."""
+    """One time bucket: posts per label and the mean sentiment score."""
 
-    day: date = Field(examples=["2026-11-20"])
+    day: date = Field(
+        description="First UTC day of the bucket (the day itself for daily windows).",
+        examples=["2026-11-20"],
+    )
     n_posts: int = Field(ge=0, examples=[41])
     n_negative: int = Field(ge=0, examples=[5])
     n_neutral: int = Field(ge=0, examples=[14])
@@ -227,9 +231,18 @@ class TrendPointRead(_Model):
 
 
 class HashtagTrendRead(_Model):
-    """A hashtag's daily sentiment, oldest day first."""
+    """A hashtag's sentiment per time bucket, oldest first."""
 
     hashtag: str = Field(examples=["espresso"])
+    window: Window = Field(examples=["day"])
+    points: list[TrendPointRead]
+
+
+class UserTimelineRead(_Model):
+    """A user's sentiment per time bucket, oldest first."""
+
+    user_id: str = Field(examples=["u0042"])
+    window: Window = Field(examples=["week"])
     points: list[TrendPointRead]
 
 

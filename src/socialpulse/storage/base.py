@@ -82,6 +82,13 @@ class Store(Protocol):
         the ``after`` position; keyset pagination keeps deep pages as cheap as the first."""
         ...
 
+    def user_timeline(
+        self, author_id: str, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """A user's posts per UTC day (``day``, counts per label, ``mean_score``), oldest first;
+        ``start`` and ``end`` days are inclusive."""
+        ...
+
     def top_posts(self, label: str, where: PostFilter, limit: int) -> list[dict[str, Any]]:
         """The most ``label`` posts matching ``where``: highest score first for positive,
         lowest first for negative, closest to zero first for neutral."""

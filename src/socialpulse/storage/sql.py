@@ -12,6 +12,7 @@ from sqlalchemy import (
     Engine,
     Text,
     and_,
+    case,
     cast,
     create_engine,
     delete,
@@ -197,6 +198,30 @@ class SqlStore:
             )
         q = q.order_by(p.c[Col.CREATED_AT].desc(), p.c[Col.POST_ID].desc()).limit(limit)
         return self._all(q)
+
+    def user_timeline(
+        self, author_id: str, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """A user's posts per UTC day with counts per label and the mean score, oldest first."""
+        p = t.posts
+        label = p.c[Col.SENTIMENT_LABEL]
+
+        def n(value: str) -> Any:
+            return func.sum(case((label == value, 1), else_=0))
+
+        q = select(
+            p.c[Col.DAY],
+            func.count().label(Col.N_POSTS),
+            n("negative").label(Col.N_NEGATIVE),
+            n("neutral").label(Col.N_NEUTRAL),
+            n("positive").label(Col.N_POSITIVE),
+            func.avg(p.c[Col.SENTIMENT_SCORE]).label(Col.MEAN_SCORE),
+        ).where(p.c[Col.AUTHOR_ID] == author_id)
+        if start is not None:
+            q = q.where(p.c[Col.DAY] >= start)
+        if end is not None:
+            q = q.where(p.c[Col.DAY] <= end)
+        return self._all(q.group_by(p.c[Col.DAY]).order_by(p.c[Col.DAY]))
 
     def top_posts(self, label: str, where: PostFilter, limit: int) -> list[dict[str, Any]]:
         """The most ``label`` posts matching ``where`` (see the protocol for the order)."""

@@ -12,6 +12,7 @@ from socialpulse.api.schemas import (
     ProblemRead,
     TrendPointRead,
 )
+from socialpulse.api.windows import Window, roll_up
 from socialpulse.config import Settings
 from socialpulse.storage.base import Store
 
@@ -54,8 +55,9 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         ],
         start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
         end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
+        window: Annotated[Window, Query(description="Bucket size.")] = Window.DAY,
     ) -> HashtagTrendRead:
-        """A hashtag's posts per sentiment label and mean score, per UTC day, oldest first."""
+        """A hashtag's posts per sentiment label and mean score per day, week or month."""
         if start is not None and end is not None and start > end:
             raise HTTPException(400, f"start {start} is after end {end}")
         name = normalise_tag(tag)
@@ -64,7 +66,9 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         if not rows and ((start is None and end is None) or not store.hashtag_trend(name)):
             raise HTTPException(404, f"no posts with hashtag {name!r}")
         return HashtagTrendRead(
-            hashtag=name, points=[TrendPointRead.model_validate(r) for r in rows]
+            hashtag=name,
+            window=window,
+            points=[TrendPointRead.model_validate(r) for r in roll_up(rows, window)],
         )
 
     return router

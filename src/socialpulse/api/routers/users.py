@@ -6,13 +6,17 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from socialpulse.api.pagination import BadCursorError, decode_cursor, page
 from socialpulse.api.schemas import (
+    IsoDate,
     PostList,
     PostRead,
     ProblemRead,
     ProfileRead,
     RecommendationList,
     RecommendationRead,
+    TrendPointRead,
+    UserTimelineRead,
 )
+from socialpulse.api.windows import Window, roll_up
 from socialpulse.config import Settings
 from socialpulse.storage.base import PostFilter, Store
 
@@ -53,6 +57,31 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         rows = store.search_posts(PostFilter(author_id=user_id), limit + 1, after)
         items, next_cursor = page(rows, limit)
         return PostList(items=[PostRead.from_row(r) for r in items], next_cursor=next_cursor)
+
+    @router.get(
+        "/{user_id}/timeline",
+        response_model=UserTimelineRead,
+        responses={
+            **NOT_FOUND,
+            400: {"model": ProblemRead, "description": "Invalid range (start after end)."},
+        },
+    )
+    def user_timeline(
+        user_id: UserId,
+        start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
+        end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
+        window: Annotated[Window, Query(description="Bucket size.")] = Window.DAY,
+    ) -> UserTimelineRead:
+        """A user's posts per sentiment label and mean score per day, week or month."""
+        if start is not None and end is not None and start > end:
+            raise HTTPException(400, f"start {start} is after end {end}")
+        known(user_id)
+        rows = roll_up(store.user_timeline(user_id, start, end), window)
+        return UserTimelineRead(
+            user_id=user_id,
+            window=window,
+            points=[TrendPointRead.model_validate(r) for r in rows],
+        )
 
     @router.get("/{user_id}/profile", response_model=ProfileRead, responses=NOT_FOUND)
     def user_profile(user_id: UserId) -> ProfileRead:
