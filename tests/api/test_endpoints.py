@@ -382,3 +382,33 @@ def test_user_timeline_errors(live_api: LiveApi) -> None:
         ),
         400,
     )
+
+
+def test_oversize_body_is_refused_before_parsing(live_api: LiveApi) -> None:
+    from socialpulse.api.app import max_body_bytes
+
+    limit = max_body_bytes(live_api.settings)
+    body = b'{"texts": ["' + b"a" * (limit + 1) + b'"]}'
+    resp = live_api.client.post(
+        "/v1/analyze", content=body, headers={"Content-Type": "application/json"}
+    )
+    _assert_problem(resp, 413)
+
+
+def test_oversize_streamed_body_is_cut_off(live_api: LiveApi) -> None:
+    from socialpulse.api.app import max_body_bytes
+
+    limit = max_body_bytes(live_api.settings)
+
+    def chunks() -> Any:
+        yield b'{"texts": ["'
+        for _ in range(limit // 4096 + 2):
+            yield b"a" * 4096
+        yield b'"]}'
+
+    # A generator body goes out chunked, with no Content-Length to check up front.
+    resp = live_api.client.post(
+        "/v1/analyze", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert "content-length" not in resp.request.headers
+    _assert_problem(resp, 413)

@@ -44,6 +44,15 @@ says when to retry in `Retry-After`.
 """
 
 
+def max_body_bytes(settings: Settings) -> int:
+    """The largest request body a valid call can need; bigger bodies get a 413 unread.
+
+    A character may take 12 bytes in JSON (an escaped surrogate pair); 16 bytes per text and
+    1 KiB cover quotes, commas and the envelope.
+    """
+    return settings.api_max_batch * (settings.api_max_text_chars * 12 + 16) + 1024
+
+
 def create_app(
     store: Store,
     backend: SentimentBackend,
@@ -60,7 +69,9 @@ def create_app(
     )
     install_problem_handlers(app)
     metrics = ApiMetrics()
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_body_bytes=max_body_bytes(settings)
+    )
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

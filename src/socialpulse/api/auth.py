@@ -12,7 +12,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from socialpulse.config import Settings
 from socialpulse.storage.base import Store
@@ -116,6 +117,15 @@ class KeyChecker:
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
 
+    def is_cached(self, presented: str) -> bool:
+        """True when :meth:`check` of ``presented`` will not touch the database."""
+        parsed = parse_key(presented)
+        if parsed is None:
+            return True
+        with self._lock:
+            hit = self._cache.get(parsed[0])
+        return hit is not None and self.clock() - hit[0] < self.ttl_s
+
     def _row(self, key_id: str) -> dict[str, Any] | None:
         now = self.clock()
         with self._lock:
@@ -159,10 +169,12 @@ _header = APIKeyHeader(
 
 def require(
     scope: Scope, settings: Settings, checker: KeyChecker, limiter: TokenBucket
-) -> Callable[..., Principal]:
+) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits callers holding ``scope`` within their rate limit."""
 
-    def dependency(request: Request, api_key: str | None = Security(_header)) -> Principal:
+    # Async, so the common case (a cached verdict) runs on the event loop without a thread hop;
+    # only a cache miss takes the database lookup to the thread pool.
+    async def dependency(request: Request, api_key: str | None = Security(_header)) -> Principal:
         if not settings.api_auth_enabled:
             principal = Principal("anonymous", frozenset(Scope))
             bucket = f"ip:{request.client.host if request.client else 'unknown'}"
@@ -173,7 +185,10 @@ def require(
                     f"missing API key: send it in the {API_KEY_HEADER} header",
                     headers={"WWW-Authenticate": API_KEY_HEADER},
                 )
-            found = checker.check(api_key)
+            if checker.is_cached(api_key):
+                found = checker.check(api_key)
+            else:
+                found = await run_in_threadpool(checker.check, api_key)
             if found is None:
                 raise HTTPException(
                     401, "invalid or revoked API key", headers={"WWW-Authenticate": API_KEY_HEADER}

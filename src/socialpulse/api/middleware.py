@@ -12,8 +12,10 @@ import logging
 import re
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialpulse.api.errors import PROBLEM_MEDIA_TYPE
@@ -30,9 +32,12 @@ error_log = logging.getLogger("socialpulse.api")
 class RequestContextMiddleware:
     """Give every request an id (the client's ``X-Request-ID`` or a new one) and log it."""
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: ApiMetrics | None = None, max_body_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +61,14 @@ class RequestContextMiddleware:
             await send(message)
 
         t0 = time.perf_counter()
+        limit = self.max_body_bytes
         try:
+            if limit is not None and _content_length(scope) > limit:
+                # Refused before reading a byte of it.
+                await _send_problem(send_with_id, 413, _too_large(limit), scope["path"], request_id)
+                return
+            if limit is not None:
+                receive = _limited(receive, limit)
             await self.app(scope, receive, send_with_id)
         except Exception:  # noqa: BLE001 - the last resort: answer 500, keep serving
             error_log.exception(
@@ -64,7 +76,8 @@ class RequestContextMiddleware:
                 extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
             )
             if not started:
-                await _send_500(send_with_id, scope["path"], request_id)
+                detail = "internal error; the request id identifies it in the logs"
+                await _send_problem(send_with_id, 500, detail, scope["path"], request_id)
         finally:
             seconds = time.perf_counter() - t0
             if self.metrics is not None:
@@ -94,13 +107,45 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-async def _send_500(send: Send, path: str, request_id: str) -> None:
+def _content_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0  # the server has already refused malformed lengths
+    return 0
+
+
+def _too_large(limit: int) -> str:
+    return f"request body over {limit} bytes; send fewer or shorter texts"
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops a streamed (chunked) body once it passes ``limit`` bytes."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                # FastAPI re-raises HTTPException from body reading, so the problem handler
+                # answers it.
+                raise HTTPException(413, _too_large(limit))
+        return message
+
+    return wrapped
+
+
+async def _send_problem(send: Send, status: int, detail: str, path: str, request_id: str) -> None:
     body = json.dumps(
         {
             "type": "about:blank",
-            "title": "Internal Server Error",
-            "status": 500,
-            "detail": "internal error; the request id identifies it in the logs",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
             "instance": path,
             "request_id": request_id,
         }
@@ -108,7 +153,7 @@ async def _send_500(send: Send, path: str, request_id: str) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 500,
+            "status": status,
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),

@@ -6,7 +6,7 @@ the filter had been applied: a silent wrong answer. Unknown names are a 422 inst
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -24,13 +24,14 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-def unknown_query_guard() -> Callable[[Request], None]:
+def unknown_query_guard() -> Callable[[Request], Awaitable[None]]:
     """A dependency for one app: 422 when the query names a parameter the route does not take."""
     # Each app gets its own cache; it holds that app's handful of routes, which live as long as
     # the app, so their ids stay valid.
     allowed_by_route: dict[int, frozenset[str]] = {}
 
-    def reject_unknown_query(request: Request) -> None:
+    # Async: pure bookkeeping, not worth a thread-pool hop per request.
+    async def reject_unknown_query(request: Request) -> None:
         route = request.scope.get("route")
         if not isinstance(route, APIRoute):
             return

@@ -56,6 +56,8 @@ posts = Table(
     # Serves "a user's posts, newest first" without a sort.
     Index("ix_posts_author_created", Col.AUTHOR_ID, Col.CREATED_AT),
     Index("ix_posts_day_label", Col.DAY, Col.SENTIMENT_LABEL),
+    # Serves the API's newest-first post search and its keyset cursor (created_at, post_id).
+    Index("ix_posts_created_id", Col.CREATED_AT, Col.POST_ID),
 )
 
 quarantine = Table(
