@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli.apikey import apikey_app
+from socialpulse.cli.generate import generate
 from socialpulse.cli.serve import serve
 from socialpulse.config import Settings
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 console = Console(stderr=True)
+app.command("generate")(generate)
 app.command("serve")(serve)
 app.add_typer(apikey_app, name="apikey")
 
