@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from socialpulse.api.app import create_app
 from socialpulse.api.middleware import JsonLogFormatter
 from socialpulse.sentiment.base import create_backend
 from socialpulse.storage.base import create_store
+from socialpulse.storage.sql import SqlStore
 from tests.api.conftest import LiveApi, ServerThread, api_settings, seed
 
 pytestmark = pytest.mark.slow
@@ -110,3 +112,54 @@ def test_asgi_factory_builds_from_the_environment(
         assert (tmp_path / "fresh" / "socialpulse.db").exists()
     # Undo the factory's process-wide logging setup for the tests that follow.
     api_logger.handlers[:], api_logger.level, api_logger.propagate = saved
+
+
+class _BrokenTopHashtags(SqlStore):
+    """A real store whose one query fails, as a lost database connection would."""
+
+    def top_hashtags(self, limit: int) -> list[dict[str, Any]]:
+        raise RuntimeError("database went away")
+
+
+def test_unexpected_errors_are_500_problems_and_the_server_keeps_serving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = api_settings(tmp_path, api_auth_enabled=False)
+    store = _BrokenTopHashtags(settings.resolved_database_url)
+    seed(store, n_posts=6)
+    app = create_app(store, create_backend("vader", settings), settings)
+    with (
+        ServerThread(app) as server,
+        httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as client,
+    ):
+        with caplog.at_level(logging.ERROR, logger="socialpulse.api"):
+            resp = client.get("/v1/hashtags/top")
+        assert resp.status_code == 500
+        assert resp.headers["content-type"] == "application/problem+json"
+        body = resp.json()
+        assert "went away" not in body["detail"]  # internals stay in the logs
+        assert body["request_id"] == resp.headers["x-request-id"]
+        logged = [r for r in caplog.records if getattr(r, "request_id", None) == body["request_id"]]
+        assert logged
+        assert logged[0].exc_info is not None
+        # Same connection, next request: still served.
+        assert client.get("/v1/users/u001/profile").status_code == 200
+    store.close()
+
+
+def test_readiness_is_503_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    settings = api_settings(tmp_path, api_auth_enabled=False)
+    # A database file in a folder that does not exist: SQLite cannot open it.
+    store = create_store(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite'}")
+    app = create_app(store, create_backend("vader", settings), settings)
+    with ServerThread(app) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        assert httpx.get(f"{base}/health").status_code == 200
+        ready = httpx.get(f"{base}/health/ready")
+        assert ready.status_code == 503
+        assert ready.json() == {
+            "status": "unavailable",
+            "version": ready.json()["version"],
+            "checks": {"database": False},
+        }
+    store.close()
