@@ -320,6 +320,7 @@ def test_openapi_documents_every_route_with_examples(live_api: LiveApi) -> None:
         "/v1/analyze",
         "/v1/posts",
         "/v1/posts/top",
+        "/v1/stats",
     } <= paths
     schemas = doc["components"]["schemas"]
     for name, schema in schemas.items():
@@ -412,3 +413,14 @@ def test_oversize_streamed_body_is_cut_off(live_api: LiveApi) -> None:
     )
     assert "content-length" not in resp.request.headers
     _assert_problem(resp, 413)
+
+
+def test_stats_count_what_is_stored(live_api: LiveApi) -> None:
+    data = live_api.data
+    body = live_api.client.get("/v1/stats").json()
+    assert body["posts"] == len(data.posts)
+    assert body["users"] == len(data.profiles)
+    assert body["hashtag_days"] == len(data.trends)
+    assert body["recommendations"] == len(data.recommendations)
+    assert body["quarantined"] == 0
+    assert body["labels"] == data.posts[Col.SENTIMENT_LABEL].value_counts().to_dict()

@@ -343,3 +343,17 @@ class ApiKeyList(_Model):
     """Every API key, oldest first."""
 
     items: list[ApiKeyRead]
+
+
+# -- stats -------------------------------------------------------------------------------------
+class StatsRead(_Model):
+    """What the serving database holds: row counts and the sentiment label mix."""
+
+    posts: int = Field(ge=0, examples=[10_000])
+    quarantined: int = Field(ge=0, description="Distinct rejected records.", examples=[212])
+    users: int = Field(ge=0, description="Authors with a sentiment profile.", examples=[500])
+    hashtag_days: int = Field(ge=0, description="(hashtag, day) trend rows.", examples=[3_100])
+    recommendations: int = Field(ge=0, examples=[5_000])
+    labels: dict[str, int] = Field(
+        examples=[{"negative": 2_400, "neutral": 3_100, "positive": 4_500}]
+    )
