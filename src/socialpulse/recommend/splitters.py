@@ -50,9 +50,9 @@ def time_cut_spark(df: DataFrame, test_fraction: float) -> object:
     """Spark twin of :func:`time_cut_pd` (exact, not approximate)."""
     _check_fraction(test_fraction)
     level = 1.0 - test_fraction
-    row = df.select(
-        F.expr(f"percentile_disc({level!r}) WITHIN GROUP (ORDER BY {Col.TS})").alias("cut")
-    ).first()
+    # percentile_disc does not order timestamps; their microsecond counts order the same way.
+    micros = F.expr(f"percentile_disc({level!r}) WITHIN GROUP (ORDER BY unix_micros({Col.TS}))")
+    row = df.select(F.timestamp_micros(micros.cast("long")).alias("cut")).first()
     if row is None or row["cut"] is None:
         raise ValueError("cannot split an empty interaction log")
     return row["cut"]
