@@ -105,7 +105,12 @@ def fit_index(pairs: DataFrame) -> IdIndex:
 
 def fit_als(indexed: DataFrame, params: AlsParams) -> ALSModel:
     """Fit implicit-preference ALS on ``user_idx, item_idx, confidence``."""
+    # One block per core: ALS's default of 10 blocks makes many tiny tasks on a small machine,
+    # and one per core still spreads the work over a whole cluster.
+    blocks = max(2, indexed.sparkSession.sparkContext.defaultParallelism)
     als = ALS(
+        numUserBlocks=blocks,
+        numItemBlocks=blocks,
         rank=params.rank,
         regParam=params.reg_param,
         alpha=params.alpha,
