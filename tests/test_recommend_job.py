@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -97,7 +98,7 @@ def test_train_writes_exactly_k_per_user_and_reruns_leave_no_stale_rows(
         for user in per_user:
             ranked = sorted((r for r in rows if r[Col.USER_ID] == user), key=lambda r: r[Col.RANK])
             assert [r[Col.RANK] for r in ranked] == list(range(1, 11))
-            scores = [float(r[Col.SCORE]) for r in ranked]  # type: ignore[arg-type]
+            scores = [float(r[Col.SCORE]) for r in ranked]
             assert scores == sorted(scores, reverse=True)
         algorithms = {r[Col.USER_ID]: r[Col.ALGORITHM] for r in rows}
         assert {algorithms[u] for u in cold} == {POPULARITY}
@@ -117,7 +118,7 @@ def test_train_writes_exactly_k_per_user_and_reruns_leave_no_stale_rows(
         store.close()
 
 
-def _db_rows(store: object) -> list[dict[str, object]]:
+def _db_rows(store: object) -> list[dict[str, Any]]:
     assert isinstance(store, SqlStore)
     with store.engine.connect() as conn:
         return [dict(m) for m in conn.execute(select(tables.recommendations)).mappings()]
