@@ -94,3 +94,40 @@ def test_fit_predict_rejects_a_bad_file(tmp_path: Path) -> None:
     assert "finite numeric weight" in result.output
     assert "[3]" in result.output  # the line number of the bad row
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_train_and_evaluate_commands_on_a_lake(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialpulse.storage.base import create_store
+    from socialpulse.storage.lake import LakePaths
+    from tests.recommend_fixtures import write_lake
+
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(data_dir))
+    data = planted(group_users=(8, 6, 6), posts_per_group=12, per_user=6)
+    write_lake(spark, LakePaths(str(data_dir / "lake")), data)
+
+    trained = CliRunner().invoke(app, ["recommend", "train", "--k", "3"])
+    assert trained.exit_code == 0, trained.output
+    store = create_store(f"sqlite:///{data_dir / 'socialpulse.db'}")
+    users = set(data.interactions[Col.USER_ID]) | set(data.posts["author_id"])
+    assert store.count("recommendations") == 3 * len(users)
+    some_user = sorted(users)[0]
+    assert [r[Col.RANK] for r in store.user_recommendations(some_user, 10)] == [1, 2, 3]
+    store.close()
+
+    evaluated = CliRunner().invoke(app, ["recommend", "evaluate", "--k", "5"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "precision@5" in evaluated.output
+    assert "als" in evaluated.output
+    assert "popularity" in evaluated.output
+
+
+def test_train_without_a_lake_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path / "empty"))
+    result = CliRunner().invoke(app, ["recommend", "train"])
+    assert result.exit_code == 2
+    assert "socialpulse process" in result.output
