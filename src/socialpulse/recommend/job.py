@@ -268,10 +268,12 @@ def _is_number(text: str) -> bool:
 
 def read_interaction_file(path: Path) -> pd.DataFrame:
     """Parse ``user,item,weight[,timestamp]`` (comma or tab, header optional, ids as strings)."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        first = next((line for line in fh if line.strip()), None)
-    if first is None:
+    # utf-8-sig: spreadsheets often save a byte-order mark that would stick to the first id.
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        found = next(((i, line) for i, line in enumerate(fh) if line.strip()), None)
+    if found is None:
         raise InteractionFileError(f"{path} is empty")
+    first_no, first = found
     sep = "\t" if "\t" in first else ","
     fields = next(csv.reader([first], delimiter=sep))
     if len(fields) not in (3, 4):
@@ -285,7 +287,8 @@ def read_interaction_file(path: Path) -> pd.DataFrame:
         path,
         sep=sep,
         header=None,
-        skiprows=1 if has_header else 0,
+        skiprows=first_no + 1 if has_header else first_no,
+        encoding="utf-8-sig",
         names=_FILE_COLUMNS[: len(fields)],
         dtype=str,
         keep_default_na=False,
@@ -297,7 +300,8 @@ def read_interaction_file(path: Path) -> pd.DataFrame:
     bad = ~np.isfinite(weight.to_numpy(dtype=np.float64, na_value=np.nan))
     bad |= (frame[Col.USER_ID] == "") | (frame[Col.POST_ID] == "")
     if bad.any():
-        offset = 2 if has_header else 1
+        # Report 1-based file lines; blank lines inside the file are not counted.
+        offset = first_no + (2 if has_header else 1)
         lines = [int(i) + offset for i in frame.index[bad][:5]]
         raise InteractionFileError(
             f"{path}: {int(bad.sum())} rows lack a user, an item or a finite numeric weight "
