@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.generate import generate
 from socialpulse.cli.recommend import app as recommend_app
 from socialpulse.config import Settings
 
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 console = Console(stderr=True)
+app.command("generate")(generate)
 app.add_typer(recommend_app, name="recommend")
 
 
