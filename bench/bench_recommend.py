@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from _common import record
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -122,18 +122,36 @@ def main() -> None:
     settings = Settings(spark_master="local[2]", spark_driver_memory="3g", _env_file=None)
     spark = build_spark(settings, "bench-recommend")
     params = AlsParams.from_settings(settings)
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}, {params}")
-    print("| interactions | users | posts | ALS fit (s) | top-K ours (s) | top-K naive (s) |"
-          " max excluded | rows ours / naive |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    header = [
+        "| interactions | users | posts | ALS fit (s) | top-K ours (s) | top-K naive (s) |"
+        " max excluded | rows ours / naive |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    print("\n".join(header), flush=True)
+    rows = []
     for n in args.sizes:
         r = run(spark, n, params, args.k)
-        print(
+        rows.append(
             f"| {r['interactions']:,} | {r['users']:,} | {r['posts']:,} | {r['fit_s']} |"
             f" {r['rank_s']} | {r['naive_rank_s']} | {r['max_excluded']} |"
-            f" {r['recs']} / {r['naive_recs']} |",
-            flush=True,
+            f" {r['recs']} / {r['naive_recs']} |"
         )
+        print(rows[-1], flush=True)
+    note = (
+        f"Spark `local[2]`, {params}, k={args.k}; load average before the run: {load}. "
+        "ALS fit = dedupe + confidence + `StringIndexer` + `ALS.fit`; top-K ours = exact "
+        "top-K unseen per user in `mapInPandas` (numpy); naive = `recommendForAllUsers(k + max "
+        "excluded)` then anti-join and re-rank."
+    )
+    record(
+        "recommend",
+        "## recommend\n\n### ALS training and top-K ranking\n\n"
+        + note
+        + "\n\n"
+        + "\n".join(header + rows),
+        "python bench/bench_recommend.py --sizes " + " ".join(str(n) for n in args.sizes),
+    )
     spark.stop()
 
 
