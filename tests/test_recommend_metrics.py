@@ -88,6 +88,7 @@ def test_hand_computed_at_1(spark: SparkSession) -> None:
     _assert_same(got_spark, want)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [1, 5, 10])
 def test_twins_agree_on_random_fixture(spark: SparkSession, k: int) -> None:
     rng = np.random.default_rng(k)

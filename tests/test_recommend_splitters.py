@@ -70,6 +70,7 @@ def test_user_last_fraction_by_hand() -> None:
     assert len(train) == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fraction", [0.2, 0.5])
 def test_twins_agree_on_planted_log(spark: SparkSession, fraction: float) -> None:
     log = planted(group_users=(6, 5), posts_per_group=8, per_user=4).interactions
