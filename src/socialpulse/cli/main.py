@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli.apikey import apikey_app
 from socialpulse.cli.generate import generate
+from socialpulse.cli.recommend import app as recommend_app
 from socialpulse.cli.sentiment_serve import serve as sentiment_serve
 from socialpulse.cli.serve import serve
 from socialpulse.config import Settings
@@ -26,6 +27,7 @@ app.command("generate")(generate)
 app.command("sentiment-serve")(sentiment_serve)  # moves under `sentiment` with that group
 app.command("serve")(serve)
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(recommend_app, name="recommend")
 
 
 @app.callback()
