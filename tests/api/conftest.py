@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,11 +12,10 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from socialpulse.api.app import create_app
 from socialpulse.api.auth import API_KEY_HEADER, Scope, make_key
+from socialpulse.api.background import ServerThread
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.sentiment.base import create_backend
@@ -175,35 +171,6 @@ class LiveApi:
     settings: Settings
     data: Seeded
     store: Store
-
-
-class ServerThread:
-    """uvicorn serving ``app`` on an ephemeral loopback port in a background thread."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port: int = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
 
 
 def api_settings(tmp: Path, **overrides: object) -> Settings:

@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from socialpulse.api.app import create_app
 from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, TokenBucket, make_key
+from socialpulse.api.background import ServerThread
 from socialpulse.cli.main import app as cli
 from socialpulse.sentiment.base import create_backend
 from socialpulse.storage.base import Store, create_store
-from tests.api.conftest import ServerThread, api_settings, seed
+from tests.api.conftest import api_settings, seed
 
 pytestmark = pytest.mark.slow
 

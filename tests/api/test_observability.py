@@ -12,11 +12,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from socialpulse.api.app import create_app
+from socialpulse.api.background import ServerThread
 from socialpulse.api.middleware import JsonLogFormatter
 from socialpulse.sentiment.base import create_backend
 from socialpulse.storage.base import create_store
 from socialpulse.storage.sql import SqlStore
-from tests.api.conftest import LiveApi, ServerThread, api_settings, seed
+from tests.api.conftest import LiveApi, api_settings, seed
 
 pytestmark = pytest.mark.slow
 
