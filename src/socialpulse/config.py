@@ -115,6 +115,20 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     api_max_batch: int = Field(256, ge=1, description="Most texts one analyze call may send.")
     api_max_text_chars: int = Field(10_000, ge=1)
+    api_max_page_size: int = Field(100, ge=1, description="Most items one list call returns.")
+    api_auth_enabled: bool = Field(
+        True, description="Require an API key on /v1 routes; off only for the embedded demo."
+    )
+    api_rate_limit_per_minute: int = Field(
+        600, ge=1, description="Sustained requests per minute allowed to one API key."
+    )
+    api_rate_limit_burst: int = Field(60, ge=1, description="Requests one key may burst.")
+    api_key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a checked key is trusted before the database is asked."
+    )
+    api_cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS; empty = no CORS headers."
+    )
 
     # -- secrets (never logged: SecretStr hides them in repr and str) --------------------------
     x_bearer_token: SecretStr | None = None

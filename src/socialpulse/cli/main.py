@@ -11,8 +11,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli import db, lake
+from socialpulse.cli.apikey import apikey_app
+from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
-from socialpulse.cli.sentiment_serve import serve
+from socialpulse.cli.recommend import app as recommend_app
+from socialpulse.cli.sentiment_serve import serve as sentiment_serve
+from socialpulse.cli.serve import serve
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -22,7 +26,11 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.command("generate")(generate)
-app.command("sentiment-serve")(serve)  # temporary: `sentiment serve` once that group exists
+app.command("demo")(demo)
+app.command("sentiment-serve")(sentiment_serve)  # moves under `sentiment` with that group
+app.command("serve")(serve)
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(recommend_app, name="recommend")
 app.add_typer(db.app, name="db")
 app.add_typer(lake.app, name="lake")
 

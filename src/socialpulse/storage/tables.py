@@ -102,6 +102,8 @@ posts = Table(
     Column(Col.RAW, DOC, nullable=True),
     # Serves per-day counts (reconcile) and the label mix as an index-only scan.
     Index("ix_posts_day_label", Col.DAY, Col.SENTIMENT_LABEL),
+    # Serves the API's newest-first post search and its keyset cursor (created_at, post_id).
+    Index("ix_posts_created_id", Col.CREATED_AT, Col.POST_ID),
 )
 
 # Serves "a user's posts, newest first, ties by id" (the API's user feed) in index order, so
@@ -148,6 +150,18 @@ user_profiles = Table(
     Column(Col.MEAN_SCORE, Float, nullable=False),
     Column(Col.FIRST_POST_AT, _TS, nullable=False),
     Column(Col.LAST_POST_AT, _TS, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    # The public half of a key ("sp_<key_id>_<secret>"): lookups never touch the secret.
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(128), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("revoked_at", _TS),
 )
 
 recommendations = Table(
