@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -18,6 +19,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 console = Console(stderr=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(mock_x_app, name="mock-x")
 
 
 @app.callback()
