@@ -31,10 +31,13 @@ SEARCH_RECENT = "/2/tweets/search/recent"
 LIKING_USERS = "/2/tweets/{id}/liking_users"
 RETWEETED_BY = "/2/tweets/{id}/retweeted_by"
 
-# Field lists from issue 4. The spec (v2.167) names the parameter ``post.fields`` and the
-# reference expansion ``referenced_posts``; the live service has long used ``tweet.fields`` and
-# ``referenced_tweets.id``. ``field_style`` picks one; the stand-in accepts both.
-POST_FIELDS = "created_at,lang,public_metrics,entities,conversation_id,author_id"
+# Field lists from issue 4. The spec (v2.167) names the parameter ``post.fields``, has no
+# ``author_id``/``referenced_posts`` among its values and returns them through the
+# ``author_id``/``referenced_posts`` expansions; the live service has long used
+# ``tweet.fields=...,author_id,referenced_tweets`` with ``referenced_tweets.id``.
+# ``field_style`` picks one; the stand-in accepts both.
+POST_FIELDS = "created_at,lang,public_metrics,entities,conversation_id"
+LEGACY_POST_FIELDS = POST_FIELDS + ",author_id,referenced_tweets"
 USER_FIELDS = "username,name,public_metrics"
 
 
@@ -94,8 +97,9 @@ def search_params(
     params = {
         "query": query,
         "max_results": str(max_results),
-        ("tweet.fields" if legacy else "post.fields"): POST_FIELDS
-        + (",referenced_tweets" if legacy else ",referenced_posts"),
+        ("tweet.fields" if legacy else "post.fields"): LEGACY_POST_FIELDS
+        if legacy
+        else POST_FIELDS,
         "expansions": "author_id," + ("referenced_tweets.id" if legacy else "referenced_posts"),
         "user.fields": USER_FIELDS,
     }

@@ -313,6 +313,10 @@ def create_app(
                 return _invalid("Invalid pagination token", "next_token", token_value)
         fields = _fields(q.get("post.fields")) | _fields(q.get("tweet.fields"))
         expansions = _fields(q.get("expansions"))
+        # An expanded field comes with its post, as on X (the spec lists no such post.field).
+        fields |= {"author_id"} & expansions
+        if expansions & {"referenced_posts", "referenced_tweets.id"}:
+            fields.add("referenced_posts")
         user_fields = _fields(q.get("user.fields"))
 
         hits: list[FeedPost] = []
