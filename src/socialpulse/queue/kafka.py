@@ -192,7 +192,12 @@ class Lander:
 
     def subscribe(self) -> None:
         """Join the group on the posts and interactions topics."""
-        self.consumer.subscribe([self.topics.posts, self.topics.interactions])
+        self._assigned_at: float | None = None
+
+        def on_assign(_consumer: Consumer, _partitions: list[Any]) -> None:
+            self._assigned_at = time.monotonic()
+
+        self.consumer.subscribe([self.topics.posts, self.topics.interactions], on_assign=on_assign)
 
     def step(self) -> int:
         """Consume one batch, land it durably, then commit; the number of messages handled."""
@@ -253,8 +258,13 @@ class Lander:
             if self.step():
                 last = time.monotonic()
                 on_step(self.stats)
-            elif max_idle_s is not None and time.monotonic() - last > max_idle_s:
-                break
+                continue
+            # Idle time counts from the partition assignment: after a crash the group waits for
+            # the dead member's session to expire before this one gets any partition.
+            since = max(last, self._assigned_at or last)
+            if max_idle_s is not None and time.monotonic() - since > max_idle_s:
+                if self._assigned_at is not None or time.monotonic() - last > 6 * max_idle_s:
+                    break
         return self.stats
 
     def close(self) -> None:
