@@ -181,5 +181,6 @@ def _drain(consumer: Consumer, seen: dict[bytes, str]) -> int:
     for msg in consumer.consume(100, 0.5):
         if msg.error() is None:
             headers = dict(msg.headers() or [])
-            seen[msg.value() or b""] = (headers.get("reason") or b"").decode()
+            reason = headers.get("reason") or b""
+            seen[msg.value() or b""] = reason.decode() if isinstance(reason, bytes) else reason
     return len(seen)

@@ -261,10 +261,14 @@ class Lander:
                 continue
             # Idle time counts from the partition assignment: after a crash the group waits for
             # the dead member's session to expire before this one gets any partition.
+            now = time.monotonic()
             since = max(last, self._assigned_at or last)
-            if max_idle_s is not None and time.monotonic() - since > max_idle_s:
-                if self._assigned_at is not None or time.monotonic() - last > 6 * max_idle_s:
-                    break
+            if (
+                max_idle_s is not None
+                and now - since > max_idle_s
+                and (self._assigned_at is not None or now - last > 6 * max_idle_s)
+            ):
+                break
         return self.stats
 
     def close(self) -> None:
