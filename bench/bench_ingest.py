@@ -73,7 +73,7 @@ def bench_kafka(bootstrap: str, n: int, naive_n: int, batch: int) -> dict[str, f
     sink = KafkaSink(Producer(producer_config(bootstrap)), topics)
     t0 = time.perf_counter()
     for start in range(0, n, batch):
-        sink.write(posts[start : start + batch], [], [])
+        sink.write(posts[start : start + batch], [], [], [])
     produce_s = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +106,7 @@ def bench_kafka(bootstrap: str, n: int, naive_n: int, batch: int) -> dict[str, f
         direct = LandingSink(LandingWriter(Path(tmp)))
         t0 = time.perf_counter()
         for start in range(0, n, batch):
-            direct.write(posts[start : start + batch], [], [])
+            direct.write(posts[start : start + batch], [], [], [])
         direct_s = time.perf_counter() - t0
         assert len(list((Path(tmp) / POSTS_DIR).glob("*.jsonl"))) == -(-n // batch)
 

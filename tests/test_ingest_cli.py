@@ -55,7 +55,7 @@ def test_mock_ingest_survives_faults_and_a_kill(tmp_path: Path, shared_dir: Path
             "3",
             "--slow-s",
             "1.5",
-        ),  # fmt: skip
+        ),
         env=cli_env(tmp_path / "server"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -133,7 +133,7 @@ def test_poison_messages_go_to_dead_letter_and_quarantine(broker: str, tmp_path:
         Col.KIND: "like",
         Col.TS: "2026-01-01T00:00:00Z",
     }
-    sink.write(good_posts, [like], [])
+    sink.write(good_posts, [like], [], [])
     poison = {
         b'{"post_id": "1", "text": "cut': "malformed JSON",
         b"\xff\xfe not utf-8": "invalid UTF-8",

@@ -33,6 +33,7 @@ class Batch:
     posts: list[JsonDict] = field(default_factory=list)
     interactions: list[JsonDict] = field(default_factory=list)
     api_errors: list[JsonDict] = field(default_factory=list)
+    rejects: list[JsonDict] = field(default_factory=list)  # {raw, reason}: to the quarantine
     checkpoint: Callable[[], None] | None = None
 
 
@@ -140,8 +141,8 @@ class FileSource:
     """Replays files: ``.jsonl`` raw post records, or ``.json`` X API response bodies.
 
     A ``.json`` file may also be a recording (``{"uri", "status", "headers", "body"}``).
-    Lines that are not JSON objects are passed on as they are not: they go to ``api_errors``
-    with their reason (and so to the quarantine), never silently dropped.
+    Lines that are not JSON objects become ``rejects`` with their reason (the sink quarantines
+    them), never silently dropped; objects with bad fields are left to processing's checks.
     """
 
     path: Path
@@ -172,8 +173,12 @@ class FileSource:
                     except json.JSONDecodeError:
                         rec = None
                     if not isinstance(rec, dict):
-                        batch.api_errors.append(
-                            {"file": str(file), "line": n, "reason": "not a JSON object"}
+                        batch.rejects.append(
+                            {
+                                Col.RAW: line.rstrip("\n"),
+                                Col.REASON: "not a JSON object",
+                                Col.SOURCE_FILE: f"{file}:{n}",
+                            }
                         )
                         continue
                     rec.setdefault(Col.SCHEMA_VERSION, SCHEMA_VERSION)
@@ -183,5 +188,5 @@ class FileSource:
                     if len(batch.posts) >= self.batch_size:
                         yield batch
                         batch = Batch()
-            if batch.posts or batch.api_errors:
+            if batch.posts or batch.rejects:
                 yield batch

@@ -21,8 +21,9 @@ class Sink(Protocol):
         posts: list[dict[str, Any]],
         interactions: list[dict[str, Any]],
         api_errors: list[dict[str, Any]],
+        rejects: list[dict[str, Any]],
     ) -> None:
-        """Persist the batch durably or raise."""
+        """Persist the batch durably (rejects to the quarantine) or raise."""
         ...
 
     def close(self) -> None:
@@ -38,6 +39,7 @@ class PumpStats:
     posts: int = 0
     interactions: int = 0
     api_errors: int = 0
+    rejects: int = 0
 
 
 def pump(
@@ -47,12 +49,13 @@ def pump(
     stats = PumpStats()
     batch: Batch
     for batch in source.batches():
-        sink.write(batch.posts, batch.interactions, batch.api_errors)
+        sink.write(batch.posts, batch.interactions, batch.api_errors, batch.rejects)
         if batch.checkpoint is not None:
             batch.checkpoint()
         stats.batches += 1
         stats.posts += len(batch.posts)
         stats.interactions += len(batch.interactions)
         stats.api_errors += len(batch.api_errors)
+        stats.rejects += len(batch.rejects)
         on_batch(stats)
     return stats

@@ -108,8 +108,12 @@ class KafkaSink:
         posts: list[dict[str, Any]],
         interactions: list[dict[str, Any]],
         api_errors: list[dict[str, Any]],
+        rejects: list[dict[str, Any]],
     ) -> None:
-        """Produce the batch and wait until the broker acknowledged every message."""
+        """Produce the batch and wait until the broker acknowledged every message.
+
+        API errors and rejected input go to the dead-letter topic with their reason.
+        """
         for p in posts:
             self._send(self.topics.posts, p.get(Col.AUTHOR_ID), p)
         for i in interactions:
@@ -120,6 +124,8 @@ class KafkaSink:
             )
         for e in api_errors:
             self._send(self.topics.deadletter, None, {Col.REASON: "x api error", Col.RAW: e})
+        for r in rejects:
+            self._send(self.topics.deadletter, None, r)
         left = self.producer.flush(self.flush_timeout_s)
         if left or self._failures:
             failures, self._failures = self._failures, []

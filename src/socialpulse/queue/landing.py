@@ -79,11 +79,13 @@ class LandingSink:
         posts: list[dict[str, Any]],
         interactions: list[dict[str, Any]],
         api_errors: list[dict[str, Any]],
+        rejects: list[dict[str, Any]],
     ) -> None:
         """Land the batch; returns only when every file is durable."""
         self.writer.write(POSTS_DIR, posts)
         self.writer.write(INTERACTIONS_DIR, interactions)
         self.writer.write(API_ERRORS_DIR, api_errors)
+        self.writer.quarantine(rejects)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -141,13 +141,18 @@ def airline_feed(
         pid = snowflake(created, user.username, text)
         if pid in posts:
             continue
-        others = [u for u in pool if u != user.id]
-        likers = tuple(rng.sample(others, min(len(others), rng.choice((0, 0, 1, 2, 3)))))
-        reposters = tuple(rng.sample(others, min(len(others), retweets)))
+        likers = _sample_others(rng, pool, user.id, rng.choice((0, 0, 1, 2, 3)))
+        reposters = _sample_others(rng, pool, user.id, retweets)
         posts[pid] = FeedPost(
             pid, user, text, created, likers=likers, reposters=reposters, conversation_id=pid
         )
     return ReplayFeed(list(posts.values()), rate=rate)
+
+
+def _sample_others(rng: random.Random, pool: list[str], me: str, k: int) -> tuple[str, ...]:
+    # Draw one extra and drop the author: O(k), where filtering the pool would be O(pool).
+    picked = rng.sample(pool, min(len(pool), k + 1))
+    return tuple(u for u in picked if u != me)[:k]
 
 
 _TOPICS = ("coffee", "football", "python", "weather", "music", "trains")
