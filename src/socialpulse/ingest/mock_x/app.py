@@ -25,13 +25,31 @@ from socialpulse.ingest.mock_x.feed import FeedPost, FeedUser, PostFeed
 FAULT_KINDS = ("429", "429-bare", "usage-cap", "503", "slow", "malformed")
 _ID = re.compile(r"^[0-9]{1,19}$")
 _SEARCH_PARAMS = {
-    "query", "max_results", "next_token", "pagination_token", "start_time", "end_time",
-    "since_id", "until_id", "sort_order", "post.fields", "tweet.fields", "expansions",
-    "user.fields", "media.fields", "poll.fields", "place.fields",
-}  # fmt: skip
+    "query",
+    "max_results",
+    "next_token",
+    "pagination_token",
+    "start_time",
+    "end_time",
+    "since_id",
+    "until_id",
+    "sort_order",
+    "post.fields",
+    "tweet.fields",
+    "expansions",
+    "user.fields",
+    "media.fields",
+    "poll.fields",
+    "place.fields",
+}
 _USERS_PARAMS = {
-    "max_results", "pagination_token", "user.fields", "expansions", "post.fields", "tweet.fields"
-}  # fmt: skip
+    "max_results",
+    "pagination_token",
+    "user.fields",
+    "expansions",
+    "post.fields",
+    "tweet.fields",
+}
 
 
 @dataclass
@@ -266,8 +284,12 @@ def create_app(
         if fault == "503":
             return _error(503, "Service Unavailable", headers), headers
         if fault == "malformed":
-            return Response('{"data": [{"id": "1', status_code=200, media_type="application/json",
-                            headers=headers), headers  # fmt: skip
+            return Response(
+                '{"data": [{"id": "1',
+                status_code=200,
+                media_type="application/json",
+                headers=headers,
+            ), headers
         if fault == "slow":
             time.sleep(plan.slow_s)  # then answer normally: a client with a short timeout retries
         return None, headers
@@ -275,8 +297,9 @@ def create_app(
     def unknown_params(request: Request, allowed: set[str]) -> JSONResponse | None:
         for name in request.query_params:
             if name not in allowed:
-                return _invalid(f"The query parameter [{name}] is not one of {sorted(allowed)}",
-                                name)  # fmt: skip
+                return _invalid(
+                    f"The query parameter [{name}] is not one of {sorted(allowed)}", name
+                )
         return None
 
     @app.get("/2/tweets/search/recent")
@@ -357,15 +380,17 @@ def create_app(
                 for _kind, rid in post.references:
                     ref = feed.post(rid)
                     if ref is None:
-                        errors.append({
-                            "type": "https://api.x.com/2/problems/resource-not-found",
-                            "title": "Not Found Error",
-                            "detail": f"Could not find post with referenced_posts.id: [{rid}].",
-                            "resource_type": "post",
-                            "resource_id": rid,
-                            "parameter": "referenced_posts.id",
-                            "value": rid,
-                        })  # fmt: skip
+                        errors.append(
+                            {
+                                "type": "https://api.x.com/2/problems/resource-not-found",
+                                "title": "Not Found Error",
+                                "detail": f"Could not find post with referenced_posts.id: [{rid}].",
+                                "resource_type": "post",
+                                "resource_id": rid,
+                                "parameter": "referenced_posts.id",
+                                "value": rid,
+                            }
+                        )
                     else:
                         refs[rid] = ref
         if refs:
@@ -395,25 +420,28 @@ def create_app(
         except ValueError:
             return _invalid("max_results must be a number", "max_results", q["max_results"])
         if not 1 <= max_results <= 100:
-            return _invalid("max_results must be between 1 and 100", "max_results",
-                            str(max_results))  # fmt: skip
+            return _invalid(
+                "max_results must be between 1 and 100", "max_results", str(max_results)
+            )
         post = feed.post(post_id)
         released = post is not None and int(post.id) <= max(
             (int(p.id) for p in feed.released(clock())[-1:]), default=0
         )
         if post is None or not released:
             body: dict[str, Any] = {
-                "errors": [{
-                    "type": "https://api.x.com/2/problems/resource-not-found",
-                    "title": "Not Found Error",
-                    "detail": f"Could not find post with id: [{post_id}].",
-                    "resource_type": "post",
-                    "resource_id": post_id,
-                    "parameter": "id",
-                    "value": post_id,
-                }],
+                "errors": [
+                    {
+                        "type": "https://api.x.com/2/problems/resource-not-found",
+                        "title": "Not Found Error",
+                        "detail": f"Could not find post with id: [{post_id}].",
+                        "resource_type": "post",
+                        "resource_id": post_id,
+                        "parameter": "id",
+                        "value": post_id,
+                    }
+                ],
                 "meta": {"result_count": 0},
-            }  # fmt: skip
+            }
             return JSONResponse(body, headers=headers)
         start = 0
         token_value = q.get("pagination_token")
