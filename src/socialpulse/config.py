@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     api_max_text_chars: int = Field(10_000, ge=1)
 
     # -- ingest (X API v2, stand-in server, landing zone, Kafka) ------------------------------
+    ingest_source: str = Field("mock", description="Post source: x, mock or file.")
+    ingest_sink: str = Field("landing", description="Where ingest writes: landing or kafka.")
     x_api_base_url: str = Field("https://api.x.com", description="X API v2 base URL.")
     x_mock_url: str = Field(
         "http://127.0.0.1:8787", description="Base URL of the stand-in X server (--source mock)."

@@ -11,15 +11,11 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from socialpulse.config import Settings
-
-if TYPE_CHECKING:  # the heavy imports stay lazy so `--help` is instant
-    from socialpulse.queue.base import Sink
-    from socialpulse.queue.kafka import Topics
 
 ingest_app = typer.Typer(
     help="Collect posts (X API, stand-in X, files) into Kafka or the landing folder.",
@@ -42,8 +38,12 @@ def _fail(message: str) -> typer.Exit:
 @ingest_app.callback(invoke_without_command=True)
 def ingest(
     ctx: typer.Context,
-    source: Annotated[str, typer.Option(help="x | mock | file")] = "mock",
-    sink: Annotated[str, typer.Option(help="landing | kafka")] = "landing",
+    source: Annotated[
+        str | None, typer.Option(help="x | mock | file (default: settings.ingest_source)")
+    ] = None,
+    sink: Annotated[
+        str | None, typer.Option(help="landing | kafka (default: settings.ingest_sink)")
+    ] = None,
     query: Annotated[str | None, typer.Option(help="Search query (default: settings).")] = None,
     path: Annotated[Path | None, typer.Option(help="File or folder for --source file.")] = None,
     max_polls: Annotated[int | None, typer.Option(help="Stop after this many polls.")] = None,
@@ -55,94 +55,33 @@ def ingest(
     """Collect posts from SOURCE into SINK (run `socialpulse ingest land` for the lander)."""
     if ctx.invoked_subcommand is not None:
         return
-    import httpx
-
-    from socialpulse.ingest.sources import SOURCE_NAMES, FileSource, PostSource, XSearchSource
-    from socialpulse.ingest.state import CursorStore
-    from socialpulse.ingest.x_client import XApiError, XClient, XUsageCapExceeded
-    from socialpulse.queue.base import SINK_NAMES, pump
+    from socialpulse.ingest.sources import create_source
+    from socialpulse.ingest.x_client import XApiError
+    from socialpulse.queue.base import create_sink, pump
 
     _setup_logging()
     settings = Settings()
-    if source not in SOURCE_NAMES:
-        raise _fail(f"--source must be one of {SOURCE_NAMES}")
-    if sink not in SINK_NAMES:
-        raise _fail(f"--sink must be one of {SINK_NAMES}")
-    http: httpx.Client | None = None
-    src: PostSource
-    if source == "file":
-        if path is None or not path.exists():
-            raise _fail("--source file needs --path to an existing file or folder")
-        src = FileSource(path)
-    else:
-        q = query or settings.x_query
-        if not q:
-            raise _fail("no search query: pass --query or set SOCIALPULSE_X_QUERY")
-        from pydantic import SecretStr
-
-        token = settings.x_bearer_token
-        if source == "x" and token is None:
-            raise _fail("--source x needs SOCIALPULSE_X_BEARER_TOKEN (an app bearer token)")
-        base = settings.x_api_base_url if source == "x" else settings.x_mock_url
-        http = httpx.Client(base_url=base, timeout=settings.x_timeout_s)
-        client = XClient(
-            http, token or SecretStr("mock-token"), max_attempts=settings.x_max_attempts
-        )
-        src = XSearchSource(
-            client,
-            CursorStore(settings.data_dir / "ingest" / "cursors"),
-            q,
-            name=source,
-            max_results=settings.x_max_results,
-            engagement_budget=settings.x_engagement_budget,
-            poll_interval_s=settings.x_poll_interval_s if poll_interval is None else poll_interval,
-            max_idle_polls=max_idle_polls,
+    try:
+        src = create_source(
+            source or settings.ingest_source,
+            settings,
+            query=query,
+            path=path,
             max_polls=max_polls,
-            field_style=settings.x_field_style,
+            max_idle_polls=max_idle_polls,
+            poll_interval_s=poll_interval,
         )
-    out: Sink = _build_sink(sink, settings)
+        out = create_sink(sink or settings.ingest_sink, settings)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     try:
         stats = pump(src, out)
-    except XUsageCapExceeded as exc:
-        raise _fail(str(exc)) from None
-    except XApiError as exc:
+    except XApiError as exc:  # usage cap, auth, retries exhausted: clear message, no trace
         raise _fail(str(exc)) from None
     finally:
         out.close()
-        if http is not None:
-            http.close()
+        src.close()
     typer.echo(json.dumps(stats.__dict__))
-
-
-def _build_sink(name: str, settings: Settings) -> Sink:
-    from socialpulse.queue.landing import LandingSink, LandingWriter
-
-    sink: Sink
-    if name == "landing":
-        sink = LandingSink(LandingWriter(settings.resolved_landing_dir))
-        return sink
-    from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient
-
-    from socialpulse.queue.kafka import KafkaSink, ensure_topics, producer_config
-
-    topics = _topics(settings)
-    ensure_topics(
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}),
-        [topics.posts, topics.interactions, topics.deadletter],
-    )
-    sink = KafkaSink(Producer(producer_config(settings.kafka_bootstrap_servers)), topics)
-    return sink
-
-
-def _topics(settings: Settings) -> Topics:
-    from socialpulse.queue.kafka import Topics
-
-    return Topics(
-        settings.kafka_topic_posts,
-        settings.kafka_topic_interactions,
-        settings.kafka_topic_deadletter,
-    )
 
 
 @ingest_app.command("land")
@@ -156,12 +95,13 @@ def land(
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import AdminClient
 
+    from socialpulse.queue.base import kafka_topics
     from socialpulse.queue.kafka import Lander, consumer_config, ensure_topics, producer_config
     from socialpulse.queue.landing import LandingWriter
 
     _setup_logging()
     settings = Settings()
-    topics = _topics(settings)
+    topics = kafka_topics(settings)
     bootstrap = settings.kafka_bootstrap_servers
     ensure_topics(
         AdminClient({"bootstrap.servers": bootstrap}),

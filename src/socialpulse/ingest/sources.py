@@ -15,6 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+import httpx
+from pydantic import SecretStr
+
+from socialpulse.config import Settings
 from socialpulse.domain.columns import SCHEMA_VERSION, Col
 from socialpulse.domain.records import InteractionKind
 from socialpulse.ingest.mapping import JsonDict, interaction_records, map_page, utc_now_iso
@@ -44,6 +48,10 @@ class PostSource(Protocol):
 
     def batches(self) -> Iterator[Batch]:
         """Yield batches; stop when the source is exhausted (or never, for a live stream)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
         ...
 
 
@@ -81,6 +89,10 @@ class XSearchSource:
             if self.max_idle_polls is not None and idle >= self.max_idle_polls:
                 return
             self.sleep(self.poll_interval_s)
+
+    def close(self) -> None:
+        """Close the X client."""
+        self.client.close()
 
     def poll_once(self) -> Iterator[Batch]:
         """One polling round: every page newer than the saved cursor."""
@@ -149,6 +161,9 @@ class FileSource:
     batch_size: int = 1000
     name: str = "file"
 
+    def close(self) -> None:
+        """Nothing held open between batches."""
+
     def _files(self) -> list[Path]:
         if self.path.is_dir():
             return sorted(p for p in self.path.rglob("*") if p.suffix in (".json", ".jsonl"))
@@ -190,3 +205,49 @@ class FileSource:
                         batch = Batch()
             if batch.posts or batch.rejects:
                 yield batch
+
+
+def create_source(
+    name: str,
+    settings: Settings,
+    *,
+    query: str | None = None,
+    path: Path | None = None,
+    max_polls: int | None = None,
+    max_idle_polls: int | None = None,
+    poll_interval_s: float | None = None,
+) -> PostSource:
+    """Build the source called ``name`` (``settings.ingest_source``) from the settings.
+
+    Raises ``ValueError`` with an actionable message when its configuration is incomplete.
+    """
+    if name not in SOURCE_NAMES:
+        raise ValueError(f"unknown source {name!r}; choose one of {SOURCE_NAMES}")
+    if name == "file":
+        if path is None or not path.exists():
+            raise ValueError("the file source needs a path to an existing file or folder")
+        return FileSource(path)
+    q = query or settings.x_query
+    if not q:
+        raise ValueError("no search query: pass --query or set SOCIALPULSE_X_QUERY")
+    token = settings.x_bearer_token
+    if name == "x" and token is None:
+        raise ValueError("the x source needs SOCIALPULSE_X_BEARER_TOKEN (an app bearer token)")
+    base = settings.x_api_base_url if name == "x" else settings.x_mock_url
+    client = XClient(
+        httpx.Client(base_url=base, timeout=settings.x_timeout_s),
+        token or SecretStr("mock-token"),  # the stand-in accepts any token unless told one
+        max_attempts=settings.x_max_attempts,
+    )
+    return XSearchSource(
+        client,
+        CursorStore(settings.data_dir / "ingest" / "cursors"),
+        q,
+        name=name,
+        max_results=settings.x_max_results,
+        engagement_budget=settings.x_engagement_budget,
+        poll_interval_s=settings.x_poll_interval_s if poll_interval_s is None else poll_interval_s,
+        max_idle_polls=max_idle_polls,
+        max_polls=max_polls,
+        field_style=settings.x_field_style,
+    )

@@ -154,6 +154,10 @@ class XClient:
         return f"XClient(base_url={self._http.base_url!s})"
 
     # -- public --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the underlying HTTP client."""
+        self._http.close()
+
     def get(self, endpoint: str, params: Mapping[str, str], **path: str) -> dict[str, Any]:
         """GET ``endpoint`` (a template such as :data:`LIKING_USERS`) with retries; the body."""
         retrying = Retrying(

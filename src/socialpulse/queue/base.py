@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from socialpulse.config import Settings
 from socialpulse.ingest.sources import Batch, PostSource
+
+if TYPE_CHECKING:
+    from socialpulse.queue.kafka import Topics
 
 SINK_NAMES = ("landing", "kafka")
 
@@ -59,3 +63,36 @@ def pump(
         stats.rejects += len(batch.rejects)
         on_batch(stats)
     return stats
+
+
+def kafka_topics(settings: Settings) -> Topics:
+    """The topic names from the settings."""
+    from socialpulse.queue.kafka import Topics
+
+    return Topics(
+        settings.kafka_topic_posts,
+        settings.kafka_topic_interactions,
+        settings.kafka_topic_deadletter,
+    )
+
+
+def create_sink(name: str, settings: Settings) -> Sink:
+    """Build the sink called ``name`` (``settings.ingest_sink``); Kafka topics are created."""
+    from socialpulse.queue.landing import LandingSink, LandingWriter
+
+    if name == "landing":
+        return LandingSink(LandingWriter(settings.resolved_landing_dir))
+    if name != "kafka":
+        raise ValueError(f"unknown sink {name!r}; choose one of {SINK_NAMES}")
+    # Imported here so the embedded default never loads librdkafka.
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient
+
+    from socialpulse.queue.kafka import KafkaSink, ensure_topics, producer_config
+
+    topics = kafka_topics(settings)
+    ensure_topics(
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}),
+        [topics.posts, topics.interactions, topics.deadletter],
+    )
+    return KafkaSink(Producer(producer_config(settings.kafka_bootstrap_servers)), topics)
