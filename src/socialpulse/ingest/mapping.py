@@ -147,6 +147,7 @@ def interaction_records(
     weight = DEFAULT_INTERACTION_WEIGHTS[kind]
     return [
         {
+            Col.SCHEMA_VERSION: SCHEMA_VERSION,  # lets the Kafka lander check the format
             Col.USER_ID: u["id"],
             Col.POST_ID: post_id,
             Col.KIND: kind.value,
