@@ -1,7 +1,8 @@
 """Post sources behind one small interface, and the factory keyed by a source name.
 
-A source yields :class:`Batch` es. A batch may carry a ``checkpoint``: the sink calls it only
-after the batch is durable, so a cursor never runs ahead of the data (restart = no gap).
+A source yields :class:`Batch` es. A batch may carry a ``checkpoint``: whoever consumes the
+batches (``queue.base.pump``) must call it once the batch is durable, so a cursor never runs
+ahead of the data (restart = no gap). A consumer that never calls it re-reads the same posts.
 """
 
 from __future__ import annotations
