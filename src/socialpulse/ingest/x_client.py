@@ -93,14 +93,17 @@ def search_params(
     """Query parameters of one recent-search request (X's polling recipe)."""
     if not 10 <= max_results <= 100:
         raise ValueError(f"max_results must be within 10..100, got {max_results}")
-    legacy = field_style == "legacy"
+    if field_style == "legacy":
+        fields = {
+            "tweet.fields": LEGACY_POST_FIELDS,
+            "expansions": "author_id,referenced_tweets.id",
+        }
+    else:
+        fields = {"post.fields": POST_FIELDS, "expansions": "author_id,referenced_posts"}
     params = {
         "query": query,
         "max_results": str(max_results),
-        ("tweet.fields" if legacy else "post.fields"): LEGACY_POST_FIELDS
-        if legacy
-        else POST_FIELDS,
-        "expansions": "author_id," + ("referenced_tweets.id" if legacy else "referenced_posts"),
+        **fields,
         "user.fields": USER_FIELDS,
     }
     if since_id:
