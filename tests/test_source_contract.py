@@ -87,3 +87,38 @@ def test_factory_refuses_incomplete_configuration(settings: Settings) -> None:
         create_source("mock", settings)
     with pytest.raises(ValueError, match="SOCIALPULSE_X_BEARER_TOKEN"):
         create_source("x", settings.model_copy(update={"x_bearer_token": None}), query="q")
+
+
+def test_generator_output_plugs_into_the_stand_in(tmp_path: Path, settings: Settings) -> None:
+    from socialpulse.generator import GeneratorConfig, generate
+    from socialpulse.ingest.mock_x.feed import generated_feed
+
+    out = tmp_path / "generated"
+    generate(GeneratorConfig(posts=300, users=40), out)
+    written: set[tuple[object, object, object]] = set()
+    for path in (out / "posts").glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+                written.add((rec["post_id"], rec["text"], rec["author_id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    feed = generated_feed(out)
+    assert feed.posts
+    assert len({p.id for p in feed.posts}) == len(feed.posts)
+    with serve_app(create_app(feed)) as url:
+        configured = settings.model_copy(update={"x_mock_url": url, "x_engagement_budget": 50})
+        src = create_source("mock", configured, query="#", max_idle_polls=1, poll_interval_s=0)
+        served = []
+        interactions = []
+        for batch in src.batches():
+            served += batch.posts
+            interactions += batch.interactions
+            if batch.checkpoint is not None:
+                batch.checkpoint()
+        src.close()
+    with_tag = [p for p in feed.posts if "#" in p.text]
+    assert {p[Col.POST_ID] for p in served} >= {p.id for p in with_tag}
+    for p in served:  # the generator's own post, text and author come through unchanged
+        assert (p[Col.POST_ID], p[Col.TEXT], p[Col.AUTHOR_ID]) in written
+    assert interactions

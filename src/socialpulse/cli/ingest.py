@@ -126,10 +126,13 @@ def land(
 @mock_x_app.command("serve")
 def serve(
     port: Annotated[int, typer.Option(help="Loopback port.")] = 8787,
-    feed: Annotated[str, typer.Option(help="airline | synthetic")] = "airline",
+    feed: Annotated[str, typer.Option(help="airline | synthetic | generated")] = "airline",
     csv_path: Annotated[
         Path, typer.Option("--csv", help="Airline tweets CSV for --feed airline.")
     ] = Path("../shared/data/social/airline_tweets.csv"),
+    data: Annotated[
+        Path | None, typer.Option(help="`socialpulse generate` output for --feed generated.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Replay only the first N rows.")] = None,
     rate: Annotated[float, typer.Option(help="Posts released per second (0 = all now).")] = 0.0,
     token: Annotated[
@@ -149,7 +152,12 @@ def serve(
     import uvicorn
 
     from socialpulse.ingest.mock_x.app import FaultPlan, RateLimit, create_app
-    from socialpulse.ingest.mock_x.feed import PostFeed, SyntheticFeed, airline_feed
+    from socialpulse.ingest.mock_x.feed import (
+        PostFeed,
+        SyntheticFeed,
+        airline_feed,
+        generated_feed,
+    )
 
     settings = Settings()
     the_feed: PostFeed
@@ -157,10 +165,14 @@ def serve(
         if not csv_path.exists():
             raise _fail(f"{csv_path} not found (pass --csv)")
         the_feed = airline_feed(csv_path, limit=limit, rate=rate, seed=settings.seed)
+    elif feed == "generated":
+        if data is None or not (data / "posts").is_dir():
+            raise _fail("--feed generated needs --data pointing at a generator output folder")
+        the_feed = generated_feed(data, rate=rate)
     elif feed == "synthetic":
         the_feed = SyntheticFeed(rate=rate or 10.0, seed=settings.seed)
     else:
-        raise _fail("--feed must be airline or synthetic")
+        raise _fail("--feed must be airline, synthetic or generated")
     kinds = tuple(k for k in faults.split(",") if k)
     try:
         plan = FaultPlan(kinds, fault_every, slow_s=slow_s, usage_cap_posts=usage_cap)

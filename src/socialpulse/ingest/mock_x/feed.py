@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 _X_EPOCH_MS = 1_288_834_974_657
+_ID_RE = re.compile(r"^[0-9]{1,19}$")
 
 
 def _h(*parts: str) -> int:
@@ -226,3 +229,78 @@ class SyntheticFeed:
         """Generated post or None."""
         with self._lock:
             return self._by_id.get(post_id)
+
+
+def _numeric(value: object, fallback: str) -> str:
+    return value if isinstance(value, str) and value.isdigit() and len(value) <= 19 else fallback
+
+
+def generated_feed(out_dir: Path, rate: float = 0.0) -> ReplayFeed:
+    """Serve a data set written by ``socialpulse generate`` (its ``posts/`` and ``interactions/``).
+
+    Only what X itself would serve is kept: well-formed posts, first delivery of each id
+    (the generator's planted malformed lines and re-deliveries test processing, not X).
+    Likes and retweets in ``interactions/`` become the posts' liking users and reposters.
+    """
+    rows: dict[str, dict[str, object]] = {}
+    for path in sorted((out_dir / "posts").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+                created = datetime.fromisoformat(str(rec["created_at"]).replace("Z", "+00:00"))
+            except (ValueError, KeyError, TypeError):
+                continue
+            ids_ok = all(_ID_RE.match(str(rec.get(k, ""))) for k in ("post_id", "author_id"))
+            if not ids_ok or not isinstance(rec.get("text"), str) or not rec["text"].strip():
+                continue
+            rec["_created"] = created
+            rows.setdefault(rec["post_id"], rec)
+    likers: dict[str, list[str]] = {}
+    reposters: dict[str, list[str]] = {}
+    for path in sorted((out_dir / "interactions").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+                kind, pid, uid = rec["kind"], rec["post_id"], rec["user_id"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            target = likers if kind == "like" else reposters if kind == "retweet" else None
+            if target is not None and isinstance(uid, str) and isinstance(pid, str):
+                target.setdefault(pid, []).append(_numeric(uid, user_id_for(uid)))
+    ids = {
+        gid: _numeric(gid, snowflake(r["_created"], gid))  # type: ignore[arg-type]
+        for gid, r in rows.items()
+    }
+    posts = []
+    users: dict[str, FeedUser] = {}
+    for gid, r in rows.items():
+        author_id = str(r["author_id"])
+        handle = str(r.get("author_handle") or author_id)
+        author = FeedUser(_numeric(author_id, user_id_for(author_id)), handle, handle)
+        users[author.id] = author
+        refs = tuple(
+            (kind, ids[str(r[field])])
+            for kind, field in (
+                ("replied_to", "reply_to_id"),
+                ("quoted", "quote_of_id"),
+                ("retweeted", "retweet_of_id"),
+            )
+            if isinstance(r.get(field), str) and str(r[field]) in ids
+        )
+        posts.append(
+            FeedPost(
+                ids[gid],
+                author,
+                str(r["text"]),
+                r["_created"],  # type: ignore[arg-type]
+                lang=str(r.get("lang") or "en"),
+                likers=tuple(dict.fromkeys(likers.get(gid, []))),
+                reposters=tuple(dict.fromkeys(reposters.get(gid, []))),
+                references=refs,
+                conversation_id=ids[gid],
+            )
+        )
+    feed = ReplayFeed(posts, rate=rate)
+    engaged = {u for p in posts for u in (*p.likers, *p.reposters)}
+    feed.add_users([users.get(u) or FeedUser(u, f"user{u}", f"User {u}") for u in engaged])
+    return feed
