@@ -30,7 +30,11 @@ def _parse_end(value: str) -> datetime:
         end = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise typer.BadParameter(f"not an ISO-8601 time: {value!r}", param_hint="--end") from exc
-    return end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+    end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
+    if end > datetime.now(UTC):
+        # The pipeline quarantines posts from the future, so a future period would be all bad.
+        raise typer.BadParameter(f"{value} is in the future", param_hint="--end")
+    return end
 
 
 def generate(

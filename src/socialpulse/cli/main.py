@@ -10,8 +10,12 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.apikey import apikey_app
+from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
 from socialpulse.cli.recommend import app as recommend_app
+from socialpulse.cli.sentiment_serve import serve as sentiment_serve
+from socialpulse.cli.serve import serve
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -21,6 +25,10 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.command("generate")(generate)
+app.command("demo")(demo)
+app.command("sentiment-serve")(sentiment_serve)  # moves under `sentiment` with that group
+app.command("serve")(serve)
+app.add_typer(apikey_app, name="apikey")
 app.add_typer(recommend_app, name="recommend")
 
 

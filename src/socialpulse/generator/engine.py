@@ -338,7 +338,7 @@ def generate(
     with (
         RollingWriter(out / POSTS_DIR, config.lines_per_file) as posts_w,
         RollingWriter(out / INTERACTIONS_DIR, config.lines_per_file) as inter_w,
-        RollingWriter(truth / "posts", 10**12) as truth_w,
+        RollingWriter(truth, 1, single_file="posts.jsonl") as truth_w,
     ):
         stream = _Stream(config, pop, post_rng, inter_rng, bad_rng, posts_w, inter_w, truth_w)
         done = 0
@@ -348,10 +348,6 @@ def generate(
             done += n
             if on_progress is not None:
                 on_progress(done)
-    # The truth of posts is one file, named plainly (no parts to roll).
-    (truth / "posts" / RollingWriter.part_name(0)).touch()
-    (truth / "posts" / RollingWriter.part_name(0)).replace(truth / "posts.jsonl")
-    (truth / "posts").rmdir()
 
     manifest = {
         "generator": "socialpulse.generator",

@@ -16,7 +16,14 @@ _SLICE = 256
 class RollingWriter:
     """Buffered writer of ``part-NNNNN.jsonl`` files in one folder; memory is one buffer."""
 
-    def __init__(self, folder: Path, lines_per_file: int, buffer_lines: int = 8_192) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        lines_per_file: int,
+        buffer_lines: int = 8_192,
+        single_file: str | None = None,
+    ) -> None:
+        """Write into ``folder``; ``single_file`` names the one file to write instead of parts."""
         if lines_per_file < 1:
             raise ValueError(f"lines_per_file must be >= 1, got {lines_per_file}")
         self.folder = folder
@@ -29,7 +36,11 @@ class RollingWriter:
         self.files: list[tuple[str, int]] = []
         """(file name, line count) of every part written so far."""
         self.total = 0
+        self._single = single_file
         folder.mkdir(parents=True, exist_ok=True)
+        if single_file is not None:
+            self.lines_per_file = 2**62  # never roll
+            self._roll()  # the file exists even when no line is written
 
     @staticmethod
     def part_name(index: int) -> str:
@@ -66,7 +77,7 @@ class RollingWriter:
             self._file.close()
         self._part += 1
         self._in_part = 0
-        name = self.part_name(self._part)
+        name = self._single or self.part_name(self._part)
         self._file = (self.folder / name).open("wb")
         self.files.append((name, 0))
 
