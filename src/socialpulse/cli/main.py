@@ -14,6 +14,7 @@ from socialpulse.cli import db, lake
 from socialpulse.cli.apikey import apikey_app
 from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
+from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.cli.recommend import app as recommend_app
 from socialpulse.cli.sentiment_serve import serve as sentiment_serve
 from socialpulse.cli.serve import serve
@@ -31,6 +32,8 @@ app.command("sentiment-serve")(sentiment_serve)  # moves under `sentiment` with 
 app.command("serve")(serve)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(recommend_app, name="recommend")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(mock_x_app, name="mock-x")
 app.add_typer(db.app, name="db")
 app.add_typer(lake.app, name="lake")
 
