@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -70,3 +71,6 @@ def process(
     store.close()
     if not report.reconciles:
         raise typer.Exit(code=1)
+
+
+app.add_typer(sentiment_app, name="sentiment")
