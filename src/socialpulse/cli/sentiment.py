@@ -199,7 +199,10 @@ def train(
     vader: Annotated[bool, typer.Option(help="Add VADER's scores to the features.")] = True,
     c: Annotated[float, typer.Option("--c", help="Inverse L2 strength of the head.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Seed of the held-out sample and the fit.")] = 42,
-    holdout_size: Annotated[int, typer.Option(help="Held-out tweets sampled.")] = 5000,
+    holdout_size: Annotated[int, typer.Option(help="Held-out tweets sampled.")] = 3000,
+    train_files: Annotated[
+        str, typer.Option(help="Training file names, comma separated (default: all but held out).")
+    ] = "",
 ) -> None:
     """Train the minilm head (seeded; data hashes and this command go into its metadata)."""
     from socialpulse.sentiment.minilm import DEFAULT_HEAD
@@ -215,6 +218,7 @@ def train(
         c=c,
         seed=seed,
         holdout_size=holdout_size,
+        train_files=tuple(f for f in train_files.split(",") if f),
     )
     command = "socialpulse sentiment " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     with _progress() as progress:

@@ -40,21 +40,27 @@ def read_labelled(
 
 
 def read_semeval(path: Path) -> list[LabelledText]:
-    """Read a SemEval-2017 task 4A file; a malformed line raises :class:`DataFormatError`."""
-    out: list[LabelledText] = []
+    """Read a SemEval-2017 task 4A file; a malformed line raises :class:`DataFormatError`.
+
+    A quoted text may run over several lines (a tweet with a line break): a line that is not a
+    record continues the previous record when that record's text opened a quote.
+    """
+    records: list[tuple[str, str, str]] = []  # (where, label, raw text)
     with path.open(encoding="utf-8") as fh:
         for lineno, raw in enumerate(fh, start=1):
             line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
             parts = line.split("\t", 2)
-            if len(parts) != 3:
+            if len(parts) == 3 and parts[0].strip().isdigit():
+                records.append((f"{path}:{lineno}", parts[1], parts[2]))
+            elif records and records[-1][2].lstrip().startswith('"'):
+                where, label, text = records[-1]
+                records[-1] = (where, label, f"{text}\n{line}")
+            elif line.strip():
                 raise DataFormatError(f"{path}:{lineno}: expected id<TAB>label<TAB>text")
-            _, label, text = parts
-            out.append(
-                LabelledText(_clean_semeval_text(text), _parse_label(label, f"{path}:{lineno}"))
-            )
-    return out
+    return [
+        LabelledText(_clean_semeval_text(text), _parse_label(label, where))
+        for where, label, text in records
+    ]
 
 
 def read_labelled_csv(path: Path, text_column: str, label_column: str | None) -> list[LabelledText]:
@@ -86,9 +92,9 @@ def _guess_label_column(fields: Sequence[str]) -> str:
 def _clean_semeval_text(text: str) -> str:
     # Trailing tabs, quotes wrapped around the whole text, and JSON-style escapes are artefacts
     # of how the data set was exported, not part of the tweet.
-    s = text.strip().strip("\t")
+    s = text.strip().strip("\t").strip()
     if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
-        s = s[1:-1]
+        s = s[1:-1].replace('""', '"')
     elif s.startswith('"') and s.count('"') == 1:
         s = s[1:]
     elif s.endswith('"') and s.count('"') == 1:

@@ -45,7 +45,8 @@ class TrainConfig:
     c: float = 0.5
     seed: int = 42
     holdout_file: str = HOLDOUT_FILE
-    holdout_size: int = 5000
+    holdout_size: int = 3000
+    train_files: tuple[str, ...] = ()  # file names; empty = every file but the held-out one
     name: str = "minilm-head-v1"
 
 
@@ -74,7 +75,15 @@ def split_files(config: TrainConfig) -> tuple[list[Path], Path]:
     holdout = config.data_dir / config.holdout_file
     if holdout not in files:
         raise FileNotFoundError(f"held-out file {holdout} not found in {config.data_dir}")
-    return [f for f in files if f != holdout], holdout
+    if config.holdout_file in config.train_files:
+        raise ValueError(f"{config.holdout_file} is held out; it cannot be a training file")
+    if not config.train_files:
+        return [f for f in files if f != holdout], holdout
+    chosen = [config.data_dir / name for name in config.train_files]
+    missing = [str(p) for p in chosen if p not in files]
+    if missing:
+        raise FileNotFoundError(f"training files not found: {', '.join(missing)}")
+    return chosen, holdout
 
 
 def holdout_rows(path: Path, size: int, seed: int) -> list[LabelledText]:
