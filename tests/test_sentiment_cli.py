@@ -47,7 +47,7 @@ def test_text_file_one_post_per_line_empty_lines_kept(tmp_path: Path) -> None:
 
 def test_text_file_without_final_newline_and_crlf(tmp_path: Path) -> None:
     src = tmp_path / "posts.txt"
-    src.write_bytes("good\r\n\r\nbad".encode())
+    src.write_bytes(b"good\r\n\r\nbad")
     _assert_matches(_classify(str(src), "--backend", "vader"), ["good", "", "bad"])
 
 
