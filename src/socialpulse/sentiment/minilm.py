@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,16 +85,20 @@ class MiniLMEncoder:
         tokenizer.enable_truncation(max_length)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer
-        model = BertModel.from_pretrained(str(model_dir), add_pooling_layer=False)
+        model = BertModel.from_pretrained(str(model_dir))
         depth = max(self.layers)
         # Layers above the deepest one the head reads cost time and change nothing.
         model.encoder.layer = model.encoder.layer[:depth]
         model.config.num_hidden_layers = depth
         model.eval()  # type: ignore[no-untyped-call]
         if quantize:
-            model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            # torch flags eager-mode quantisation as deprecated in favour of torchao (another
+            # dependency); it still works in the pinned torch, so keep its warning out of logs.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
         self._model = model
 
     def encode(self, texts: Sequence[str], batch_size: int = 128) -> FloatArray:
