@@ -15,8 +15,8 @@ from socialpulse.sentiment.minilm import DEFAULT_HEAD, Head, build_minilm
 from socialpulse.sentiment.training import HOLDOUT_FILE, TrainConfig, holdout_rows, train
 
 # Macro recall the shipped head reached on its 3,000 held-out 2016 tweets (docs/SENTIMENT.md),
-# minus a margin for the smaller sample below.
-MIN_HELDOUT_MACRO_RECALL = 0.55
+# 0.678, minus 5 points of margin for the 600-tweet subsample below.
+MIN_HELDOUT_MACRO_RECALL = 0.63
 
 _TWEETS = {
     "positive": ["love this so much :)", "best day ever!!", "great show tonight", "so happy"],

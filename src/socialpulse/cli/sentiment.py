@@ -195,9 +195,9 @@ def train(
         Path, typer.Option("--data-dir", help="SemEval-2017 task 4A folder.")
     ] = Path("../shared/data/sentiment/semeval-2017-task4a"),
     out: Annotated[Path | None, typer.Option("--out", help="Head artifact to write.")] = None,
-    layers: Annotated[str, typer.Option(help="Encoder layers to pool, comma separated.")] = "4,5,6",
+    layers: Annotated[str, typer.Option(help="Encoder layers to pool, comma separated.")] = "4",
     vader: Annotated[bool, typer.Option(help="Add VADER's scores to the features.")] = True,
-    c: Annotated[float, typer.Option("--c", help="Inverse L2 strength of the head.")] = 0.5,
+    c: Annotated[float, typer.Option("--c", help="Inverse L2 strength of the head.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the held-out sample and the fit.")] = 42,
     holdout_size: Annotated[int, typer.Option(help="Held-out tweets sampled.")] = 3000,
     train_files: Annotated[

@@ -39,10 +39,10 @@ class TrainConfig:
 
     data_dir: Path
     cache_dir: Path
-    layers: tuple[int, ...] = (4, 5, 6)
+    layers: tuple[int, ...] = (4,)
     vader: bool = True
     max_length: int = 64
-    c: float = 0.5
+    c: float = 1.0
     seed: int = 42
     holdout_file: str = HOLDOUT_FILE
     holdout_size: int = 3000
@@ -118,8 +118,11 @@ class FeatureCache:
             )
         feats = self._encoder.encode(texts).reshape(len(texts), len(ALL_LAYERS), -1)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        np.save(path, feats.astype(np.float16))
-        return feats
+        stored = feats.astype(np.float16)
+        np.save(path, stored)
+        # Train on exactly what a rerun will read back from the cache, so both runs agree.
+        rounded: FloatArray = stored.astype(np.float32)
+        return rounded
 
 
 def assemble(all_layers: FloatArray, texts: Sequence[str], config: TrainConfig) -> FloatArray:
