@@ -17,6 +17,7 @@ from socialpulse.sentiment.cache import (
     SentimentCache,
     default_cache_path,
     text_key,
+    with_cache,
 )
 from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.sentiment.vader import VaderBackend
@@ -104,3 +105,10 @@ def test_cache_can_be_switched_off(spark: SparkSession, tmp_path: Path) -> None:
     posts = spark.createDataFrame([("1", "ok")], "post_id string, text_clean string")
     assert add_sentiment(posts, BackendSpec("vader", settings)).count() == 1
     assert not default_cache_path(settings).exists()
+
+
+def test_unversioned_backends_are_not_cached(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", _env_file=None)
+    remote = CountingVader("remote")
+    assert with_cache(remote, settings) is remote
+    assert isinstance(with_cache(CountingVader(), settings), CachedBackend)

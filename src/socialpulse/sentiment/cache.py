@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS sentiment_cache (
     PRIMARY KEY (text_hash, model, model_version)
 )
 """
+UNVERSIONED = frozenset({"", "remote"})
 # SQLite caps the number of host parameters per statement; stay well below it.
 _LOOKUP_CHUNK = 500
 
@@ -162,7 +163,11 @@ def default_cache_path(settings: Settings) -> Path:
 
 
 def with_cache(backend: SentimentBackend, settings: Settings) -> SentimentBackend:
-    """``backend`` behind the persistent cache when ``settings.sentiment_cache`` is on."""
-    if not settings.sentiment_cache:
+    """``backend`` behind the persistent cache when ``settings.sentiment_cache`` is on.
+
+    Backends without a pinned version (``hf-api`` reports ``"remote"``: the hosted model may
+    change behind its id) are not cached, since nothing would tell stale results apart.
+    """
+    if not settings.sentiment_cache or backend.version in UNVERSIONED:
         return backend
     return CachedBackend(backend, SentimentCache(default_cache_path(settings)))
