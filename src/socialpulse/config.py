@@ -7,6 +7,7 @@ only: a Spark master URL, a PostgreSQL DSN, an ``s3a://`` lake path, another sen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -139,9 +140,40 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS; empty = no CORS headers."
     )
 
+    # -- ingest (X API v2, stand-in server, landing zone, Kafka) ------------------------------
+    ingest_source: str = Field("mock", description="Post source: x, mock or file.")
+    ingest_sink: str = Field("landing", description="Where ingest writes: landing or kafka.")
+    x_api_base_url: str = Field("https://api.x.com", description="X API v2 base URL.")
+    x_mock_url: str = Field(
+        "http://127.0.0.1:8787", description="Base URL of the stand-in X server (--source mock)."
+    )
+    x_query: str = Field("", description="Recent-search query polled by `socialpulse ingest`.")
+    x_max_results: int = Field(100, ge=10, le=100, description="Posts per search page.")
+    x_engagement_budget: int = Field(
+        0, ge=0, description="Liking-users/retweeted-by requests per poll (0 = none)."
+    )
+    x_field_style: Literal["spec", "legacy"] = Field(
+        "spec", description="post.fields/referenced_posts (spec) or tweet.fields (legacy)."
+    )
+    x_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per X API request.")
+    x_max_attempts: int = Field(8, ge=1, description="Attempts per X API request.")
+    x_poll_interval_s: float = Field(5.0, ge=0, description="Pause between polling rounds.")
+    landing_dir: Path | None = Field(None, description="Landing folder; None = data_dir/landing.")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_posts: str = "socialpulse.posts"
+    kafka_topic_interactions: str = "socialpulse.interactions"
+    kafka_topic_deadletter: str = "socialpulse.deadletter"
+    kafka_group_id: str = "socialpulse-lander"
+    lander_batch_size: int = Field(1000, ge=1, description="Most messages per landing file.")
+
     # -- secrets (never logged: SecretStr hides them in repr and str) --------------------------
     x_bearer_token: SecretStr | None = None
     hf_token: SecretStr | None = None
+
+    @property
+    def resolved_landing_dir(self) -> Path:
+        """The landing folder, defaulting to ``data_dir/landing``."""
+        return self.landing_dir or self.data_dir / "landing"
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,6 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from socialpulse.cli.apikey import apikey_app
 from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
+from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.cli.recommend import app as recommend_app
 from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.sentiment_serve import serve as sentiment_serve
@@ -31,6 +32,8 @@ app.command("sentiment-serve")(sentiment_serve)  # moves under `sentiment` with 
 app.command("serve")(serve)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(recommend_app, name="recommend")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(mock_x_app, name="mock-x")
 
 
 @app.callback()

@@ -1,0 +1,1 @@
+"""Getting raw records durably to processing: the landing folder and Kafka (producer, lander)."""

@@ -1,0 +1,283 @@
+"""Kafka: an idempotent producer sink and the lander that moves messages to the landing folder.
+
+Delivery is at-least-once end to end: the producer is idempotent (no duplicates from its own
+retries), the lander commits offsets only after the landing file is renamed and fsynced, so a
+crash between the two re-lands a batch; processing dedups by post id, which makes the result
+exactly-once. Poison messages go to a dead-letter topic *and* the quarantine folder with their
+reason before their offsets are committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, SCHEMA_VERSION, Col
+from socialpulse.queue.landing import LandingWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names (from settings)."""
+
+    posts: str = "socialpulse.posts"
+    interactions: str = "socialpulse.interactions"
+    deadletter: str = "socialpulse.deadletter"
+
+
+def producer_config(bootstrap: str) -> dict[str, Any]:
+    """librdkafka settings of an idempotent, fully acknowledged producer."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,  # implies acks=all and ordered, de-duplicated retries
+        "acks": "all",
+        "linger.ms": 20,
+        "message.timeout.ms": 60_000,
+    }
+
+
+def consumer_config(bootstrap: str, group: str) -> dict[str, Any]:
+    """librdkafka settings of the lander: manual commits, start from the beginning."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": 10_000,
+    }
+
+
+def ensure_topics(admin: AdminClient, names: list[str], partitions: int = 1) -> None:
+    """Create the topics that do not exist yet (idempotent)."""
+    existing = set(admin.list_topics(timeout=10).topics)
+    new = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
+    todo = [t for t in new if t.topic not in existing]
+    if not todo:
+        return
+    for name, fut in admin.create_topics(todo).items():
+        try:
+            fut.result(timeout=30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+        log.info("topic %s ready", name)
+
+
+class KafkaSink:
+    """Puts raw records on Kafka: posts keyed by author id, interactions keyed by user id."""
+
+    name = "kafka"
+
+    def __init__(self, producer: Producer, topics: Topics, flush_timeout_s: float = 60.0) -> None:
+        self.producer = producer
+        self.topics = topics
+        self.flush_timeout_s = flush_timeout_s
+        self._failures: list[str] = []
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            self._failures.append(str(err))
+
+    def _send(self, topic: str, key: object, record: dict[str, Any]) -> None:
+        value = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        while True:
+            try:
+                self.producer.produce(
+                    topic,
+                    value=value,
+                    key=str(key).encode("utf-8") if key is not None else None,
+                    headers={"schema_version": str(SCHEMA_VERSION)},
+                    on_delivery=self._on_delivery,
+                )
+                return
+            except BufferError:  # local queue full: let deliveries drain, then try again
+                self.producer.poll(0.1)
+
+    def write(
+        self,
+        posts: list[dict[str, Any]],
+        interactions: list[dict[str, Any]],
+        api_errors: list[dict[str, Any]],
+        rejects: list[dict[str, Any]],
+    ) -> None:
+        """Produce the batch and wait until the broker acknowledged every message.
+
+        API errors and rejected input go to the dead-letter topic with their reason.
+        """
+        for p in posts:
+            self._send(self.topics.posts, p.get(Col.AUTHOR_ID), p)
+        for i in interactions:
+            self._send(
+                self.topics.interactions,
+                i.get(Col.USER_ID),
+                {Col.SCHEMA_VERSION: SCHEMA_VERSION, **i},
+            )
+        for e in api_errors:
+            self._send(self.topics.deadletter, None, {Col.REASON: "x api error", Col.RAW: e})
+        for r in rejects:
+            self._send(self.topics.deadletter, None, r)
+        left = self.producer.flush(self.flush_timeout_s)
+        if left or self._failures:
+            failures, self._failures = self._failures, []
+            raise KafkaException(
+                f"{left} messages unacknowledged, {len(failures)} failed: {failures[:3]}"
+            )
+
+    def close(self) -> None:
+        """Flush what is left."""
+        self.producer.flush(self.flush_timeout_s)
+
+
+def check_message(topic: str, value: bytes | None, topics: Topics) -> tuple[str | None, str]:
+    """Return ``(None, landing_kind)`` for a good message, ``(reason, "")`` for a poison one."""
+    if value is None:
+        return "empty message", ""
+    try:
+        rec = json.loads(value.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "invalid UTF-8", ""
+    except json.JSONDecodeError as exc:
+        return f"malformed JSON: {exc.msg}", ""
+    if not isinstance(rec, dict):
+        return "not a JSON object", ""
+    version = rec.get(Col.SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        return f"unsupported schema_version {version!r} (expected {SCHEMA_VERSION})", ""
+    if topic == topics.posts:
+        if not isinstance(rec.get(Col.POST_ID), str):
+            return "missing or non-string post_id", ""
+        return None, POSTS_DIR
+    if topic == topics.interactions:
+        for name in (Col.USER_ID, Col.POST_ID, Col.KIND):
+            if not isinstance(rec.get(name), str):
+                return f"missing or non-string {name}", ""
+        return None, INTERACTIONS_DIR
+    return f"unexpected topic {topic}", ""
+
+
+@dataclass
+class LanderStats:
+    """What the lander did so far."""
+
+    messages: int = 0
+    landed: dict[str, int] = field(default_factory=dict)
+    poison: int = 0
+    files: int = 0
+    commits: int = 0
+
+
+class Lander:
+    """Consumes posts/interactions topics and lands them in batches (at-least-once)."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        dlq_producer: Producer,
+        writer: LandingWriter,
+        topics: Topics,
+        batch_size: int = 1000,
+        batch_timeout_s: float = 1.0,
+    ) -> None:
+        self.consumer = consumer
+        self.dlq = dlq_producer
+        self.writer = writer
+        self.topics = topics
+        self.batch_size = batch_size
+        self.batch_timeout_s = batch_timeout_s
+        self.stats = LanderStats()
+
+    def subscribe(self) -> None:
+        """Join the group on the posts and interactions topics."""
+        self._assigned_at: float | None = None
+
+        def on_assign(_consumer: Consumer, _partitions: list[Any]) -> None:
+            self._assigned_at = time.monotonic()
+
+        self.consumer.subscribe([self.topics.posts, self.topics.interactions], on_assign=on_assign)
+
+    def step(self) -> int:
+        """Consume one batch, land it durably, then commit; the number of messages handled."""
+        msgs = self.consumer.consume(num_messages=self.batch_size, timeout=self.batch_timeout_s)
+        lines: dict[str, list[str]] = {POSTS_DIR: [], INTERACTIONS_DIR: []}
+        poison: list[dict[str, Any]] = []
+        handled = 0
+        for msg in msgs:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's public name
+                    continue
+                raise KafkaException(err)
+            handled += 1
+            value = msg.value()
+            topic = msg.topic() or ""
+            reason, kind = check_message(topic, value, self.topics)
+            if reason is None:
+                lines[kind].append((value or b"").decode("utf-8"))
+                continue
+            raw = (value or b"").decode("utf-8", errors="replace")
+            where = {"topic": topic, "partition": msg.partition(), "offset": msg.offset()}
+            poison.append({Col.RAW: raw, Col.REASON: reason, **where})
+            self.dlq.produce(
+                self.topics.deadletter,
+                value=value,
+                key=msg.key(),
+                headers={"reason": reason, "source_topic": topic, "offset": str(msg.offset())},
+            )
+        if not handled:
+            return 0
+        for kind, batch in lines.items():
+            if batch:
+                self.writer.write_lines(kind, batch)
+                self.stats.files += 1
+                self.stats.landed[kind] = self.stats.landed.get(kind, 0) + len(batch)
+        if poison:
+            self.writer.quarantine(poison)
+            if self.dlq.flush(30):
+                raise KafkaException("dead-letter messages not acknowledged; not committing")
+            self.stats.poison += len(poison)
+        # Files are renamed and fsynced above: only now may the group forget these messages.
+        self.consumer.commit(asynchronous=False)
+        self.stats.commits += 1
+        self.stats.messages += handled
+        return handled
+
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        max_idle_s: float | None = None,
+        on_step: Callable[[LanderStats], None] = lambda _s: None,
+    ) -> LanderStats:
+        """Land until ``stop`` is set or nothing arrived for ``max_idle_s`` seconds."""
+        self.subscribe()
+        last = time.monotonic()
+        while stop is None or not stop.is_set():
+            if self.step():
+                last = time.monotonic()
+                on_step(self.stats)
+                continue
+            # Idle time counts from the partition assignment: after a crash the group waits for
+            # the dead member's session to expire before this one gets any partition.
+            now = time.monotonic()
+            since = max(last, self._assigned_at or last)
+            if (
+                max_idle_s is not None
+                and now - since > max_idle_s
+                and (self._assigned_at is not None or now - last > 6 * max_idle_s)
+            ):
+                break
+        return self.stats
+
+    def close(self) -> None:
+        """Leave the group cleanly (a crash is fine too: uncommitted work is redelivered)."""
+        self.consumer.close()
+        self.dlq.flush(10)
