@@ -14,10 +14,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.sentiment_serve import serve
 from socialpulse.config import Settings
 from socialpulse.domain.protocols import SentimentBackend
 
 sentiment_app = typer.Typer(help="Sentiment: classify posts, evaluate and train models.")
+# `sentiment serve` lives in its own module (the inference server); it belongs to this group.
+sentiment_app.command("serve")(serve)
 console = Console(stderr=True)
 
 _CHUNK = 1024
