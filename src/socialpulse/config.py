@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     # -- sentiment ----------------------------------------------------------------------------
     sentiment_backend: str = Field("vader", description="Name of the sentiment backend.")
     sentiment_batch_size: int = Field(256, ge=1, le=10_000)
+    sentiment_cache: bool = Field(
+        True, description="Keep results in a persistent cache keyed by text hash + model version."
+    )
+    sentiment_cache_path: Path | None = Field(
+        None, description="SQLite file of the sentiment cache; empty = data_dir."
+    )
+    sentiment_threads: int = Field(
+        0, ge=0, description="Torch CPU threads for local models; 0 = all cores."
+    )
 
     # -- sentiment: Hugging Face models, the REST backend, its server and its fallback ----------
     transformers_model: str = Field(

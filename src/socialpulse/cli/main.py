@@ -16,6 +16,7 @@ from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.cli.recommend import app as recommend_app
+from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.sentiment_serve import serve as sentiment_serve
 from socialpulse.cli.serve import serve
 from socialpulse.config import Settings
@@ -88,3 +89,6 @@ def process(
     store.close()
     if not report.reconciles:
         raise typer.Exit(code=1)
+
+
+app.add_typer(sentiment_app, name="sentiment")

@@ -30,10 +30,11 @@ class BackendSpec:
     settings: Settings
 
     def build(self) -> SentimentBackend:
-        """Build the backend (called in the worker process)."""
+        """Build the backend (called in the worker process), behind the persistent cache."""
         from socialpulse.sentiment.base import create_backend
+        from socialpulse.sentiment.cache import with_cache
 
-        return create_backend(self.name, self.settings)
+        return with_cache(create_backend(self.name, self.settings), self.settings)
 
 
 # One backend per Python worker process, keyed by spec. Spark reuses Python workers between

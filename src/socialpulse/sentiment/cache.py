@@ -1,0 +1,173 @@
+"""A persistent result cache so retweets and copy-paste spam are classified once, ever.
+
+Results are keyed by (hash of the normalised text, model name, model version): a new model
+version never reads an old model's answers. The store is one SQLite file (WAL mode, so several
+Spark worker processes on one machine can share it); it is a cache, so losing it only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from socialpulse.domain.protocols import SentimentBackend
+from socialpulse.domain.records import LABELS, SentimentLabel, SentimentResult
+from socialpulse.sentiment.preprocess import normalize_tweet
+
+if TYPE_CHECKING:
+    from socialpulse.config import Settings
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sentiment_cache (
+    text_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    label TEXT NOT NULL,
+    score REAL NOT NULL,
+    p_negative REAL NOT NULL,
+    p_neutral REAL NOT NULL,
+    p_positive REAL NOT NULL,
+    PRIMARY KEY (text_hash, model, model_version)
+)
+"""
+UNVERSIONED = frozenset({"", "remote"})
+# SQLite caps the number of host parameters per statement; stay well below it.
+_LOOKUP_CHUNK = 500
+
+
+def text_key(text: str, normalise: Callable[[str], str] = normalize_tweet) -> str:
+    """The cache key of a text: SHA-256 of its normalised form."""
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+
+
+class SentimentCache:
+    """Results in an SQLite file, keyed by (text hash, model, version)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # check_same_thread=False: the FastAPI server may call from a thread pool; sqlite3
+        # serialises access on one connection itself.
+        self._conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(_SCHEMA)
+        self._conn.commit()
+
+    def get_many(self, keys: Sequence[str], model: str, version: str) -> dict[str, SentimentResult]:
+        """Cached results for those ``keys`` that have one."""
+        found: dict[str, SentimentResult] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), _LOOKUP_CHUNK):
+            chunk = unique[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT text_hash, label, score, p_negative, p_neutral, p_positive "
+                f"FROM sentiment_cache WHERE model = ? AND model_version = ? "
+                f"AND text_hash IN ({marks})",
+                (model, version, *chunk),
+            )
+            for key, label, score, pn, pu, pp in rows:
+                found[key] = SentimentResult(
+                    label=SentimentLabel(label),
+                    score=float(score),
+                    probabilities=dict(
+                        zip((lab.value for lab in LABELS), (pn, pu, pp), strict=True)
+                    ),
+                    model=model,
+                    model_version=version,
+                )
+        return found
+
+    def put_many(self, items: Sequence[tuple[str, SentimentResult]]) -> None:
+        """Store results; a key already present keeps its first result."""
+        rows = [
+            (
+                key,
+                r.model,
+                r.model_version,
+                r.label.value,
+                r.score,
+                r.probabilities.get("negative", 0.0),
+                r.probabilities.get("neutral", 0.0),
+                r.probabilities.get("positive", 0.0),
+            )
+            for key, r in items
+        ]
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO sentiment_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+
+    def __len__(self) -> int:
+        (n,) = self._conn.execute("SELECT COUNT(*) FROM sentiment_cache").fetchone()
+        return int(n)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+class CachedBackend:
+    """Wraps a backend: each distinct key text is classified once per model version.
+
+    The key text is what the backend itself sees: backends that normalise their input expose
+    it as a ``normalise`` attribute (``minilm`` uses :func:`normalize_tweet`, so retweets that
+    differ only in a mention or a URL share one entry); for the others it is the text itself.
+    """
+
+    def __init__(
+        self,
+        inner: SentimentBackend,
+        cache: SentimentCache,
+        normalise: Callable[[str], str] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+        self.version = inner.version
+        self._normalise: Callable[[str], str] = (
+            normalise or getattr(inner, "normalise", None) or _identity
+        )
+        self.hits = 0
+        self.misses = 0
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
+        """One result per text, in order; only texts never seen by this model version are run."""
+        keys = [text_key(t or "", self._normalise) for t in texts]
+        found = self.cache.get_many(keys, self.name, self.version)
+        todo: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in found and key not in todo:
+                todo[key] = text or ""
+        if todo:
+            fresh = self.inner.predict(list(todo.values()))
+            new = list(zip(todo.keys(), fresh, strict=True))
+            self.cache.put_many(new)
+            found.update(new)
+        self.misses += len(todo)
+        self.hits += len(texts) - len(todo)
+        return [found[k] for k in keys]
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def default_cache_path(settings: Settings) -> Path:
+    """Where the cache lives: ``sentiment_cache_path`` or ``data_dir/sentiment_cache.sqlite``."""
+    return settings.sentiment_cache_path or settings.data_dir / "sentiment_cache.sqlite"
+
+
+def with_cache(backend: SentimentBackend, settings: Settings) -> SentimentBackend:
+    """``backend`` behind the persistent cache when ``settings.sentiment_cache`` is on.
+
+    Backends without a pinned version (``hf-api`` reports ``"remote"``: the hosted model may
+    change behind its id) are not cached, since nothing would tell stale results apart.
+    """
+    if not settings.sentiment_cache or backend.version in UNVERSIONED:
+        return backend
+    return CachedBackend(backend, SentimentCache(default_cache_path(settings)))

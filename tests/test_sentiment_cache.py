@@ -1,0 +1,114 @@
+"""The persistent result cache and its hook in the Spark sentiment step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from pyspark.sql import SparkSession
+from pyspark.testing import assertDataFrameEqual
+
+from socialpulse.config import Settings
+from socialpulse.domain.records import SentimentResult
+from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment, classify_frame
+from socialpulse.sentiment.cache import (
+    CachedBackend,
+    SentimentCache,
+    default_cache_path,
+    text_key,
+    with_cache,
+)
+from socialpulse.sentiment.preprocess import normalize_tweet
+from socialpulse.sentiment.vader import VaderBackend
+
+
+class CountingVader(VaderBackend):
+    """The real VADER backend, counting the texts it is asked to classify."""
+
+    def __init__(self, version: str = VaderBackend.version) -> None:
+        super().__init__()
+        self.version = version
+        self.seen: list[str] = []
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
+        self.seen.extend(texts)
+        return super().predict(texts)
+
+
+def test_each_text_is_classified_once_across_batches_and_processes(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    inner = CountingVader()
+    cached = CachedBackend(inner, SentimentCache(path))
+    texts = ["great flight", "lost my bag", "great flight", ""]
+    first = cached.predict(texts)
+    assert inner.seen == ["great flight", "lost my bag", ""]
+    assert first == VaderBackend().predict(texts)
+    assert cached.predict(["lost my bag", "new text"]) == VaderBackend().predict(
+        ["lost my bag", "new text"]
+    )
+    assert inner.seen[-1:] == ["new text"]
+    # A fresh process opening the same file finds everything.
+    again = CountingVader()
+    assert CachedBackend(again, SentimentCache(path)).predict(texts) == first
+    assert again.seen == []
+    assert cached.hits == 2
+    assert cached.misses == 4
+
+
+def test_a_new_model_version_never_reads_old_results(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    CachedBackend(CountingVader("1"), SentimentCache(path)).predict(["fine day"])
+    newer = CountingVader("2")
+    results = CachedBackend(newer, SentimentCache(path)).predict(["fine day"])
+    assert newer.seen == ["fine day"]
+    assert results[0].model_version == "2"
+    assert len(SentimentCache(path)) == 2
+
+
+def test_normalised_duplicates_share_an_entry(tmp_path: Path) -> None:
+    inner = CountingVader()
+    cached = CachedBackend(inner, SentimentCache(tmp_path / "c.sqlite"), normalise=normalize_tweet)
+    out = cached.predict(["@alice so good http://t.co/1", "@bob so good http://t.co/2"])
+    assert len(inner.seen) == 1
+    assert out[0] == out[1]
+    assert text_key("@x hi") == text_key("@y  hi ")
+    assert text_key("hi") != text_key("ho")
+
+
+def test_large_lookups_are_chunked(tmp_path: Path) -> None:
+    cached = CachedBackend(CountingVader(), SentimentCache(tmp_path / "c.sqlite"))
+    texts = [f"post number {i}" for i in range(1_200)]
+    assert cached.predict(texts) == VaderBackend().predict(texts)
+    assert cached.predict(texts) == VaderBackend().predict(texts)
+    assert cached.misses == 1_200
+    assert cached.hits == 1_200
+
+
+def test_spark_step_fills_and_uses_the_cache(spark: SparkSession, settings: Settings) -> None:
+    rows = [("1", "what a great day"), ("2", "terrible service"), ("3", "what a great day")]
+    posts = spark.createDataFrame(rows, "post_id string, text_clean string")
+    scored = add_sentiment(posts, BackendSpec("vader", settings), batch_size=2)
+    expected_sent = classify_frame(pd.Series([t for _, t in rows]), VaderBackend(), 2)
+    expected = spark.createDataFrame(
+        pd.concat([pd.DataFrame(rows, columns=["post_id", "text_clean"]), expected_sent], axis=1),
+        scored.schema,
+    )
+    assertDataFrameEqual(scored, expected)
+    cache = SentimentCache(default_cache_path(settings))
+    assert len(cache) == 2  # the duplicate was classified once
+    assert set(cache.get_many([text_key("terrible service")], "vader", VaderBackend.version))
+
+
+def test_cache_can_be_switched_off(spark: SparkSession, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", sentiment_cache=False, _env_file=None)
+    posts = spark.createDataFrame([("1", "ok")], "post_id string, text_clean string")
+    assert add_sentiment(posts, BackendSpec("vader", settings)).count() == 1
+    assert not default_cache_path(settings).exists()
+
+
+def test_unversioned_backends_are_not_cached(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", _env_file=None)
+    remote = CountingVader("remote")
+    assert with_cache(remote, settings) is remote
+    assert isinstance(with_cache(CountingVader(), settings), CachedBackend)
