@@ -224,6 +224,16 @@ def test_recommendations_are_replaced_per_user(store: Store) -> None:
     assert store.count("recommendations") == 3
 
 
+def test_stale_recommendations_are_deleted_by_generation_time(store: Store) -> None:
+    old = _recs("a", ["p1", "p2", "p3"], "als")
+    store.upsert("recommendations", old)
+    new = _recs("a", ["p7"], "als").assign(**{Col.GENERATED_AT: datetime(2026, 3, 3, tzinfo=UTC)})
+    store.upsert("recommendations", new)
+    assert store.delete_recommendations_before(datetime(2026, 3, 3, tzinfo=UTC)) == 2
+    got = store.user_recommendations("a", 10)
+    assert [(r[Col.RANK], r[Col.POST_ID]) for r in got] == [(1, "p7")]
+
+
 def test_hashtag_trend_filters_by_tag_and_range(store: Store) -> None:
     days = [date(2026, 3, d) for d in (1, 2, 3, 4)]
     store.upsert("hashtag_trends", trends_frame("spark", days, [5, 6, 7, 8]))

@@ -20,7 +20,6 @@ import pandas as pd
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from sqlalchemy import delete
 
 from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import INTERACTION_SCHEMA
@@ -43,11 +42,9 @@ from socialpulse.recommend.evaluation import (
 )
 from socialpulse.recommend.metrics import RankingMetrics
 from socialpulse.recommend.popularity import train_popularity
-from socialpulse.storage import tables
 from socialpulse.storage.base import Store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.spark_sink import write_to_store
-from socialpulse.storage.sql import SqlStore
 
 REASONS = {
     ALS: "people who engage like you engaged with this",
@@ -180,14 +177,7 @@ def run_train(
 
 def prune_stale_recommendations(store: Store, generated_at: datetime) -> int:
     """Delete rows older than this run: ranks beyond a shrunken list, users no longer present."""
-    # The Store protocol has no delete; SqlStore is the only implementation and exposes its
-    # engine. A `Store.delete_recommendations_before` method would remove this isinstance.
-    if not isinstance(store, SqlStore):
-        raise TypeError(f"cannot prune recommendations in a {type(store).__name__}")
-    tbl = tables.recommendations
-    with store.engine.begin() as conn:
-        result = conn.execute(delete(tbl).where(tbl.c[Col.GENERATED_AT] < generated_at))
-    return int(result.rowcount or 0)
+    return store.delete_recommendations_before(generated_at)
 
 
 # -- evaluate ----------------------------------------------------------------------------------

@@ -49,6 +49,10 @@ class Store(Protocol):
         """Replace the recommendation lists of the users present in ``frame``."""
         ...
 
+    def delete_recommendations_before(self, generated_at: datetime) -> int:
+        """Delete recommendation rows generated before ``generated_at``; return rows deleted."""
+        ...
+
     def count(self, table: str) -> int:
         """Number of rows in ``table``."""
         ...

@@ -136,6 +136,13 @@ class SqlStore:
             conn.execute(insert(tbl), rows)
         return len(rows)
 
+    def delete_recommendations_before(self, generated_at: datetime) -> int:
+        """Delete recommendation rows generated before ``generated_at``; return rows deleted."""
+        tbl = t.recommendations
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(tbl).where(tbl.c[Col.GENERATED_AT] < generated_at))
+        return int(result.rowcount or 0)
+
     def _upsert_stmt(self, conn: Connection, tbl: Any, pk: list[str], columns: list[str]) -> Any:
         # No VALUES: executed with a list of rows, the driver runs the one prepared statement
         # for each (executemany), which is SQLite's fastest bulk path.
