@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     als_max_iter: int = Field(10, ge=1)
     seed: int = 42
 
+    # -- streaming ----------------------------------------------------------------------------
+    landing_dir: Path | None = Field(None, description="Landing folder; None = data_dir/landing.")
+    checkpoint_dir: Path | None = Field(
+        None, description="Streaming checkpoints; None = data_dir/checkpoints."
+    )
+    stream_trigger_seconds: float = Field(
+        2.0, gt=0, description="Processing-time trigger interval of `socialpulse stream`."
+    )
+    stream_max_files_per_trigger: int = Field(
+        50, ge=1, description="Most landing files one micro-batch takes (backpressure)."
+    )
+    stream_watermark_seconds: int = Field(
+        600, ge=0, description="How late (event time) a post may be and still update its window."
+    )
+
     # -- api ----------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
@@ -58,6 +73,16 @@ class Settings(BaseSettings):
     # -- secrets (never logged: SecretStr hides them in repr and str) --------------------------
     x_bearer_token: SecretStr | None = None
     hf_token: SecretStr | None = None
+
+    @property
+    def resolved_landing_dir(self) -> Path:
+        """The landing folder, defaulting to ``data_dir/landing``."""
+        return self.landing_dir or self.data_dir / "landing"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        """The streaming checkpoint folder, defaulting to ``data_dir/checkpoints``."""
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     @property
     def resolved_database_url(self) -> str:
