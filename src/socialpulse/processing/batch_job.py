@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
@@ -135,20 +135,28 @@ def process_posts(
     database), and the aggregates are recomputed from the lake for everything the input touches,
     not only for what it added.
     """
+    # Counts come from as few Spark jobs as possible: each job costs a scheduling round trip,
+    # which is most of a small streaming micro-batch's latency.
     on_stage("validating posts")
     validated = T.validate_posts(raw_lines).persist(StorageLevel.MEMORY_AND_DISK)
-    n_input = validated.count()
+    counts = validated.agg(F.count(F.lit(1)), F.count_if(F.col(Col.REASON).isNotNull())).collect()[
+        0
+    ]
+    n_input, n_quarantined = int(counts[0]), int(counts[1])
     report.input_records += n_input
-    n_quarantined = validated.filter(F.col(Col.REASON).isNotNull()).count()
     report.quarantined += n_quarantined
     quarantine = T.quarantine_records(validated)
     valid = T.valid_posts(validated)
 
     on_stage("deduplicating")
     unique = T.dedupe_posts(valid).persist(StorageLevel.MEMORY_AND_DISK)
-    n_unique = unique.count()
+    per_day = unique.groupBy(F.to_date(Col.CREATED_AT).alias(Col.DAY)).agg(
+        F.count(F.lit(1)).alias("n"), F.max(Col.CREATED_AT).alias("latest")
+    )
+    day_rows = per_day.collect()
+    days = [r[Col.DAY] for r in day_rows]
+    n_unique = sum(int(r["n"]) for r in day_rows)
     report.duplicates += (n_input - n_quarantined) - n_unique
-    days = [r[0] for r in unique.select(F.to_date(Col.CREATED_AT)).distinct().collect()]
     new = unique
     if days and _path_exists(spark, lake.posts):
         # A post's day follows from its creation time, so only the batch's day partitions can
@@ -164,30 +172,37 @@ def process_posts(
     scored = add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    n_stored = scored.count()
+    closed: Column = F.lit(False)
+    if windows_open_from is not None:
+        secs = F.col(Col.CREATED_AT).cast("long")
+        closed = (secs - F.pmod(secs, F.lit(60)) + 60) <= F.lit(windows_open_from.timestamp())
+    label_rows = (
+        scored.groupBy(Col.SENTIMENT_LABEL)
+        .agg(F.count(F.lit(1)).alias("n"), F.count_if(closed).alias("late"))
+        .collect()
+    )
+    n_stored = 0
+    outcome = PostsOutcome()
+    for r in label_rows:
+        label, n = r[Col.SENTIMENT_LABEL], int(r["n"])
+        report.labels[label] = report.labels.get(label, 0) + n
+        n_stored += n
+        outcome.late_posts += int(r["late"])
     report.stored += n_stored
     report.already_stored += n_unique - n_stored
 
     on_stage("writing the database")
     write_to_store(scored, "posts", database_url)
     write_to_store(quarantine, "quarantine", database_url)
-    for r in scored.groupBy(Col.SENTIMENT_LABEL).count().collect():
-        label = r[Col.SENTIMENT_LABEL]
-        report.labels[label] = report.labels.get(label, 0) + int(r["count"])
 
     on_stage("writing the lake")
     scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
     quarantine.write.mode("append").parquet(lake.quarantine)
 
     on_stage("aggregating trends and profiles")
-    outcome = PostsOutcome()
-    if n_unique:
-        refresh_aggregates(spark, unique, lake, database_url, windows_open_from)
-        outcome.max_created_at = unique.agg(F.max(Col.CREATED_AT)).collect()[0][0]
-    if n_stored and windows_open_from is not None:
-        minute = F.col(Col.CREATED_AT).cast("long")
-        closed = (minute - F.pmod(minute, F.lit(60)) + 60) <= F.lit(windows_open_from.timestamp())
-        outcome.late_posts = scored.filter(closed).count()
+    if days:
+        refresh_aggregates(spark, unique, days, lake, database_url, windows_open_from)
+        outcome.max_created_at = max(r["latest"] for r in day_rows)
 
     quarantine.unpersist()
     scored.unpersist()
@@ -199,19 +214,19 @@ def process_posts(
 def refresh_aggregates(
     spark: SparkSession,
     touched: DataFrame,
+    days: list[date],
     lake: LakePaths,
     database_url: str,
     windows_open_from: datetime | None = None,
 ) -> None:
     """Recompute, from the lake, every aggregate row the posts in ``touched`` belong to.
 
-    Daily hashtag trends of the touched days, profiles of the touched authors, and the
-    minute/hour hashtag windows of the touched posts whose window ends after
-    ``windows_open_from`` (the stream's watermark; None = all). Recomputing instead of adding
-    deltas is what makes a replayed batch change nothing.
+    ``days`` are the UTC days of ``touched``'s posts. Daily hashtag trends of those days,
+    profiles of the touched authors, and the minute/hour hashtag windows of the touched posts
+    whose window ends after ``windows_open_from`` (the stream's watermark; None = all).
+    Recomputing instead of adding deltas is what makes a replayed batch change nothing.
     """
     all_posts = spark.read.parquet(lake.posts)
-    days = [r[0] for r in touched.select(F.to_date(Col.CREATED_AT)).distinct().collect()]
     day_posts = all_posts.filter(F.col(Col.DAY).isin(days))
     authors = touched.select(Col.AUTHOR_ID).distinct()
     trends = T.hashtag_daily_trends(day_posts)
