@@ -203,6 +203,6 @@ def test_late_and_out_of_order_posts_land_in_their_windows(
     ]
     assert store.count("posts") == 5  # the late post is stored all the same
     status = table_rows(url, t.stream_status, ["query_name"])[0]
-    assert status["late_posts_run"] == 1
+    assert status["late_posts_run"] == 1, status
     assert status["watermark"].replace(tzinfo=None) == datetime(2026, 10, 3, 12, 10)
     store.close()

@@ -107,6 +107,22 @@ class _EventTimeLog:
             (self.folder / f"{old}.json").unlink(missing_ok=True)
 
 
+def _drop_uncommitted_output(spark: SparkSession, table_uri: str) -> None:
+    """Delete the ``_temporary`` folder a writer killed mid-job left under ``table_uri``.
+
+    Hadoop's output committer keeps task outputs there until the job commits, and the next job
+    on the same path would publish the dead job's committed tasks along with its own: after a
+    crash that would duplicate posts the replayed batch writes again. Called when the stream
+    starts, before any of its jobs run (the stream must be the lake's only writer then).
+    """
+    jvm = spark.sparkContext._jvm  # noqa: SLF001 - the documented way to reach Hadoop's FS
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001
+    path = jvm.org.apache.hadoop.fs.Path(f"{table_uri.rstrip('/')}/_temporary")  # type: ignore[union-attr]
+    fs = path.getFileSystem(conf)
+    if fs.exists(path):
+        fs.delete(path, True)
+
+
 def _utc(value: datetime | None) -> datetime | None:
     # Spark returns naive datetimes holding UTC wall-clock time (the session zone is UTC).
     if value is None:
@@ -151,6 +167,8 @@ class PostsStream:
         cfg = self.config
         posts_dir = f"{cfg.landing_dir.rstrip('/')}/{POSTS_DIR}"
         Path(posts_dir).mkdir(parents=True, exist_ok=True)
+        for table in (cfg.lake.posts, cfg.lake.quarantine):
+            _drop_uncommitted_output(self.spark, table)
         self._listener = _ProgressListener(self)
         self.spark.streams.addListener(self._listener)
         writer = (
