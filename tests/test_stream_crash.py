@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -55,6 +56,10 @@ def _landing(root: Path) -> set[str]:
             lines.append("not json at all")
         drop(root, f"part-{f:03d}.jsonl", lines)
     return ids
+
+
+def _rounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
 
 
 def _env(data_dir: Path, landing: Path) -> dict[str, str]:
@@ -132,9 +137,10 @@ def test_kill_9_mid_batch_then_restart_is_exactly_once(
         BackendSpec("vader", settings),
     )
     batch = snapshot(settings.resolved_database_url)
-    assert streamed["hashtag_trends"] == batch["hashtag_trends"]
-    assert streamed["user_profiles"] == batch["user_profiles"]
-    assert streamed["hashtag_windows"] == batch["hashtag_windows"]
+    # Means may differ in the last bits: floating-point sums depend on the order Spark adds in.
+    assert _rounded(streamed["hashtag_trends"]) == _rounded(batch["hashtag_trends"])
+    assert _rounded(streamed["user_profiles"]) == _rounded(batch["user_profiles"])
+    assert _rounded(streamed["hashtag_windows"]) == _rounded(batch["hashtag_windows"])
     assert streamed["quarantine"] == batch["quarantine"]
     status = table_rows(url, t.stream_status, ["query_name"])[0]
     assert status["state"] == "stopped"
