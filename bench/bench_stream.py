@@ -4,11 +4,12 @@ A feeder writes landing files (temp file + rename, as the ingest writer does) at
 stamping each post's ``ingested_at`` with the time it is written; a poller asks the database
 which of the pending posts are visible yet. One `socialpulse stream` process (vader backend,
 2 s trigger) serves the whole run. 200 posts/s comes first (the acceptance number); then the
-rate doubles until the backlog grows: a rate is *sustained* when the posts written in the last
-quarter of its step are not later, at the median, than those of the first quarter by more than
-one trigger interval, and everything is visible within a drain period after the step.
+rate doubles while sustained, or halves while not, until the verdict flips. A rate is
+*sustained* when the posts written in the last quarter of its step are not later, at the
+median, than those of the first quarter by more than one trigger interval, and everything is
+visible within a drain period after the step.
 
-    python bench/bench_stream.py [--seconds 60] [--rates 200,400,800,1600]
+    python bench/bench_stream.py [--seconds 60] [--rate 200] [--max-steps 4]
 """
 
 from __future__ import annotations
@@ -154,6 +155,24 @@ def run_step(step: Step, folder: Path, poller: Poller, next_id: int) -> int:
         time.sleep(POLL_EVERY_S)
 
 
+def posts_written(steps: list[Step]) -> list[str]:
+    """Every post id written so far."""
+    return [pid for s in steps for pid in s.written]
+
+
+def pending_drained(poller: Poller, ids: list[str], limit_s: float = 300.0) -> bool:
+    """Wait until every written post is visible (or ``limit_s`` passes)."""
+    deadline = time.time() + limit_s
+    pending = ids
+    while time.time() < deadline:
+        got = set(poller.visible(pending))
+        pending = [p for p in pending if p not in got]
+        if not pending:
+            return True
+        time.sleep(1.0)
+    return False
+
+
 def sustained(step: Step) -> bool:
     """No growing backlog: the last quarter is not slower than the first by a trigger interval."""
     if len(step.seen) < len(step.written):
@@ -168,9 +187,9 @@ def main() -> int:
     """Run the stream under a sustained feed and record the latency percentiles."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--rates", default="200,400,800,1600")
+    parser.add_argument("--rate", type=int, default=200, help="First rate, posts/s.")
+    parser.add_argument("--max-steps", type=int, default=4)
     args = parser.parse_args()
-    rates = [int(r) for r in args.rates.split(",")]
 
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     landing = work / "landing"
@@ -201,9 +220,13 @@ def main() -> int:
         # Warm-up: the first batch starts the Python workers and loads the sentiment model.
         warm = Step(rate=20, seconds=4)
         next_id = run_step(warm, posts, poller, 10_000_000)
+        if not pending_drained(poller, list(warm.written), limit_s=600):
+            raise RuntimeError("the warm-up posts never became visible")
+        poller.batch_ms.clear()
         next_id = 0
-        for rate in rates:
-            step = Step(rate=rate, seconds=args.seconds if rate == rates[0] else args.seconds / 2)
+        rate, direction = args.rate, 0
+        for _ in range(args.max_steps):
+            step = Step(rate=rate, seconds=args.seconds if not steps else args.seconds / 2)
             load_avgs.append(os.getloadavg()[0])
             next_id = run_step(step, posts, poller, next_id)
             steps.append(step)
@@ -214,8 +237,14 @@ def main() -> int:
                 f"sustained={sustained(step)}",
                 flush=True,
             )
-            if not sustained(step):
+            # Double while sustained, halve while not; stop when the verdict flips.
+            ok = sustained(step)
+            if direction and (direction > 0) != ok:
                 break
+            direction = 1 if ok else -1
+            rate = rate * 2 if ok else max(1, rate // 2)
+            if not pending_drained(poller, posts_written(steps)):
+                break  # a backlog left over would spoil the next step
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -249,7 +278,8 @@ def main() -> int:
             "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
-            f"Highest sustained rate: **{best} posts/s** (rates double from {rates[0]}; a rate "
+            f"Highest sustained rate: **{best} posts/s** (from {args.rate} posts/s the rate "
+            "doubles while sustained and halves while not; a rate "
             "is sustained when the last quarter of its posts is not slower at the median than "
             f"the first quarter by more than one trigger interval, and all become visible). "
             f"Micro-batch wall time: median {_pct(batch_ms, 50) / 1000:.1f} s, p95 "
