@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import BENCHMARKS_MD, ROOT, record
+from _common import ROOT, record
 from sqlalchemy import create_engine, text
 
 TRIGGER_S = 2.0
@@ -287,10 +287,11 @@ def main() -> int:
         ]
     )
     print(body)
-    md = BENCHMARKS_MD.read_text(encoding="utf-8") if BENCHMARKS_MD.exists() else "# Benchmarks\n"
-    if "<!-- bench:stream -->" not in md:
-        BENCHMARKS_MD.write_text(md.rstrip() + "\n\n## streaming\n", encoding="utf-8")
-    record("stream", body, "python bench/bench_stream.py " + " ".join(sys.argv[1:]))
+    record(
+        "stream",
+        "## streaming\n\n" + body,
+        "python bench/bench_stream.py " + " ".join(sys.argv[1:]),
+    )
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
