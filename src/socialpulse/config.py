@@ -41,6 +41,67 @@ class Settings(BaseSettings):
     sentiment_backend: str = Field("vader", description="Name of the sentiment backend.")
     sentiment_batch_size: int = Field(256, ge=1, le=10_000)
 
+    # -- sentiment: Hugging Face models, the REST backend, its server and its fallback ----------
+    transformers_model: str = Field(
+        "distilbert-base-uncased-finetuned-sst-2-english",
+        description=(
+            "Hub id or local path of a text-classification model for the `transformers` backend."
+            " For tweets prefer cardiffnlp/twitter-roberta-base-sentiment-latest (3 classes)."
+        ),
+    )
+    transformers_device: str = Field("cpu", description="torch device: cpu, cuda, cuda:1, mps.")
+    transformers_max_length: int = Field(128, ge=8, le=8192, description="Tokens per text.")
+    transformers_batch_size: int = Field(32, ge=1, le=4096, description="Texts per forward pass.")
+    hf_neutral_threshold: float = Field(
+        0.6,
+        ge=0.5,
+        le=1.0,
+        description=(
+            "Binary (negative/positive) models only: below this top-class probability the label"
+            " is neutral. Used by `transformers` and `hf-api`."
+        ),
+    )
+    hf_api_base_url: str = Field(
+        "https://router.huggingface.co/hf-inference",
+        description="Inference API base; requests go to {base}/models/{model_id}.",
+    )
+    hf_api_model: str = Field(
+        "distilbert-base-uncased-finetuned-sst-2-english",
+        description="Model id the `hf-api` backend asks for.",
+    )
+    hf_api_list_inputs: bool = Field(
+        False,
+        description=(
+            "Send many texts per request as a list (self-hosted endpoints and `sentiment serve`"
+            " accept it; the hosted router does not document it)."
+        ),
+    )
+    hf_api_batch_size: int = Field(64, ge=1, le=4096, description="Texts per list request.")
+    hf_api_concurrency: int = Field(
+        8, ge=1, le=256, description="Requests in flight at once, per process (Spark worker)."
+    )
+    hf_api_top_k: int = Field(5, ge=1, le=100, description="Label/score pairs asked for.")
+    hf_api_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
+    hf_api_max_attempts: int = Field(6, ge=1, le=100, description="Tries per request.")
+    hf_api_max_wait_s: float = Field(
+        60.0, gt=0, description="Longest single wait (503 estimated_time, 429 Retry-After)."
+    )
+    hf_api_backoff_s: float = Field(
+        0.5, gt=0, description="First back-off when the server does not say how long to wait."
+    )
+    sentiment_remote_fallback: str = Field(
+        "vader",
+        description=(
+            "Backend that labels posts when a remote backend stays down past its retries; the"
+            " results carry the fallback's model name. Empty = no fallback: the batch fails."
+        ),
+    )
+    sentiment_serve_host: str = Field("127.0.0.1", description="`sentiment serve` bind address.")
+    sentiment_serve_port: int = Field(8090, ge=1, le=65535)
+    sentiment_serve_max_inputs: int = Field(
+        1024, ge=1, description="Most texts one `sentiment serve` request may carry."
+    )
+
     # -- recommendations ----------------------------------------------------------------------
     recommend_top_k: int = Field(10, ge=1, le=1000)
     als_rank: int = Field(32, ge=1)
@@ -69,6 +130,20 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     api_max_batch: int = Field(256, ge=1, description="Most texts one analyze call may send.")
     api_max_text_chars: int = Field(10_000, ge=1)
+    api_max_page_size: int = Field(100, ge=1, description="Most items one list call returns.")
+    api_auth_enabled: bool = Field(
+        True, description="Require an API key on /v1 routes; off only for the embedded demo."
+    )
+    api_rate_limit_per_minute: int = Field(
+        600, ge=1, description="Sustained requests per minute allowed to one API key."
+    )
+    api_rate_limit_burst: int = Field(60, ge=1, description="Requests one key may burst.")
+    api_key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a checked key is trusted before the database is asked."
+    )
+    api_cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS; empty = no CORS headers."
+    )
 
     # -- secrets (never logged: SecretStr hides them in repr and str) --------------------------
     x_bearer_token: SecretStr | None = None

@@ -35,6 +35,13 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )
+    if settings.spark_master.startswith("local"):
+        # Embedded mode talks to itself only: keep the driver on loopback instead of whatever
+        # interface the host name resolves to.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

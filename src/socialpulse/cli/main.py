@@ -10,6 +10,12 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.apikey import apikey_app
+from socialpulse.cli.demo import demo
+from socialpulse.cli.generate import generate
+from socialpulse.cli.recommend import app as recommend_app
+from socialpulse.cli.sentiment_serve import serve as sentiment_serve
+from socialpulse.cli.serve import serve
 from socialpulse.cli.stream import stream
 from socialpulse.config import Settings
 
@@ -19,6 +25,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 console = Console(stderr=True)
+app.command("generate")(generate)
+app.command("demo")(demo)
+app.command("sentiment-serve")(sentiment_serve)  # moves under `sentiment` with that group
+app.command("serve")(serve)
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(recommend_app, name="recommend")
 app.command(name="stream")(stream)
 
 

@@ -54,7 +54,7 @@ def create_backend(name: str, settings: Settings) -> SentimentBackend:
 def _load_builtin() -> None:
     # Importing the modules runs their @register decorators; the modules themselves keep heavy
     # imports inside the builders.
-    from socialpulse.sentiment import vader  # noqa: F401
+    from socialpulse.sentiment import hf_api, transformers_backend, vader  # noqa: F401
 
 
 def result_from_probabilities(

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import pandas as pd
+
+
+@dataclass(frozen=True, slots=True)
+class PostFilter:
+    """Conditions on stored posts; ``None`` means "any". Times are UTC, ``start`` inclusive,
+    ``end`` exclusive; ``text`` is a case-insensitive substring of the original text."""
+
+    author_id: str | None = None
+    hashtag: str | None = None
+    label: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostCursor:
+    """Keyset position in the newest-first post order: the last post already returned."""
+
+    created_at: datetime
+    post_id: str
 
 
 class Store(Protocol):
@@ -51,6 +73,41 @@ class Store(Protocol):
 
     def top_hashtags(self, limit: int) -> list[dict[str, Any]]:
         """Hashtags with the most posts overall, with their sentiment mix."""
+        ...
+
+    def search_posts(
+        self, where: PostFilter, limit: int, after: PostCursor | None = None
+    ) -> list[dict[str, Any]]:
+        """Posts matching ``where``, newest first (ties by post id, descending), strictly after
+        the ``after`` position; keyset pagination keeps deep pages as cheap as the first."""
+        ...
+
+    def user_timeline(
+        self, author_id: str, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """A user's posts per UTC day (``day``, counts per label, ``mean_score``), oldest first;
+        ``start`` and ``end`` days are inclusive."""
+        ...
+
+    def top_posts(self, label: str, where: PostFilter, limit: int) -> list[dict[str, Any]]:
+        """The most ``label`` posts matching ``where``: highest score first for positive,
+        lowest first for negative, closest to zero first for neutral."""
+        ...
+
+    def add_api_key(self, row: dict[str, Any]) -> None:
+        """Store a new API key row (``api_keys`` columns; the hash, never the secret)."""
+        ...
+
+    def api_key(self, key_id: str) -> dict[str, Any] | None:
+        """The API key row with ``key_id``, revoked or not, or None."""
+        ...
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        """Every API key row, oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str, when: datetime) -> bool:
+        """Mark a key revoked at ``when``; False when no active key has that id."""
         ...
 
     def label_distribution(self) -> dict[str, int]:

@@ -56,6 +56,8 @@ posts = Table(
     # Serves "a user's posts, newest first" without a sort.
     Index("ix_posts_author_created", Col.AUTHOR_ID, Col.CREATED_AT),
     Index("ix_posts_day_label", Col.DAY, Col.SENTIMENT_LABEL),
+    # Serves the API's newest-first post search and its keyset cursor (created_at, post_id).
+    Index("ix_posts_created_id", Col.CREATED_AT, Col.POST_ID),
 )
 
 quarantine = Table(
@@ -93,6 +95,18 @@ user_profiles = Table(
     Column(Col.MEAN_SCORE, Float, nullable=False),
     Column(Col.FIRST_POST_AT, _TS, nullable=False),
     Column(Col.LAST_POST_AT, _TS, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    # The public half of a key ("sp_<key_id>_<secret>"): lookups never touch the secret.
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(128), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("revoked_at", _TS),
 )
 
 recommendations = Table(

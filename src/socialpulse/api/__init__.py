@@ -1,0 +1,1 @@
+"""The REST API: app factory (``app``), composition root (``deps``), models (``schemas``)."""

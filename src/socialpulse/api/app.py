@@ -1,0 +1,109 @@
+"""The FastAPI application factory: everything the app uses is passed in, nothing is global."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from socialpulse import __version__
+from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, TokenBucket, require
+from socialpulse.api.errors import install_problem_handlers, problem_openapi
+from socialpulse.api.metrics import ApiMetrics
+from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from socialpulse.api.routers import admin as admin_routes
+from socialpulse.api.routers import analyze, hashtags, health, posts, stats, users
+from socialpulse.api.schemas import ProblemRead
+from socialpulse.api.strict import unknown_query_guard
+from socialpulse.config import Settings
+from socialpulse.domain.protocols import SentimentBackend
+from socialpulse.storage.base import Store
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemRead, "description": "Missing, invalid or revoked API key."},
+    403: {"model": ProblemRead, "description": "The key lacks the scope this route needs."},
+    429: {"model": ProblemRead, "description": "Rate limit exceeded; see Retry-After."},
+}
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+DESCRIPTION = """\
+Sentiment of social media posts, per user and per hashtag, and per-user recommendations.
+
+Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
+(`application/problem+json`). List endpoints page with an opaque `cursor`: pass the
+`next_cursor` of one page to get the next; it is `null` on the last page.
+
+`/v1` routes need an API key in the `X-API-Key` header (`socialpulse apikey create`): the `read`
+scope for data and analysis, `admin` for key management. Each key has a rate limit; a `429`
+says when to retry in `Retry-After`.
+"""
+
+
+def max_body_bytes(settings: Settings) -> int:
+    """The largest request body a valid call can need; bigger bodies get a 413 unread.
+
+    A character may take 12 bytes in JSON (an escaped surrogate pair); 16 bytes per text and
+    1 KiB cover quotes, commas and the envelope.
+    """
+    return settings.api_max_batch * (settings.api_max_text_chars * 12 + 16) + 1024
+
+
+def create_app(
+    store: Store,
+    backend: SentimentBackend,
+    settings: Settings,
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
+    """Build the API over ``store`` (reads) and ``backend`` (``/v1/analyze``)."""
+    app = FastAPI(
+        title="socialpulse API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(unknown_query_guard())],
+    )
+    install_problem_handlers(app)
+    metrics = ApiMetrics()
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_body_bytes=max_body_bytes(settings)
+    )
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api_cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=[API_KEY_HEADER, "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        )
+    checker = KeyChecker(store, settings.api_key_cache_seconds)
+    limiter = TokenBucket(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+    guarded: dict[str, Any] = {"responses": AUTH_RESPONSES}
+    read = [Depends(require(Scope.READ, settings, checker, limiter))]
+    admin = [Depends(require(Scope.ADMIN, settings, checker, limiter))]
+    app.include_router(health.build_router(store))
+    app.include_router(metrics.router())
+    app.include_router(users.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(hashtags.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(analyze.build_router(backend, settings), dependencies=read, **guarded)
+    app.include_router(stats.build_router(store), dependencies=read, **guarded)
+    app.include_router(admin_routes.build_router(store), dependencies=admin, **guarded)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = problem_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

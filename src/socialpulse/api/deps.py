@@ -1,0 +1,41 @@
+"""The API's composition root: builds settings, the store and the sentiment backend.
+
+``uvicorn --factory socialpulse.api.deps:asgi_app`` serves with settings from the environment;
+``socialpulse serve`` does the same through :func:`build_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from socialpulse.api.app import create_app
+from socialpulse.api.middleware import configure_json_logging
+from socialpulse.config import Settings
+from socialpulse.sentiment.base import create_backend
+from socialpulse.storage.base import create_store
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The API over the configured database and sentiment backend; closes the store on exit."""
+    if settings.database_url == "":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.resolved_database_url)
+    # A fresh deployment answers empty lists (and readiness) before the first pipeline run.
+    store.create_schema()
+    backend = create_backend(settings.sentiment_backend, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    return create_app(store, backend, settings, lifespan=lifespan)
+
+
+def asgi_app() -> FastAPI:
+    """ASGI factory for uvicorn (``--factory``): settings from the environment."""
+    configure_json_logging()
+    return build_app(Settings())

@@ -1,0 +1,34 @@
+"""Liveness and readiness."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from socialpulse import __version__
+from socialpulse.api.schemas import HealthRead
+from socialpulse.storage.base import Store
+
+
+def build_router(store: Store) -> APIRouter:
+    """``/health`` (the process answers) and ``/health/ready`` (the database answers too)."""
+    router = APIRouter(prefix="/health", tags=["health"])
+
+    @router.get("", response_model=HealthRead, summary="Liveness")
+    def health() -> HealthRead:
+        """The API process is up."""
+        return HealthRead(status="ok", version=__version__)
+
+    @router.get(
+        "/ready",
+        response_model=HealthRead,
+        summary="Readiness",
+        responses={503: {"model": HealthRead, "description": "A dependency does not answer."}},
+    )
+    def ready() -> JSONResponse:
+        """The API can serve: the database answers a query."""
+        db = store.ping()
+        body = HealthRead(
+            status="ok" if db else "unavailable", version=__version__, checks={"database": db}
+        )
+        return JSONResponse(body.model_dump(), status_code=200 if db else 503)
+
+    return router

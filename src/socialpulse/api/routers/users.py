@@ -1,0 +1,107 @@
+"""A user's posts, sentiment profile and recommendations."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from socialpulse.api.pagination import BadCursorError, decode_cursor, page
+from socialpulse.api.schemas import (
+    IsoDate,
+    PostList,
+    PostRead,
+    ProblemRead,
+    ProfileRead,
+    RecommendationList,
+    RecommendationRead,
+    TrendPointRead,
+    UserTimelineRead,
+)
+from socialpulse.api.windows import Window, roll_up
+from socialpulse.config import Settings
+from socialpulse.storage.base import PostFilter, Store
+
+UserId = Annotated[
+    str, Path(min_length=1, max_length=64, description="Author / user id.", examples=["u0042"])
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ProblemRead, "description": "No such user."}
+}
+BAD_INPUT: dict[int | str, dict[str, Any]] = {
+    400: {"model": ProblemRead, "description": "Invalid cursor."}
+}
+
+
+def build_router(store: Store, settings: Settings) -> APIRouter:
+    """Routes under ``/v1/users/{user_id}``."""
+    router = APIRouter(prefix="/v1/users", tags=["users"])
+    Limit = Annotated[int, Query(ge=1, le=settings.api_max_page_size, description="Page size.")]
+
+    def known(user_id: str) -> None:
+        if store.user_profile(user_id) is None:
+            raise HTTPException(404, f"no user {user_id!r}")
+
+    @router.get("/{user_id}/posts", response_model=PostList, responses={**NOT_FOUND, **BAD_INPUT})
+    def user_posts(
+        user_id: UserId,
+        limit: Limit = 20,
+        cursor: Annotated[
+            str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
+        ] = None,
+    ) -> PostList:
+        """A user's posts with their sentiment, newest first, one page at a time."""
+        known(user_id)
+        try:
+            after = decode_cursor(cursor) if cursor else None
+        except BadCursorError as exc:
+            raise HTTPException(400, str(exc)) from None
+        rows = store.search_posts(PostFilter(author_id=user_id), limit + 1, after)
+        items, next_cursor = page(rows, limit)
+        return PostList(items=[PostRead.from_row(r) for r in items], next_cursor=next_cursor)
+
+    @router.get(
+        "/{user_id}/timeline",
+        response_model=UserTimelineRead,
+        responses={
+            **NOT_FOUND,
+            400: {"model": ProblemRead, "description": "Invalid range (start after end)."},
+        },
+    )
+    def user_timeline(
+        user_id: UserId,
+        start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
+        end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
+        window: Annotated[Window, Query(description="Bucket size.")] = Window.DAY,
+    ) -> UserTimelineRead:
+        """A user's posts per sentiment label and mean score per day, week or month."""
+        if start is not None and end is not None and start > end:
+            raise HTTPException(400, f"start {start} is after end {end}")
+        known(user_id)
+        rows = roll_up(store.user_timeline(user_id, start, end), window)
+        return UserTimelineRead(
+            user_id=user_id,
+            window=window,
+            points=[TrendPointRead.model_validate(r) for r in rows],
+        )
+
+    @router.get("/{user_id}/profile", response_model=ProfileRead, responses=NOT_FOUND)
+    def user_profile(user_id: UserId) -> ProfileRead:
+        """A user's sentiment profile: posts per label, mean score, first and last post."""
+        row = store.user_profile(user_id)
+        if row is None:
+            raise HTTPException(404, f"no user {user_id!r}")
+        return ProfileRead.model_validate(row)
+
+    @router.get(
+        "/{user_id}/recommendations", response_model=RecommendationList, responses=NOT_FOUND
+    )
+    def user_recommendations(user_id: UserId, limit: Limit = 10) -> RecommendationList:
+        """Posts recommended to a user, best first, with the text, hashtags and the reason."""
+        rows = store.user_recommendations(user_id, limit)
+        # Users who only interact (never post) have recommendations but no profile.
+        if not rows:
+            known(user_id)
+        return RecommendationList(
+            user_id=user_id, items=[RecommendationRead.from_row(r) for r in rows]
+        )
+
+    return router

@@ -1,0 +1,205 @@
+"""``socialpulse demo``: the whole system end to end on the embedded default, then a summary.
+
+Generate → process (Spark, sentiment) → lake + SQLite → ALS recommendations and their
+evaluation → the REST API on loopback, queried for real over HTTP → a summary and where to look.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from socialpulse.config import Settings
+
+# Piped output (CI logs, `make demo | tee`) gets a width the tables fit in.
+console = Console(width=None if Console().is_terminal else 120)
+
+
+def demo(
+    posts: Annotated[int, typer.Option(min=100, help="Posts to generate.")] = 10_000,
+    users: Annotated[int, typer.Option(min=10, help="Users to generate.")] = 1_000,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 42,
+    keep: Annotated[
+        bool, typer.Option(help="Keep an earlier demo's data instead of starting afresh.")
+    ] = False,
+) -> None:
+    """Run every stage on generated data, query the API, print what happened and where to look."""
+    from socialpulse.api.background import ServerThread
+    from socialpulse.api.deps import build_app
+    from socialpulse.cli.main import stage_progress
+    from socialpulse.generator import GeneratorConfig, generate
+    from socialpulse.processing.batch_job import run_batch
+    from socialpulse.processing.sentiment_step import BackendSpec
+    from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.job import run_evaluate, run_train
+    from socialpulse.spark import build_spark
+    from socialpulse.storage.base import create_store
+    from socialpulse.storage.lake import LakePaths
+
+    base = Settings()
+    root = (base.data_dir / "demo").resolve()
+    if root.exists() and not keep:
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    # The demo owns its folder; a DSN the user set (PostgreSQL, say) is honoured as it is.
+    settings = base.model_copy(update={"data_dir": root, "api_auth_enabled": False})
+    landing = root / "landing"
+    lake = LakePaths(settings.resolved_lake_uri)
+    started = time.perf_counter()
+
+    with stage_progress() as progress:
+        task = progress.add_task(f"generating {posts:,} posts", total=posts)
+        if not (landing / "truth" / "manifest.json").exists():
+            generate(
+                GeneratorConfig(posts=posts, users=users, seed=seed),
+                landing,
+                on_progress=lambda n: progress.update(task, completed=n),
+                overwrite=True,
+            )
+        progress.update(task, completed=posts, description=f"generated {posts:,} posts")
+
+        stage = progress.add_task("starting Spark", total=None)
+
+        def on_stage(s: str) -> None:
+            progress.update(stage, description=s)
+
+        store = create_store(settings.resolved_database_url)
+        store.create_schema()
+        spark = build_spark(settings, "socialpulse-demo")
+        report = run_batch(
+            spark,
+            str(landing),
+            lake,
+            settings.resolved_database_url,
+            BackendSpec(settings.sentiment_backend, settings),
+            batch_size=settings.sentiment_batch_size,
+            on_stage=on_stage,
+        )
+        params = AlsParams.from_settings(settings)
+        train = run_train(
+            spark,
+            lake,
+            store,
+            settings.resolved_database_url,
+            params,
+            settings.recommend_top_k,
+            on_stage=on_stage,
+        )
+        on_stage("evaluating ALS against popularity (chronological split)")
+        evaluation = run_evaluate(spark, lake, params, k=10, test_fraction=0.2)
+        progress.update(stage, description="pipeline done")
+
+    with (
+        ServerThread(build_app(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        answers = _query_api(http, list(train.sample)[:3])
+    spark.stop()
+    store.close()
+    _print_summary(report.as_dict(), evaluation, answers, settings, time.perf_counter() - started)
+    if not report.reconciles:
+        raise typer.Exit(code=1)
+
+
+def _query_api(http: httpx.Client, users: list[str]) -> dict[str, Any]:
+    """Ask the running API what a downstream user would ask; fail loudly on any error."""
+
+    def get(path: str, **params: Any) -> Any:
+        r = http.get(path, params=params)
+        r.raise_for_status()
+        return r.json()
+
+    health = get("/health/ready")
+    top = get("/v1/hashtags/top", limit=8)["items"]
+    recs = {u: get(f"/v1/users/{u}/recommendations", limit=3)["items"] for u in users}
+    trend = get(f"/v1/hashtags/{top[0]['hashtag']}/trend") if top else None
+    r = http.post(
+        "/v1/analyze",
+        json={"texts": ["I absolutely love this!", "Worst. Service. Ever.", "Meeting at 3pm."]},
+    )
+    r.raise_for_status()
+    return {"health": health, "top": top, "recs": recs, "trend": trend, "analyze": r.json()}
+
+
+def _print_summary(
+    report: dict[str, Any],
+    evaluation: Any,
+    answers: dict[str, Any],
+    settings: Settings,
+    seconds: float,
+) -> None:
+    counts = Table(title="Records", show_header=False)
+    for key in ("input_records", "stored", "quarantined", "duplicates", "already_stored"):
+        counts.add_row(key.replace("_", " "), f"{report[key]:,}")
+    counts.add_row("interactions stored", f"{report['interactions_stored']:,}")
+    counts.add_row("interactions quarantined", f"{report['interactions_quarantined']:,}")
+    counts.add_row("reconciles", "[green]yes[/green]" if report["reconciles"] else "[red]NO[/red]")
+
+    labels = Table(title="Sentiment labels")
+    labels.add_column("label")
+    labels.add_column("posts", justify="right")
+    for label, n in sorted(report["labels"].items()):
+        labels.add_row(label, f"{n:,}")
+
+    tags = Table(title="Top hashtags (via GET /v1/hashtags/top)")
+    for col in ("hashtag", "posts", "neg", "neu", "pos", "mean score"):
+        tags.add_column(col, justify="left" if col == "hashtag" else "right")
+    for h in answers["top"]:
+        tags.add_row(
+            f"#{h['hashtag']}",
+            str(h["n_posts"]),
+            str(h["n_negative"]),
+            str(h["n_neutral"]),
+            str(h["n_positive"]),
+            f"{h['mean_score']:+.3f}",
+        )
+
+    recs = Table(title="Recommendations (via GET /v1/users/{id}/recommendations)")
+    for col in ("user", "rank", "post", "hashtags", "reason"):
+        recs.add_column(col)
+    for user, items in answers["recs"].items():
+        for it in items:
+            text = (it.get("text") or "")[:60]
+            recs.add_row(user, str(it["rank"]), text, " ".join(it["hashtags"]), it["reason"] or "")
+
+    quality = Table(title="Recommendation quality, held-out interactions (chronological split)")
+    for col in ("algorithm", "precision@10", "recall@10", "NDCG@10", "coverage"):
+        quality.add_column(col, justify="left" if col == "algorithm" else "right")
+    for name, m in evaluation.metrics.items():
+        quality.add_row(
+            name, f"{m.precision:.4f}", f"{m.recall:.4f}", f"{m.ndcg:.4f}", f"{m.coverage:.4f}"
+        )
+
+    for table in (counts, labels, tags, recs, quality):
+        console.print(table)
+    analyzed = ", ".join(f"{a['label']} ({a['score']:+.2f})" for a in answers["analyze"]["items"])
+    console.print(f"POST /v1/analyze of three sample texts → {analyzed}")
+
+    data = Path(settings.data_dir)
+    env = f"SOCIALPULSE_DATA_DIR={data} SOCIALPULSE_API_AUTH_ENABLED=false"
+    console.print(
+        Panel.fit(
+            "\n".join(
+                [
+                    f"Finished in {seconds:.0f} s. Where to look:",
+                    f"  database  {settings.resolved_database_url}",
+                    f"  lake      {settings.resolved_lake_uri}  (posts/, interactions/, "
+                    "quarantine/ - Parquet)",
+                    f"  input     {data / 'landing'}  (generated posts, interactions, truth/)",
+                    "Explore further:",
+                    f"  {env} .venv/bin/socialpulse serve   → http://127.0.0.1:8000/docs",
+                    f"  {env} .venv/bin/socialpulse recommend evaluate",
+                    "  .venv/bin/socialpulse --help",
+                ]
+            ),
+            title="socialpulse demo",
+        )
+    )

@@ -1,0 +1,132 @@
+"""``socialpulse recommend ...``: the composition root of the recommendation commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from socialpulse.config import Settings
+
+app = typer.Typer(help="Train, evaluate and run recommenders.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.command()
+def train(
+    k: Annotated[int | None, typer.Option(help="List length (default: settings).")] = None,
+) -> None:
+    """Fit ALS on the lake and persist every user's top-K unseen posts to the database."""
+    from socialpulse.cli.main import stage_progress
+    from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.job import LakeMissingError, run_train
+    from socialpulse.spark import build_spark
+    from socialpulse.storage.base import create_store
+    from socialpulse.storage.lake import LakePaths
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.resolved_database_url)
+    store.create_schema()
+    spark = build_spark(settings, "socialpulse-recommend-train")
+    try:
+        with stage_progress() as progress:
+            task = progress.add_task("starting", total=None)
+            report = run_train(
+                spark,
+                LakePaths(settings.resolved_lake_uri),
+                store,
+                settings.resolved_database_url,
+                AlsParams.from_settings(settings),
+                k or settings.recommend_top_k,
+                on_stage=lambda s: progress.update(task, description=s),
+            )
+    except LakeMissingError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    finally:
+        store.close()
+    typer.echo(json.dumps(report.as_dict(), indent=2))
+
+
+@app.command()
+def evaluate(
+    k: Annotated[int, typer.Option(help="Cut-off of the ranking metrics.")] = 10,
+    test_fraction: Annotated[
+        float, typer.Option(help="Latest share of interactions held out.")
+    ] = 0.2,
+    tune: Annotated[
+        bool, typer.Option(help="Tune ALS on a validation split of the train part first.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+) -> None:
+    """Compare ALS and popularity on a chronological split of the lake's interactions."""
+    from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.job import LakeMissingError, run_evaluate
+    from socialpulse.spark import build_spark
+    from socialpulse.storage.lake import LakePaths
+
+    settings = Settings()
+    spark = build_spark(settings, "socialpulse-recommend-evaluate")
+    try:
+        with console.status("evaluating on a chronological split"):
+            report = run_evaluate(
+                spark,
+                LakePaths(settings.resolved_lake_uri),
+                AlsParams.from_settings(settings),
+                k,
+                test_fraction,
+                tune,
+            )
+    except LakeMissingError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(title=f"Chronological split, last {test_fraction:.0%} held out, k={k}")
+    for col in ("algorithm", f"precision@{k}", f"recall@{k}", f"NDCG@{k}", f"MAP@{k}"):
+        table.add_column(col, justify="left" if col == "algorithm" else "right")
+    table.add_column("coverage", justify="right")
+    table.add_column("users", justify="right")
+    for name, m in report.metrics.items():
+        table.add_row(
+            name,
+            f"{m.precision:.4f}",
+            f"{m.recall:.4f}",
+            f"{m.ndcg:.4f}",
+            f"{m.map:.4f}",
+            f"{m.coverage:.4f}",
+            str(m.n_users),
+        )
+    Console().print(table)
+    Console().print(f"ALS parameters: {report.params}")
+
+
+@app.command("fit-predict")
+def fit_predict(
+    train_file: Annotated[
+        Path, typer.Option("--train", help="CSV/TSV of user,item,weight[,timestamp].")
+    ],
+    k: Annotated[int, typer.Option("--k", min=1, help="Items per user.")],
+    output: Annotated[Path, typer.Option("--output", help="CSV to write (user,item,rank,score).")],
+) -> None:
+    """Train ALS on a file and write the top-K unseen items of every user to a CSV."""
+    from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.job import InteractionFileError, run_fit_predict
+    from socialpulse.spark import build_spark
+
+    if not train_file.is_file():
+        raise typer.BadParameter(f"{train_file} is not a file", param_hint="--train")
+    settings = Settings()
+    spark = build_spark(settings, "socialpulse-recommend-fit-predict")
+    try:
+        report = run_fit_predict(spark, train_file, output, k, AlsParams.from_settings(settings))
+    except InteractionFileError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(json.dumps(report.as_dict()))

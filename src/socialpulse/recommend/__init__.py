@@ -1,0 +1,1 @@
+"""Recommendations: ALS and popularity recommenders, splitters, ranking metrics, the jobs."""

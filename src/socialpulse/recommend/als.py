@@ -1,0 +1,181 @@
+"""ALS with implicit preferences on user x post interactions (Spark transforms, no I/O).
+
+Interactions are deduplicated by ``(user, post, kind, ts)`` because the lake is append-only and
+a redelivered batch would otherwise count twice; the confidence of a (user, post) pair is the sum
+of its interaction weights. String ids are indexed to the integers ALS needs with
+``StringIndexer`` and mapped back with ``IndexToString``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from pyspark.ml.feature import IndexToString, StringIndexer, StringIndexerModel
+from pyspark.ml.recommendation import ALS, ALSModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from socialpulse.config import Settings
+from socialpulse.domain.columns import Col
+from socialpulse.recommend.ranking import top_k_by_factors
+
+CONFIDENCE = "confidence"
+USER_IDX = "user_idx"
+ITEM_IDX = "item_idx"
+EXCLUDED = "excluded"
+
+
+@dataclass(frozen=True)
+class AlsParams:
+    """ALS hyper-parameters (see Spark's ``ALS``); ``alpha`` scales implicit confidence."""
+
+    rank: int
+    reg_param: float
+    alpha: float
+    max_iter: int
+    seed: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlsParams:
+        """The parameters configured in ``settings``."""
+        return cls(
+            rank=settings.als_rank,
+            reg_param=settings.als_reg_param,
+            alpha=settings.als_alpha,
+            max_iter=settings.als_max_iter,
+            seed=settings.seed,
+        )
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain values for reports."""
+        return asdict(self)
+
+
+def dedupe_interactions(interactions: DataFrame) -> DataFrame:
+    """Drop redelivered interactions: one row per ``(user_id, post_id, kind, ts)``."""
+    return interactions.dropDuplicates([Col.USER_ID, Col.POST_ID, Col.KIND, Col.TS])
+
+
+def confidence(interactions: DataFrame) -> DataFrame:
+    """Summed weight per (user, post): ``user_id, post_id, confidence``."""
+    return interactions.groupBy(Col.USER_ID, Col.POST_ID).agg(
+        F.sum(Col.WEIGHT).cast("double").alias(CONFIDENCE)
+    )
+
+
+@dataclass(frozen=True)
+class IdIndex:
+    """Fitted string-to-integer indexes of users and posts."""
+
+    users: StringIndexerModel
+    items: StringIndexerModel
+
+    @property
+    def n_items(self) -> int:
+        """Number of indexed posts."""
+        return len(self.items.labels)
+
+    def index(self, df: DataFrame) -> DataFrame:
+        """Add ``user_idx``/``item_idx``; rows with an unknown user or post are dropped."""
+        out = self.items.transform(self.users.transform(df))
+        return out.withColumn(USER_IDX, F.col(USER_IDX).cast("int")).withColumn(
+            ITEM_IDX, F.col(ITEM_IDX).cast("int")
+        )
+
+    def unindex(self, df: DataFrame) -> DataFrame:
+        """Replace ``user_idx``/``item_idx`` by ``user_id``/``post_id``."""
+        to_user = IndexToString(
+            inputCol=USER_IDX, outputCol=Col.USER_ID, labels=list(self.users.labels)
+        )
+        to_item = IndexToString(
+            inputCol=ITEM_IDX, outputCol=Col.POST_ID, labels=list(self.items.labels)
+        )
+        return to_item.transform(to_user.transform(df)).drop(USER_IDX, ITEM_IDX)
+
+
+def fit_index(pairs: DataFrame) -> IdIndex:
+    """Index the users and posts of ``pairs`` (frequency order, ties alphabetical)."""
+    # handleInvalid="skip" makes index() drop ids unseen at fit time (e.g. posts nobody engaged
+    # with), which is what candidate generation and exclusion lists need.
+    users = StringIndexer(inputCol=Col.USER_ID, outputCol=USER_IDX, handleInvalid="skip").fit(pairs)
+    items = StringIndexer(inputCol=Col.POST_ID, outputCol=ITEM_IDX, handleInvalid="skip").fit(pairs)
+    return IdIndex(users=users, items=items)
+
+
+def fit_als(indexed: DataFrame, params: AlsParams) -> ALSModel:
+    """Fit implicit-preference ALS on ``user_idx, item_idx, confidence``."""
+    # One block per core: ALS's default of 10 blocks makes many tiny tasks on a small machine,
+    # and one per core still spreads the work over a whole cluster.
+    blocks = max(2, indexed.sparkSession.sparkContext.defaultParallelism)
+    als = ALS(
+        numUserBlocks=blocks,
+        numItemBlocks=blocks,
+        rank=params.rank,
+        regParam=params.reg_param,
+        alpha=params.alpha,
+        maxIter=params.max_iter,
+        seed=params.seed,
+        implicitPrefs=True,
+        userCol=USER_IDX,
+        itemCol=ITEM_IDX,
+        ratingCol=CONFIDENCE,
+        coldStartStrategy="drop",
+    )
+    return als.fit(indexed)
+
+
+def exclusions(seen: DataFrame, authored: DataFrame | None) -> DataFrame:
+    """Per user, the posts never to recommend: ``user_id, excluded array<string>``.
+
+    ``seen`` and ``authored`` both have ``user_id, post_id`` (for posts: the author id renamed).
+    """
+    pairs = seen.select(Col.USER_ID, Col.POST_ID)
+    if authored is not None:
+        pairs = pairs.unionByName(authored.select(Col.USER_ID, Col.POST_ID))
+    return pairs.groupBy(Col.USER_ID).agg(F.collect_set(Col.POST_ID).alias(EXCLUDED))
+
+
+@dataclass(frozen=True)
+class AlsRecommender:
+    """A fitted ALS model together with the id index it was trained under."""
+
+    index: IdIndex
+    model: ALSModel
+
+    def recommend(self, excluded: DataFrame, k: int) -> DataFrame:
+        """Top ``k`` unseen posts for every trained user: ``user_id, post_id, rank, score``.
+
+        ``excluded`` is the output of :func:`exclusions`.
+        """
+        item_factors = self.model.itemFactors.toPandas()
+        rank = self.model.rank
+        matrix = np.zeros((self.index.n_items, rank), dtype=np.float64)
+        if not item_factors.empty:
+            matrix[item_factors["id"].to_numpy()] = np.stack(
+                [np.asarray(f, dtype=np.float64) for f in item_factors["features"]]
+            )
+        excl_idx = (
+            self.index.index(excluded.select(Col.USER_ID, F.explode(EXCLUDED).alias(Col.POST_ID)))
+            .groupBy(USER_IDX)
+            .agg(F.collect_list(ITEM_IDX).alias(EXCLUDED))
+        )
+        users = self.model.userFactors.select(
+            F.col("id").cast("int").alias(USER_IDX), "features"
+        ).join(excl_idx, USER_IDX, "left")
+        top = top_k_by_factors(users, matrix, k)
+        return self.index.unindex(top).select(Col.USER_ID, Col.POST_ID, Col.RANK, Col.SCORE)
+
+
+def train_als_on_confidence(conf: DataFrame, params: AlsParams) -> AlsRecommender:
+    """Index and fit on ``user_id, post_id, confidence`` (one row per pair)."""
+    conf = conf.persist()
+    index = fit_index(conf)
+    model = fit_als(index.index(conf), params)
+    conf.unpersist()
+    return AlsRecommender(index=index, model=model)
+
+
+def train_als(interactions: DataFrame, params: AlsParams) -> AlsRecommender:
+    """Dedupe, weigh, index and fit: the whole ALS training path on raw interactions."""
+    return train_als_on_confidence(confidence(dedupe_interactions(interactions)), params)

@@ -1,0 +1,134 @@
+"""Offline evaluation of the recommenders on a split, and ALS tuning (transforms, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from socialpulse.domain.columns import Col
+from socialpulse.recommend.als import AlsParams, dedupe_interactions, exclusions, train_als
+from socialpulse.recommend.metrics import RankingMetrics, ranking_metrics_spark
+from socialpulse.recommend.popularity import train_popularity
+from socialpulse.recommend.splitters import split_global_time_spark, time_cut_spark
+
+ALS = "als"
+POPULARITY = "popularity"
+
+
+def authored_pairs(posts: DataFrame) -> DataFrame:
+    """Who wrote what, as ``user_id, post_id`` (a user's own posts are never recommended)."""
+    return posts.select(F.col(Col.AUTHOR_ID).alias(Col.USER_ID), Col.POST_ID).distinct()
+
+
+@dataclass(frozen=True)
+class SplitCounts:
+    """Sizes of one evaluation split."""
+
+    train_interactions: int
+    test_interactions: int
+    train_users: int
+    catalogue: int
+    evaluated_users: int
+    relevant_pairs: int
+
+
+def evaluate_split(
+    train: DataFrame,
+    test: DataFrame,
+    authored: DataFrame | None,
+    params: AlsParams,
+    k: int,
+) -> tuple[dict[str, RankingMetrics], SplitCounts]:
+    """Fit ALS and popularity on ``train`` and score their top ``k`` against ``test``.
+
+    Relevant items are the test pairs of users known at training time, minus pairs already seen
+    in training and the users' own posts: nothing a recommender is forbidden to show counts.
+    """
+    train = dedupe_interactions(train).persist()
+    train_pairs = train.select(Col.USER_ID, Col.POST_ID).distinct().persist()
+    train_users = train_pairs.select(Col.USER_ID).distinct()
+    relevant = (
+        dedupe_interactions(test)
+        .select(Col.USER_ID, Col.POST_ID)
+        .distinct()
+        .join(train_pairs, [Col.USER_ID, Col.POST_ID], "left_anti")
+        .join(train_users, Col.USER_ID, "left_semi")
+    )
+    if authored is not None:
+        relevant = relevant.join(authored, [Col.USER_ID, Col.POST_ID], "left_anti")
+    relevant = relevant.persist()
+    catalogue = train_pairs.select(Col.POST_ID).distinct().count()
+    excluded = exclusions(train_pairs, authored).persist()
+
+    als = train_als(train, params)
+    popularity = train_popularity(train)
+    results = {
+        ALS: ranking_metrics_spark(als.recommend(excluded, k), relevant, k, catalogue),
+        POPULARITY: ranking_metrics_spark(
+            popularity.recommend(train_users, excluded, k), relevant, k, catalogue
+        ),
+    }
+    counts = SplitCounts(
+        train_interactions=train.count(),
+        test_interactions=test.count(),
+        train_users=train_users.count(),
+        catalogue=catalogue,
+        evaluated_users=relevant.select(Col.USER_ID).distinct().count(),
+        relevant_pairs=relevant.count(),
+    )
+    for df in (train, train_pairs, relevant, excluded):
+        df.unpersist()
+    return results, counts
+
+
+def chronological_split(
+    interactions: DataFrame, test_fraction: float
+) -> tuple[DataFrame, DataFrame]:
+    """Global time cut: the latest ``test_fraction`` of interactions are held out."""
+    return split_global_time_spark(interactions, time_cut_spark(interactions, test_fraction))
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The grid's scores (precision@k on the validation split) and the winner."""
+
+    best: AlsParams
+    scores: list[tuple[AlsParams, RankingMetrics]]
+
+
+def tune_als(
+    train: DataFrame,
+    authored: DataFrame | None,
+    grid: Sequence[AlsParams],
+    k: int,
+    validation_fraction: float = 0.2,
+) -> TuningResult:
+    """Pick the ALS parameters with the best precision@k on a chronological validation split.
+
+    ``train`` must already exclude the test period: tuning on it keeps the test set unseen.
+    """
+    if not grid:
+        raise ValueError("the tuning grid is empty")
+    fit, validation = chronological_split(dedupe_interactions(train), validation_fraction)
+    fit, validation = fit.persist(), validation.persist()
+    scores: list[tuple[AlsParams, RankingMetrics]] = []
+    for params in grid:
+        metrics, _ = evaluate_split(fit, validation, authored, params, k)
+        scores.append((params, metrics[ALS]))
+    fit.unpersist()
+    validation.unpersist()
+    best = max(scores, key=lambda s: (s[1].precision, s[1].ndcg))[0]
+    return TuningResult(best=best, scores=scores)
+
+
+def default_grid(base: AlsParams) -> list[AlsParams]:
+    """A small grid around ``base``: rank x regParam x alpha, 8 fits."""
+    return [
+        AlsParams(rank, reg, alpha, base.max_iter, base.seed)
+        for rank in sorted({max(base.rank // 2, 4), base.rank})
+        for reg in sorted({base.reg_param, base.reg_param * 10})
+        for alpha in sorted({base.alpha, base.alpha * 4})
+    ]

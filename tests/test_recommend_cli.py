@@ -1,0 +1,133 @@
+"""``socialpulse recommend fit-predict``: the file contract other tools depend on."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+from typer.testing import CliRunner
+
+from socialpulse.cli import app
+from socialpulse.domain.columns import Col
+from tests.recommend_fixtures import planted
+
+pytestmark = pytest.mark.slow
+
+K = 4
+
+
+@pytest.fixture(autouse=True)
+def _small_als(monkeypatch: pytest.MonkeyPatch, spark: SparkSession) -> None:
+    # The CLI builds its own settings; the session fixture is reused through getOrCreate.
+    for name, value in {"ALS_RANK": "4", "ALS_MAX_ITER": "5", "SEED": "42"}.items():
+        monkeypatch.setenv(f"SOCIALPULSE_{name}", value)
+
+
+def _interactions(numeric: bool) -> pd.DataFrame:
+    log = planted(group_users=(6, 6), posts_per_group=10, per_user=4, cold_authors=0).interactions
+    out = log[[Col.USER_ID, Col.POST_ID, Col.WEIGHT, Col.TS]].copy()
+    if numeric:
+        # Leading zeros must survive: ids are labels, not numbers.
+        users = {u: f"{i:03d}" for i, u in enumerate(sorted(out[Col.USER_ID].unique()))}
+        items = {p: str(1000 + i) for i, p in enumerate(sorted(out[Col.POST_ID].unique()))}
+        out[Col.USER_ID] = out[Col.USER_ID].map(users)
+        out[Col.POST_ID] = out[Col.POST_ID].map(items)
+    out[Col.TS] = out[Col.TS].map(lambda t: t.isoformat())
+    return out
+
+
+def _write(df: pd.DataFrame, path: Path, sep: str, header: bool, with_ts: bool) -> None:
+    cols = list(df.columns) if with_ts else list(df.columns[:3])
+    out = df[cols].rename(
+        columns={Col.USER_ID: "user", Col.POST_ID: "item", Col.WEIGHT: "weight", Col.TS: "ts"}
+    )
+    out.to_csv(path, sep=sep, header=header, index=False)
+
+
+def _run(train: Path, out: Path) -> pd.DataFrame:
+    result = CliRunner().invoke(
+        app,
+        ["recommend", "fit-predict", "--train", str(train), "--k", str(K), "--output", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    with out.open() as fh:
+        assert next(csv.reader(fh)) == ["user", "item", "rank", "score"]
+    return pd.read_csv(out, dtype={"user": str, "item": str})
+
+
+@pytest.mark.parametrize("numeric", [False, True], ids=["string-ids", "numeric-ids"])
+def test_fit_predict_round_trips_every_format(tmp_path: Path, numeric: bool) -> None:
+    data = _interactions(numeric)
+    seen = set(zip(data[Col.USER_ID], data[Col.POST_ID], strict=True))
+    outputs = []
+    layouts = [(",", True, True), ("\t", False, False), (",", False, True), ("\t", True, False)]
+    if numeric:  # every layout once per id kind would double the run for no new path
+        layouts = layouts[:2]
+    for sep, header, with_ts in layouts:
+        name = f"{'tab' if sep == chr(9) else 'comma'}-{header}-{with_ts}"
+        train = tmp_path / f"{name}.txt"
+        _write(data, train, sep, header, with_ts)
+        recs = _run(train, tmp_path / f"{name}.csv")
+        # Every user of the file, K unseen items each, ranks from 1, ids exactly as written.
+        assert set(recs["user"]) == set(data[Col.USER_ID])
+        for _, ranks in recs.groupby("user")["rank"]:
+            assert list(ranks) == list(range(1, K + 1))
+        assert set(recs["item"]) <= set(data[Col.POST_ID])
+        assert not set(zip(recs["user"], recs["item"], strict=True)) & seen
+        outputs.append(recs)
+    # The same interactions in any layout give the same recommendations.
+    for other in outputs[1:]:
+        pd.testing.assert_frame_equal(outputs[0], other)
+
+
+def test_fit_predict_rejects_a_bad_file(tmp_path: Path) -> None:
+    train = tmp_path / "bad.csv"
+    train.write_text("user,item,weight\na,x,1\nb,y,lots\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["recommend", "fit-predict", "--train", str(train), "--k", "3", "--output",
+              str(tmp_path / "out.csv")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "finite numeric weight" in result.output
+    assert "[3]" in result.output  # the line number of the bad row
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_train_and_evaluate_commands_on_a_lake(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialpulse.storage.base import create_store
+    from socialpulse.storage.lake import LakePaths
+    from tests.recommend_fixtures import write_lake
+
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(data_dir))
+    data = planted(group_users=(8, 6, 6), posts_per_group=12, per_user=6)
+    write_lake(spark, LakePaths(str(data_dir / "lake")), data)
+
+    trained = CliRunner().invoke(app, ["recommend", "train", "--k", "3"])
+    assert trained.exit_code == 0, trained.output
+    store = create_store(f"sqlite:///{data_dir / 'socialpulse.db'}")
+    users = set(data.interactions[Col.USER_ID]) | set(data.posts["author_id"])
+    assert store.count("recommendations") == 3 * len(users)
+    some_user = sorted(users)[0]
+    assert [r[Col.RANK] for r in store.user_recommendations(some_user, 10)] == [1, 2, 3]
+    store.close()
+
+    evaluated = CliRunner().invoke(app, ["recommend", "evaluate", "--k", "5"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "precision@5" in evaluated.output
+    assert "als" in evaluated.output
+    assert "popularity" in evaluated.output
+
+
+def test_train_without_a_lake_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path / "empty"))
+    result = CliRunner().invoke(app, ["recommend", "train"])
+    assert result.exit_code == 2
+    assert "socialpulse process" in result.output

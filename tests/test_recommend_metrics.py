@@ -1,0 +1,132 @@
+"""Ranking metrics: hand-computed values, and pandas and Spark agree on every fixture."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+
+from socialpulse.domain.columns import Col
+from socialpulse.recommend.metrics import (
+    RankingMetrics,
+    ranking_metrics_pd,
+    ranking_metrics_spark,
+)
+
+REC_COLS = [Col.USER_ID, Col.POST_ID, Col.RANK]
+REL_COLS = [Col.USER_ID, Col.POST_ID]
+
+
+def _hand_fixture() -> tuple[pd.DataFrame, pd.DataFrame]:
+    recs = pd.DataFrame(
+        [
+            ("u1", "a", 1), ("u1", "b", 2), ("u1", "c", 3), ("u1", "h", 4),
+            ("u2", "d", 1), ("u2", "a", 2), ("u2", "e", 3),
+            ("u4", "f", 1),
+        ],
+        columns=REC_COLS,
+    )  # fmt: skip
+    relevant = pd.DataFrame(
+        [("u1", "b"), ("u1", "x"), ("u1", "h"), ("u2", "d"), ("u2", "a"), ("u2", "y"),
+         ("u3", "z")],
+        columns=REL_COLS,
+    )  # fmt: skip
+    return recs, relevant
+
+
+def _both(
+    spark: SparkSession, recs: pd.DataFrame, rel: pd.DataFrame, k: int, n: int
+) -> tuple[RankingMetrics, RankingMetrics]:
+    srecs = spark.createDataFrame(recs, "user_id string, post_id string, rank int")
+    srel = spark.createDataFrame(rel, "user_id string, post_id string")
+    return ranking_metrics_pd(recs, rel, k, n), ranking_metrics_spark(srecs, srel, k, n)
+
+
+def _assert_same(a: RankingMetrics, b: RankingMetrics) -> None:
+    assert a.k == b.k
+    assert a.n_users == b.n_users
+    for name in ("precision", "recall", "ndcg", "map", "coverage"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-12, abs=1e-15), name
+
+
+def test_hand_computed_at_3(spark: SparkSession) -> None:
+    recs, rel = _hand_fixture()
+    got_pd, got_spark = _both(spark, recs, rel, k=3, n=10)
+    g = 1 / math.log2(3)  # gain at rank 2
+    # u1: relevant {b, x, h}, hit b@2 (h is at rank 4, beyond k); u2: relevant {d, a, y}, hits
+    # d@1 and a@2; u3: relevant {z}, no list. u4 has no relevant item and is not evaluated.
+    idcg3 = 1 + g + 0.5
+    want = RankingMetrics(
+        k=3,
+        precision=(1 / 3 + 2 / 3 + 0) / 3,
+        recall=(1 / 3 + 2 / 3 + 0) / 3,
+        ndcg=(g / idcg3 + (1 + g) / idcg3 + 0) / 3,
+        map=((1 / 2) / 3 + (1 + 1) / 3 + 0) / 3,
+        coverage=6 / 10,  # a, b, c, d, e, f
+        n_users=3,
+    )
+    _assert_same(got_pd, want)
+    _assert_same(got_spark, want)
+
+
+def test_hand_computed_at_1(spark: SparkSession) -> None:
+    recs, rel = _hand_fixture()
+    got_pd, got_spark = _both(spark, recs, rel, k=1, n=4)
+    want = RankingMetrics(
+        k=1,
+        precision=1 / 3,  # only u2's d@1
+        recall=(1 / 3) / 3,
+        ndcg=1 / 3,
+        map=1 / 3,
+        coverage=3 / 4,  # a, d, f
+        n_users=3,
+    )
+    _assert_same(got_pd, want)
+    _assert_same(got_spark, want)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [1, 5, 10])
+def test_twins_agree_on_random_fixture(spark: SparkSession, k: int) -> None:
+    rng = np.random.default_rng(k)
+    items = [f"i{j}" for j in range(40)]
+    recs = pd.DataFrame(
+        [
+            (f"u{u}", item, r + 1)
+            for u in range(30)
+            for r, item in enumerate(
+                rng.choice(items, size=int(rng.integers(0, 12)), replace=False)
+            )
+        ],
+        columns=REC_COLS,
+    )
+    rel = pd.DataFrame(
+        [
+            (f"u{u}", str(item))
+            for u in range(35)
+            for item in rng.choice(items, size=int(rng.integers(1, 8)))
+        ],
+        columns=REL_COLS,
+    )  # duplicates on purpose: relevance is a set
+    got_pd, got_spark = _both(spark, recs, rel, k=k, n=len(items))
+    _assert_same(got_pd, got_spark)
+    assert 0 < got_pd.precision < 1
+
+
+def test_no_relevant_users(spark: SparkSession) -> None:
+    recs, _ = _hand_fixture()
+    empty = pd.DataFrame({Col.USER_ID: pd.Series(dtype=str), Col.POST_ID: pd.Series(dtype=str)})
+    got_pd, got_spark = _both(spark, recs, empty, k=3, n=10)
+    _assert_same(got_pd, got_spark)
+    assert got_pd.n_users == 0
+
+
+def test_bad_arguments() -> None:
+    recs, rel = _hand_fixture()
+    with pytest.raises(ValueError, match="k must be"):
+        ranking_metrics_pd(recs, rel, 0, 10)
+    with pytest.raises(ValueError, match="catalogue size"):
+        ranking_metrics_pd(recs, rel, 3, 0)
