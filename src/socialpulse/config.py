@@ -120,6 +120,21 @@ class Settings(BaseSettings):
     als_max_iter: int = Field(10, ge=1)
     seed: int = 42
 
+    # -- streaming ----------------------------------------------------------------------------
+    landing_dir: Path | None = Field(None, description="Landing folder; None = data_dir/landing.")
+    checkpoint_dir: Path | None = Field(
+        None, description="Streaming checkpoints; None = data_dir/checkpoints."
+    )
+    stream_trigger_seconds: float = Field(
+        2.0, gt=0, description="Processing-time trigger interval of `socialpulse stream`."
+    )
+    stream_max_files_per_trigger: int = Field(
+        50, ge=1, description="Most landing files one micro-batch takes (backpressure)."
+    )
+    stream_watermark_seconds: int = Field(
+        600, ge=0, description="How late (event time) a post may be and still update its window."
+    )
+
     # -- api ----------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
@@ -158,7 +173,6 @@ class Settings(BaseSettings):
     x_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per X API request.")
     x_max_attempts: int = Field(8, ge=1, description="Attempts per X API request.")
     x_poll_interval_s: float = Field(5.0, ge=0, description="Pause between polling rounds.")
-    landing_dir: Path | None = Field(None, description="Landing folder; None = data_dir/landing.")
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_posts: str = "socialpulse.posts"
     kafka_topic_interactions: str = "socialpulse.interactions"
@@ -174,6 +188,11 @@ class Settings(BaseSettings):
     def resolved_landing_dir(self) -> Path:
         """The landing folder, defaulting to ``data_dir/landing``."""
         return self.landing_dir or self.data_dir / "landing"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        """The streaming checkpoint folder, defaulting to ``data_dir/checkpoints``."""
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     @property
     def resolved_database_url(self) -> str:

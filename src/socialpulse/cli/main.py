@@ -19,6 +19,7 @@ from socialpulse.cli.recommend import app as recommend_app
 from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.sentiment_serve import serve as sentiment_serve
 from socialpulse.cli.serve import serve
+from socialpulse.cli.stream import stream
 from socialpulse.config import Settings
 
 app = typer.Typer(
@@ -37,6 +38,8 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(mock_x_app, name="mock-x")
 app.add_typer(db.app, name="db")
 app.add_typer(lake.app, name="lake")
+
+app.command(name="stream")(stream)
 
 
 @app.callback()

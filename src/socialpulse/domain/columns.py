@@ -73,6 +73,9 @@ class Col:
     MEAN_SCORE: Final = "mean_score"
     FIRST_POST_AT: Final = "first_post_at"
     LAST_POST_AT: Final = "last_post_at"
+    WINDOW_START: Final = "window_start"
+    WINDOW_SIZE: Final = "window_size"
+    """Length of an event-time window in seconds (60 = minute, 3600 = hour)."""
 
     # -- recommendations ---------------------------------------------------------------------
     RANK: Final = "rank"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
@@ -51,6 +52,16 @@ class BatchReport:
         return {**asdict(self), "reconciles": self.reconciles}
 
 
+@dataclass
+class PostsOutcome:
+    """What the stream needs back from :func:`process_posts` beyond the report's counts."""
+
+    max_created_at: datetime | None = None
+    """Latest event time among the input's valid posts (drives the stream's watermark)."""
+    late_posts: int = 0
+    """New posts whose minute window was already closed by the watermark."""
+
+
 def read_lines(spark: SparkSession, path: str) -> DataFrame:
     """Raw JSON lines under ``path`` (recursively), with the file each came from."""
     return (
@@ -82,69 +93,154 @@ def run_batch(
     started = time.perf_counter()
     report = BatchReport()
     posts_in = f"{input_dir.rstrip('/')}/{POSTS_DIR}"
-
-    on_stage("validating posts")
-    validated = T.validate_posts(read_lines(spark, posts_in)).persist(StorageLevel.MEMORY_AND_DISK)
-    report.input_records = validated.count()
-    quarantine = T.quarantine_records(validated)
-    valid = T.valid_posts(validated)
-    report.quarantined = validated.filter(F.col(Col.REASON).isNotNull()).count()
-
-    on_stage("deduplicating")
-    unique = T.dedupe_posts(valid)
-    n_unique = unique.count()
-    report.duplicates = (report.input_records - report.quarantined) - n_unique
-    if _path_exists(spark, lake.posts):
-        known = spark.read.parquet(lake.posts).select(Col.POST_ID)
-        new = unique.join(known, Col.POST_ID, "left_anti")
-    else:
-        new = unique
-
-    on_stage("enriching and classifying sentiment")
-    scored = add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size).persist(
-        StorageLevel.MEMORY_AND_DISK
+    process_posts(
+        spark,
+        read_lines(spark, posts_in),
+        lake,
+        database_url,
+        backend,
+        report,
+        batch_size,
+        on_stage,
     )
-    report.stored = scored.count()
-    report.already_stored = n_unique - report.stored
-
-    on_stage("writing the lake")
-    scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
-    quarantine.write.mode("append").parquet(lake.quarantine)
-
-    on_stage("writing the database")
-    write_to_store(scored, "posts", database_url)
-    write_to_store(quarantine, "quarantine", database_url)
-    report.labels = {
-        r[Col.SENTIMENT_LABEL]: int(r["count"])
-        for r in scored.groupBy(Col.SENTIMENT_LABEL).count().collect()
-    }
-
-    on_stage("aggregating trends and profiles")
-    _refresh_aggregates(spark, scored, lake, database_url)
 
     on_stage("loading interactions")
     inter_in = f"{input_dir.rstrip('/')}/{INTERACTIONS_DIR}"
     if _path_exists(spark, inter_in):
         _load_interactions(spark, inter_in, lake, database_url, report)
 
-    scored.unpersist()
-    validated.unpersist()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _refresh_aggregates(
-    spark: SparkSession, scored: DataFrame, lake: LakePaths, database_url: str
+def process_posts(
+    spark: SparkSession,
+    raw_lines: DataFrame,
+    lake: LakePaths,
+    database_url: str,
+    backend: BackendSpec,
+    report: BatchReport,
+    batch_size: int = 256,
+    on_stage: Callable[[str], None] = lambda _s: None,
+    windows_open_from: datetime | None = None,
+) -> PostsOutcome:
+    """Validate, quarantine, dedupe, drop known, enrich, classify and store ``raw_lines``.
+
+    The one code path of the batch job and of every streaming micro-batch. ``raw_lines`` has the
+    columns of :func:`read_lines`. Counts are added to ``report``. ``windows_open_from`` is the
+    stream's watermark: hashtag windows ending at or before it are closed and not updated.
+
+    Safe to replay after a crash at any point: the database is upserted before the lake is
+    appended (a post is "known" only once it is in the lake, so a replay re-sends it to the
+    database), and the aggregates are recomputed from the lake for everything the input touches,
+    not only for what it added.
+    """
+    # Counts come from as few Spark jobs as possible: each job costs a scheduling round trip,
+    # which is most of a small streaming micro-batch's latency.
+    on_stage("validating posts")
+    validated = T.validate_posts(raw_lines).persist(StorageLevel.MEMORY_AND_DISK)
+    counts = validated.agg(F.count(F.lit(1)), F.count_if(F.col(Col.REASON).isNotNull())).collect()[
+        0
+    ]
+    n_input, n_quarantined = int(counts[0]), int(counts[1])
+    report.input_records += n_input
+    report.quarantined += n_quarantined
+    quarantine = T.quarantine_records(validated)
+    valid = T.valid_posts(validated)
+
+    on_stage("deduplicating")
+    unique = T.dedupe_posts(valid).persist(StorageLevel.MEMORY_AND_DISK)
+    per_day = unique.groupBy(F.to_date(Col.CREATED_AT).alias(Col.DAY)).agg(
+        F.count(F.lit(1)).alias("n"), F.max(Col.CREATED_AT).alias("latest")
+    )
+    day_rows = per_day.collect()
+    days = [r[Col.DAY] for r in day_rows]
+    n_unique = sum(int(r["n"]) for r in day_rows)
+    report.duplicates += (n_input - n_quarantined) - n_unique
+    new = unique
+    if days and _path_exists(spark, lake.posts):
+        # A post's day follows from its creation time, so only the batch's day partitions can
+        # hold it: the filter prunes the rest of the lake.
+        known = spark.read.parquet(lake.posts).filter(F.col(Col.DAY).isin(days))
+        new = unique.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
+    if _path_exists(spark, lake.quarantine):
+        seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
+        quarantine = quarantine.join(seen, Col.QUARANTINE_ID, "left_anti")
+    quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
+
+    on_stage("enriching and classifying sentiment")
+    scored = add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    closed: Column = F.lit(False)
+    if windows_open_from is not None:
+        secs = F.col(Col.CREATED_AT).cast("long")
+        closed = (secs - F.pmod(secs, F.lit(60)) + 60) <= F.lit(windows_open_from.timestamp())
+    label_rows = (
+        scored.groupBy(Col.SENTIMENT_LABEL)
+        .agg(F.count(F.lit(1)).alias("n"), F.count_if(closed).alias("late"))
+        .collect()
+    )
+    n_stored = 0
+    outcome = PostsOutcome()
+    for r in label_rows:
+        label, n = r[Col.SENTIMENT_LABEL], int(r["n"])
+        report.labels[label] = report.labels.get(label, 0) + n
+        n_stored += n
+        outcome.late_posts += int(r["late"])
+    report.stored += n_stored
+    report.already_stored += n_unique - n_stored
+
+    on_stage("writing the database")
+    write_to_store(scored, "posts", database_url)
+    write_to_store(quarantine, "quarantine", database_url)
+
+    on_stage("writing the lake")
+    scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
+    quarantine.write.mode("append").parquet(lake.quarantine)
+
+    on_stage("aggregating trends and profiles")
+    if days:
+        refresh_aggregates(spark, unique, days, lake, database_url, windows_open_from)
+        outcome.max_created_at = max(r["latest"] for r in day_rows)
+
+    quarantine.unpersist()
+    scored.unpersist()
+    unique.unpersist()
+    validated.unpersist()
+    return outcome
+
+
+def refresh_aggregates(
+    spark: SparkSession,
+    touched: DataFrame,
+    days: list[date],
+    lake: LakePaths,
+    database_url: str,
+    windows_open_from: datetime | None = None,
 ) -> None:
-    # Recompute from the lake, restricted to the days and authors this run touched, so the
-    # aggregates cover earlier runs too and re-running a batch changes nothing.
+    """Recompute, from the lake, every aggregate row the posts in ``touched`` belong to.
+
+    ``days`` are the UTC days of ``touched``'s posts. Daily hashtag trends of those days,
+    profiles of the touched authors, and the minute/hour hashtag windows of the touched posts
+    whose window ends after ``windows_open_from`` (the stream's watermark; None = all).
+    Recomputing instead of adding deltas is what makes a replayed batch change nothing.
+    """
     all_posts = spark.read.parquet(lake.posts)
-    days = scored.select(Col.DAY).distinct()
-    authors = scored.select(Col.AUTHOR_ID).distinct()
-    trends = T.hashtag_daily_trends(all_posts.join(F.broadcast(days), Col.DAY, "left_semi"))
+    day_posts = all_posts.filter(F.col(Col.DAY).isin(days))
+    authors = touched.select(Col.AUTHOR_ID).distinct()
+    trends = T.hashtag_daily_trends(day_posts)
     profiles = T.user_sentiment_profiles(all_posts.join(authors, Col.AUTHOR_ID, "left_semi"))
     write_to_store(trends, "hashtag_trends", database_url)
     write_to_store(profiles, "user_profiles", database_url)
+
+    window_key = [Col.HASHTAG, Col.WINDOW_START, Col.WINDOW_SIZE]
+    keys = T.hashtag_window_rows(T.enrich_posts(touched)).select(*window_key).distinct()
+    if windows_open_from is not None:
+        ends = F.col(Col.WINDOW_START).cast("long") + F.col(Col.WINDOW_SIZE)
+        keys = keys.filter(ends > F.lit(windows_open_from.timestamp()))
+    rows = T.hashtag_window_rows(day_posts).join(F.broadcast(keys), window_key, "left_semi")
+    write_to_store(T.hashtag_windows(rows), "hashtag_windows", database_url)
 
 
 def _load_interactions(

@@ -224,3 +224,29 @@ def valid_interactions(validated: DataFrame, weights: dict[str, float]) -> DataF
             for f in INTERACTION_SCHEMA.fields
         ]
     )
+
+
+WINDOW_SIZES: tuple[int, ...] = (60, 3600)
+"""Lengths, in seconds, of the tumbling event-time windows of ``hashtag_windows``: minute, hour."""
+
+
+def hashtag_window_rows(posts: DataFrame, sizes: tuple[int, ...] = WINDOW_SIZES) -> DataFrame:
+    """One row per (post, hashtag, window size): the window each post falls in by ``created_at``.
+
+    ``posts`` needs ``hashtags`` and ``created_at``; any other column is carried along.
+    Windows are tumbling and aligned on the epoch, so a post's window never depends on when it
+    arrived: a late or out-of-order post lands in the same window as a timely one.
+    """
+    by_tag = posts.withColumn(Col.HASHTAG, F.explode(Col.HASHTAGS))
+    sized = by_tag.withColumn(Col.WINDOW_SIZE, F.explode(F.array(*[F.lit(s) for s in sizes])))
+    secs = F.col(Col.CREATED_AT).cast("long")
+    start = F.timestamp_seconds(secs - F.pmod(secs, F.col(Col.WINDOW_SIZE)))
+    return sized.withColumn(Col.WINDOW_START, start)
+
+
+def hashtag_windows(rows: DataFrame) -> DataFrame:
+    """Per hashtag and window: post counts by sentiment label and the mean sentiment score.
+
+    ``rows`` comes from :func:`hashtag_window_rows` over scored posts.
+    """
+    return rows.groupBy(Col.HASHTAG, Col.WINDOW_START, Col.WINDOW_SIZE).agg(*_label_counts())

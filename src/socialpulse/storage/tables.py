@@ -175,3 +175,43 @@ recommendations = Table(
     Column(Col.REASON_TEXT, Text),
     Column(Col.GENERATED_AT, _TS, nullable=False),
 )
+
+hashtag_windows = Table(
+    "hashtag_windows",
+    metadata,
+    # Tumbling event-time windows (by created_at), epoch-aligned; window_size in seconds:
+    # 60 = per minute, 3600 = per hour. Written by the stream and the batch job.
+    Column(Col.HASHTAG, String(140), primary_key=True),
+    Column(Col.WINDOW_START, _TS, primary_key=True),
+    Column(Col.WINDOW_SIZE, Integer, primary_key=True),
+    Column(Col.N_POSTS, Integer, nullable=False),
+    Column(Col.N_NEGATIVE, Integer, nullable=False),
+    Column(Col.N_NEUTRAL, Integer, nullable=False),
+    Column(Col.N_POSITIVE, Integer, nullable=False),
+    Column(Col.MEAN_SCORE, Float, nullable=False),
+    Index("ix_windows_size_start", Col.WINDOW_SIZE, Col.WINDOW_START),
+)
+
+stream_status = Table(
+    "stream_status",
+    metadata,
+    # One row per streaming query, upserted after every micro-batch: what `socialpulse stream`
+    # is doing, for the API's health/metrics. Counters named *_run restart at 0 with the process.
+    Column("query_name", String(64), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # running | stopped | failed
+    Column("started_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    Column("last_batch_id", BigInteger),
+    Column("batches_run", Integer, nullable=False),
+    Column("last_batch_rows", BigInteger),
+    Column("input_rows_per_second", Float),
+    Column("processed_rows_per_second", Float),
+    Column("last_batch_ms", BigInteger),
+    Column("posts_stored_run", BigInteger, nullable=False),
+    Column("quarantined_run", BigInteger, nullable=False),
+    Column("late_posts_run", BigInteger, nullable=False),
+    Column("max_event_time", _TS),
+    Column("watermark", _TS),
+    Column("last_error", Text),
+)

@@ -1,0 +1,268 @@
+"""The streaming job: landing files in as they arrive, the batch job's code path per micro-batch.
+
+A Structured Streaming file source watches ``<landing>/posts``; every micro-batch goes through
+:func:`~socialpulse.processing.batch_job.process_posts` inside ``foreachBatch``. Exactly-once
+results come from three things together:
+
+- the checkpoint: Spark records which files make up batch N before running it, and re-runs
+  exactly that batch after a crash;
+- an idempotent sink: posts are upserted by id and dropped when already in the lake, and every
+  aggregate row the batch touches is recomputed from the lake, so replaying N changes nothing;
+- a deterministic watermark: the event-time watermark batch N uses is derived from batches
+  before N and stored beside the checkpoint, so a replayed batch closes the same windows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming.listener import StreamingQueryListener
+from pyspark.sql.streaming.query import StreamingQuery
+
+from socialpulse.domain.columns import POSTS_DIR, Col
+from socialpulse.processing.batch_job import BatchReport, process_posts
+from socialpulse.processing.sentiment_step import BackendSpec
+from socialpulse.storage.base import Store
+from socialpulse.storage.lake import LakePaths
+
+STATUS_TABLE = "stream_status"
+_KEEP_EVENT_TIME_FILES = 100
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Where the stream reads, checkpoints and writes, and how fast it triggers."""
+
+    landing_dir: str
+    checkpoint_dir: str
+    lake: LakePaths
+    database_url: str
+    backend: BackendSpec
+    trigger_seconds: float = 2.0
+    max_files_per_trigger: int = 50
+    watermark_seconds: int = 600
+    sentiment_batch_size: int = 256
+    query_name: str = "posts"
+
+    @property
+    def checkpoint(self) -> str:
+        """This query's checkpoint folder."""
+        return str(Path(self.checkpoint_dir) / self.query_name)
+
+
+def read_landing_stream(
+    spark: SparkSession, posts_dir: str, max_files_per_trigger: int
+) -> DataFrame:
+    """The landing folder's post lines as a stream, shaped like ``batch_job.read_lines``.
+
+    Only ``*.jsonl`` files count, so a writer's temporary files (renamed when complete) are never
+    read half-written.
+    """
+    return (
+        spark.readStream.format("text")
+        .option("maxFilesPerTrigger", max_files_per_trigger)
+        .option("pathGlobFilter", "*.jsonl")
+        .load(posts_dir)
+        .select(F.col("value"), F.input_file_name().alias(Col.SOURCE_FILE))
+    )
+
+
+class _EventTimeLog:
+    """Max event time seen after each batch, one small file per batch id beside the checkpoint.
+
+    The watermark of batch N is computed from the entry of the latest batch before N, so a
+    replay of N after a crash sees the very watermark its first attempt saw.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def before(self, batch_id: int) -> datetime | None:
+        ids = sorted(int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit())
+        earlier = [i for i in ids if i < batch_id]
+        if not earlier:
+            return None
+        raw = json.loads((self.folder / f"{earlier[-1]}.json").read_text(encoding="utf-8"))
+        value = raw.get("max_event_time")
+        return datetime.fromisoformat(value) if value else None
+
+    def record(self, batch_id: int, max_event_time: datetime | None) -> None:
+        tmp = self.folder / f".{batch_id}.tmp"
+        value = max_event_time.isoformat() if max_event_time else None
+        tmp.write_text(json.dumps({"max_event_time": value}), encoding="utf-8")
+        tmp.replace(self.folder / f"{batch_id}.json")  # atomic: never a half-written entry
+        ids = sorted(int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit())
+        for old in ids[:-_KEEP_EVENT_TIME_FILES]:
+            (self.folder / f"{old}.json").unlink(missing_ok=True)
+
+
+def _drop_uncommitted_output(spark: SparkSession, table_uri: str) -> None:
+    """Delete the ``_temporary`` folder a writer killed mid-job left under ``table_uri``.
+
+    Hadoop's output committer keeps task outputs there until the job commits, and the next job
+    on the same path would publish the dead job's committed tasks along with its own: after a
+    crash that would duplicate posts the replayed batch writes again. Called when the stream
+    starts, before any of its jobs run (the stream must be the lake's only writer then).
+    """
+    jvm = spark.sparkContext._jvm  # noqa: SLF001 - the documented way to reach Hadoop's FS
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001
+    path = jvm.org.apache.hadoop.fs.Path(f"{table_uri.rstrip('/')}/_temporary")  # type: ignore[union-attr]
+    fs = path.getFileSystem(conf)
+    if fs.exists(path):
+        fs.delete(path, True)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # Spark returns naive datetimes holding UTC wall-clock time (the session zone is UTC).
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class PostsStream:
+    """The posts stream: build it with its collaborators, then :meth:`start` it."""
+
+    def __init__(self, spark: SparkSession, config: StreamConfig, store: Store) -> None:
+        self.spark = spark
+        self.config = config
+        self.store = store
+        self.events = _EventTimeLog(Path(config.checkpoint) / "event_time")
+        self._lock = threading.Lock()
+        now = datetime.now(UTC)
+        self.status: dict[str, Any] = {
+            "query_name": config.query_name,
+            "run_id": uuid.uuid4().hex,
+            "state": "running",
+            "started_at": now,
+            "updated_at": now,
+            "last_batch_id": None,
+            "batches_run": 0,
+            "last_batch_rows": None,
+            "input_rows_per_second": None,
+            "processed_rows_per_second": None,
+            "last_batch_ms": None,
+            "posts_stored_run": 0,
+            "quarantined_run": 0,
+            "late_posts_run": 0,
+            "max_event_time": None,
+            "watermark": None,
+            "last_error": None,
+        }
+        self._listener: _ProgressListener | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, available_now: bool = False) -> StreamingQuery:
+        """Start the query: a processing-time trigger, or ``available_now`` to drain and stop."""
+        cfg = self.config
+        posts_dir = f"{cfg.landing_dir.rstrip('/')}/{POSTS_DIR}"
+        Path(posts_dir).mkdir(parents=True, exist_ok=True)
+        for table in (cfg.lake.posts, cfg.lake.quarantine):
+            _drop_uncommitted_output(self.spark, table)
+        self._listener = _ProgressListener(self)
+        self.spark.streams.addListener(self._listener)
+        writer = (
+            read_landing_stream(self.spark, posts_dir, cfg.max_files_per_trigger)
+            .writeStream.queryName(cfg.query_name)
+            .option("checkpointLocation", cfg.checkpoint)
+            .foreachBatch(self._on_batch)
+        )
+        if available_now:
+            writer = writer.trigger(availableNow=True)
+        else:
+            writer = writer.trigger(processingTime=f"{cfg.trigger_seconds} seconds")
+        self._write_status()
+        return writer.start()
+
+    def finish(self, query: StreamingQuery, error: BaseException | None = None) -> None:
+        """Record the final state (stopped or failed) and detach the progress listener."""
+        if self._listener is not None:
+            self.spark.streams.removeListener(self._listener)
+            self._listener = None
+        failure = error or query.exception()
+        self._update(
+            state="failed" if failure else "stopped",
+            last_error=str(failure)[:2000] if failure else None,
+        )
+
+    # -- per micro-batch -----------------------------------------------------------------------
+    def _on_batch(self, batch: DataFrame, batch_id: int) -> None:
+        started = time.perf_counter()
+        cfg = self.config
+        before = self.events.before(batch_id)
+        watermark = before - timedelta(seconds=cfg.watermark_seconds) if before else None
+        report = BatchReport()
+        outcome = process_posts(
+            self.spark,
+            batch,
+            cfg.lake,
+            cfg.database_url,
+            cfg.backend,
+            report,
+            batch_size=cfg.sentiment_batch_size,
+            windows_open_from=watermark,
+        )
+        latest = max(
+            (t for t in (before, _utc(outcome.max_created_at)) if t is not None), default=None
+        )
+        self.events.record(batch_id, latest)
+        with self._lock:
+            s = self.status
+            s["last_batch_id"] = batch_id
+            s["batches_run"] += 1
+            s["last_batch_rows"] = report.input_records
+            s["last_batch_ms"] = round((time.perf_counter() - started) * 1000)
+            s["posts_stored_run"] += report.stored
+            s["quarantined_run"] += report.quarantined
+            s["late_posts_run"] += outcome.late_posts
+            s["max_event_time"] = latest
+            s["watermark"] = latest - timedelta(seconds=cfg.watermark_seconds) if latest else None
+        self._write_status()
+
+    # -- status ----------------------------------------------------------------------------------
+    def _update(self, **fields: Any) -> None:
+        with self._lock:
+            self.status.update(fields)
+        self._write_status()
+
+    def _write_status(self) -> None:
+        with self._lock:
+            self.status["updated_at"] = datetime.now(UTC)
+            row = pd.DataFrame([self.status])
+        self.store.upsert(STATUS_TABLE, row)
+
+
+class _ProgressListener(StreamingQueryListener):
+    """Copies Spark's own rates into the status row after every trigger."""
+
+    def __init__(self, stream: PostsStream) -> None:
+        self.stream = stream
+
+    def onQueryStarted(self, event: Any) -> None:
+        """Nothing to record: the status row is written when the query is started."""
+
+    def onQueryProgress(self, event: Any) -> None:
+        """Record input and processing rates of the trigger that just ended."""
+        p = event.progress
+        if p.name != self.stream.config.query_name:
+            return
+        self.stream._update(  # noqa: SLF001 - the listener is part of the stream
+            input_rows_per_second=float(p.inputRowsPerSecond or 0.0),
+            processed_rows_per_second=float(p.processedRowsPerSecond or 0.0),
+        )
+
+    def onQueryIdle(self, event: Any) -> None:
+        """Idle triggers change no rate."""
+
+    def onQueryTerminated(self, event: Any) -> None:
+        """The caller records the final state in :meth:`PostsStream.finish`."""

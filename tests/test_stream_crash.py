@@ -1,0 +1,147 @@
+"""Crash test: kill -9 `socialpulse stream` mid-batch, restart it, compare with the batch job."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from socialpulse.config import Settings
+from socialpulse.domain.columns import Col
+from socialpulse.processing.batch_job import run_batch
+from socialpulse.processing.sentiment_step import BackendSpec
+from socialpulse.storage import tables as t
+from socialpulse.storage.base import create_store
+from socialpulse.storage.lake import LakePaths
+from tests.test_stream_job import drop, post_line, snapshot, table_rows
+
+pytestmark = pytest.mark.slow
+
+N_FILES = 6
+POSTS_PER_FILE = 12
+TEXTS = [
+    "I love the new #phone, great camera #tech",
+    "worst update ever, I hate this #phone",
+    "meeting moved to 3pm #work",
+    "what a fantastic match #football #sport",
+    "terrible refereeing again #football",
+]
+
+
+def _landing(root: Path) -> set[str]:
+    """Landing files with redeliveries across files and one bad line; returns the valid ids."""
+    rng = random.Random(7)
+    ids: set[str] = set()
+    created: dict[int, str] = {}
+    for f in range(N_FILES):
+        lines = []
+        for i in range(POSTS_PER_FILE):
+            # Every third post of a file is a redelivery of one from the previous file.
+            n = f * POSTS_PER_FILE + i if (i % 3 or f == 0) else (f - 1) * POSTS_PER_FILE + i
+            # A redelivery keeps its post's creation time: only engagement changes.
+            at = created.setdefault(
+                n, f"2026-10-03T12:{rng.randrange(0, 6):02d}:{rng.randrange(60):02d}Z"
+            )
+            lines.append(post_line(str(n), TEXTS[n % len(TEXTS)], at, author=f"u{n % 4}", likes=f))
+            ids.add(str(n))
+        if f == 2:
+            lines.append("not json at all")
+        drop(root, f"part-{f:03d}.jsonl", lines)
+    return ids
+
+
+def _rounded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def _env(data_dir: Path, landing: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SOCIALPULSE_DATA_DIR": str(data_dir),
+        "SOCIALPULSE_LANDING_DIR": str(landing),
+        "SOCIALPULSE_SPARK_MASTER": "local[2]",
+        "SOCIALPULSE_SPARK_SHUFFLE_PARTITIONS": "4",
+        "SOCIALPULSE_SPARK_DRIVER_MEMORY": "1g",
+        "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
+    }
+
+
+def _batch_ids(folder: Path) -> set[int]:
+    return {int(p.name) for p in folder.iterdir() if p.name.isdigit()} if folder.is_dir() else set()
+
+
+def test_kill_9_mid_batch_then_restart_is_exactly_once(
+    spark: SparkSession, settings: Settings, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    expected_ids = _landing(landing)
+    data_dir = tmp_path / "stream-data"
+    env = _env(data_dir, landing)
+    cli = str(Path(sys.executable).parent / "socialpulse")
+    args = [cli, "stream", "--trigger-seconds", "0.5", "--max-files-per-trigger", "1"]
+    checkpoint = data_dir / "checkpoints" / "posts"
+    log = (tmp_path / "stream.log").open("w")
+    # Its own process group, so that kill -9 takes the JVM and the Python workers down too.
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=log, start_new_session=True)
+    in_flight: set[int] = set()
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None:
+            offsets, commits = (
+                _batch_ids(checkpoint / "offsets"),
+                _batch_ids(checkpoint / "commits"),
+            )
+            in_flight = offsets - commits
+            # At least one batch done and the next one planned but not committed: mid-batch.
+            if commits and in_flight:
+                time.sleep(random.Random(1).uniform(0.0, 1.0))  # somewhere inside the batch
+                break
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+    assert in_flight, f"never caught a batch in flight:\n{(tmp_path / 'stream.log').read_text()}"
+    assert proc.returncode == -signal.SIGKILL
+    url = f"sqlite:///{(data_dir / 'socialpulse.db').resolve()}"
+    stored_at_kill = create_store(url).count("posts")
+    assert stored_at_kill < len(expected_ids), "the kill came after all the work"
+
+    done = subprocess.run(
+        [*args, "--available-now"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+
+    streamed = snapshot(url)
+    assert sorted(r[Col.POST_ID] for r in streamed["posts"]) == sorted(expected_ids)
+    lake_posts = spark.read.parquet(str(data_dir / "lake" / "posts"))
+    assert lake_posts.count() == len(expected_ids)  # nothing twice in the lake either
+
+    # The batch job over the same input, into a fresh database and lake, is the reference.
+    settings.data_dir.mkdir(parents=True)
+    reference = create_store(settings.resolved_database_url)
+    reference.create_schema()
+    run_batch(
+        spark,
+        str(landing),
+        LakePaths(settings.resolved_lake_uri),
+        settings.resolved_database_url,
+        BackendSpec("vader", settings),
+    )
+    batch = snapshot(settings.resolved_database_url)
+    # Means may differ in the last bits: floating-point sums depend on the order Spark adds in.
+    assert _rounded(streamed["hashtag_trends"]) == _rounded(batch["hashtag_trends"])
+    assert _rounded(streamed["user_profiles"]) == _rounded(batch["user_profiles"])
+    assert _rounded(streamed["hashtag_windows"]) == _rounded(batch["hashtag_windows"])
+    assert streamed["quarantine"] == batch["quarantine"]
+    status = table_rows(url, t.stream_status, ["query_name"])[0]
+    assert status["state"] == "stopped"
+    reference.close()
