@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -9,6 +10,8 @@ import pytest
 from pydantic import SecretStr
 from pyspark.sql import SparkSession
 
+from socialpulse.api.background import ServerThread
+from socialpulse.api.deps import build_app
 from socialpulse.config import Settings
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
 from socialpulse.ingest.mock_x.app import create_app
@@ -55,9 +58,25 @@ def test_airline_replay_lands_in_a_form_processing_accepts_whole(
         settings.resolved_database_url,
         BackendSpec("vader", settings),
     )
-    store.close()
     assert report.reconciles
     assert report.quarantined == 0
+    # Per-airline sentiment over time, queried the way a downstream user would: over HTTP.
+    api = build_app(settings.model_copy(update={"api_auth_enabled": False}))
+    with ServerThread(api) as server, httpx.Client(base_url=server.url) as http:
+        top = http.get("/v1/mentions/top", params={"limit": 6}).json()["items"]
+        trend = http.get("/v1/mentions/united/trend").json()
+    store.close()
+    landed = landed_records(landing, POSTS_DIR)
+    mentions_united = re.compile(r"(?<!\w)@united(?![A-Za-z0-9_])", re.IGNORECASE)
+    united = {r[Col.POST_ID] for r in landed if mentions_united.search(str(r[Col.TEXT]))}
+    assert united, "the replayed sample holds posts about United"
+    assert sum(p["n_posts"] for p in trend["points"]) == len(united)
+    assert [p["day"] for p in trend["points"]] == sorted(p["day"] for p in trend["points"])
+    assert all(
+        p["n_negative"] + p["n_neutral"] + p["n_positive"] == p["n_posts"] for p in trend["points"]
+    )
+    airlines = {"united", "americanair", "usairways", "southwestair", "jetblue", "virginamerica"}
+    assert {m["mention"] for m in top} & airlines
     assert report.stored == len({r[Col.POST_ID] for r in landed_records(landing, POSTS_DIR)})
     assert report.interactions_in == stats.interactions
     assert report.interactions_quarantined == 0

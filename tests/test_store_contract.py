@@ -256,6 +256,20 @@ def test_top_hashtags_weights_mean_scores_by_posts(store: Store) -> None:
     assert len(store.top_hashtags(1)) == 1
 
 
+def test_mention_trend_and_top_mentions(store: Store) -> None:
+    days = [date(2026, 2, d) for d in (20, 21, 22)]
+    united = trends_frame("x", days, [4, 2, 6]).drop(columns=[Col.HASHTAG])
+    store.upsert("mention_trends", united.assign(**{Col.MENTION: "united"}))
+    jetblue = trends_frame("x", days[:1], [1]).drop(columns=[Col.HASHTAG])
+    store.upsert("mention_trends", jetblue.assign(**{Col.MENTION: "jetblue"}))
+    assert [r[Col.N_POSTS] for r in store.mention_trend("@United")] == [4, 2, 6]
+    assert [r[Col.DAY] for r in store.mention_trend("united", start=days[1])] == days[1:]
+    assert store.mention_trend("nobody") == []
+    top = store.top_mentions(5)
+    assert [(r[Col.MENTION], int(r[Col.N_POSTS])) for r in top] == [("united", 12), ("jetblue", 1)]
+    assert top[0][Col.MEAN_SCORE] == pytest.approx((0.0 * 4 + 0.1 * 2 + 0.2 * 6) / 12)
+
+
 def test_label_distribution_and_counts_by_day(store: Store) -> None:
     frame = posts_frame(400)  # one post every 7 minutes: two days and a bit
     store.upsert("posts", frame)

@@ -195,6 +195,25 @@ def test_hashtag_daily_trends(spark: SparkSession) -> None:
     assertDataFrameEqual(T.hashtag_daily_trends(_scored(spark)), expected, checkRowOrder=False)
 
 
+def test_mention_daily_trends(spark: SparkSession) -> None:
+    scored = _scored(spark).withColumn(
+        Col.MENTIONS,
+        F.when(F.col(Col.POST_ID).isin("1", "2"), F.array(F.lit("united"))).otherwise(
+            F.array(F.lit("united"), F.lit("jetblue"))
+        ),
+    )
+    expected = spark.createDataFrame(
+        [
+            ("united", date(2026, 10, 1), 2, 1, 0, 1, 0.1),
+            ("united", date(2026, 10, 2), 2, 0, 1, 1, 0.2),
+            ("jetblue", date(2026, 10, 2), 2, 0, 1, 1, 0.2),
+        ],
+        "mention string, day date, n_posts long, n_negative long, n_neutral long, "
+        "n_positive long, mean_score double",
+    )
+    assertDataFrameEqual(T.mention_daily_trends(scored), expected, checkRowOrder=False)
+
+
 def test_user_sentiment_profiles(spark: SparkSession) -> None:
     expected = spark.createDataFrame(
         [

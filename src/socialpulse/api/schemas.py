@@ -263,6 +263,31 @@ class HashtagList(_Model):
     items: list[HashtagSummaryRead]
 
 
+class MentionTrendRead(_Model):
+    """Sentiment of the posts that mention an account, per time bucket, oldest first."""
+
+    mention: str = Field(examples=["united"])
+    window: Window = Field(examples=["day"])
+    points: list[TrendPointRead]
+
+
+class MentionSummaryRead(_Model):
+    """An account's mention totals over all stored days."""
+
+    mention: str = Field(examples=["united"])
+    n_posts: int = Field(ge=0, examples=[3822])
+    n_negative: int = Field(ge=0, examples=[2633])
+    n_neutral: int = Field(ge=0, examples=[697])
+    n_positive: int = Field(ge=0, examples=[492])
+    mean_score: float = Field(examples=[-0.21])
+
+
+class MentionList(_Model):
+    """The most mentioned accounts, most first."""
+
+    items: list[MentionSummaryRead]
+
+
 # -- analyze -----------------------------------------------------------------------------------
 class AnalyzeResultRead(SentimentRead):
     """The sentiment of one submitted text."""

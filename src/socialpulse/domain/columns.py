@@ -66,6 +66,7 @@ class Col:
 
     # -- aggregates --------------------------------------------------------------------------
     HASHTAG: Final = "hashtag"
+    MENTION: Final = "mention"
     N_POSTS: Final = "n_posts"
     N_NEGATIVE: Final = "n_negative"
     N_NEUTRAL: Final = "n_neutral"

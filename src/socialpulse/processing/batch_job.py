@@ -232,6 +232,7 @@ def refresh_aggregates(
     trends = T.hashtag_daily_trends(day_posts)
     profiles = T.user_sentiment_profiles(all_posts.join(authors, Col.AUTHOR_ID, "left_semi"))
     write_to_store(trends, "hashtag_trends", database_url)
+    write_to_store(T.mention_daily_trends(day_posts), "mention_trends", database_url)
     write_to_store(profiles, "user_profiles", database_url)
 
     window_key = [Col.HASHTAG, Col.WINDOW_START, Col.WINDOW_SIZE]

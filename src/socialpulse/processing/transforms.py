@@ -168,15 +168,24 @@ def _label_counts() -> list[Column]:
     ]
 
 
+def _daily_trends(scored: DataFrame, array_col: str, key: str) -> DataFrame:
+    exploded = scored.select(
+        F.explode(array_col).alias(key), Col.DAY, Col.SENTIMENT_LABEL, Col.SENTIMENT_SCORE
+    )
+    return exploded.groupBy(key, Col.DAY).agg(*_label_counts())
+
+
 def hashtag_daily_trends(scored: DataFrame) -> DataFrame:
     """Per hashtag and UTC day: post counts by sentiment label and the mean sentiment score."""
-    exploded = scored.select(
-        F.explode(Col.HASHTAGS).alias(Col.HASHTAG),
-        Col.DAY,
-        Col.SENTIMENT_LABEL,
-        Col.SENTIMENT_SCORE,
-    )
-    return exploded.groupBy(Col.HASHTAG, Col.DAY).agg(*_label_counts())
+    return _daily_trends(scored, Col.HASHTAGS, Col.HASHTAG)
+
+
+def mention_daily_trends(scored: DataFrame) -> DataFrame:
+    """Per mentioned account and UTC day: counts by sentiment label and the mean score.
+
+    This is how a brand (an airline, say) is followed: posts address it by @handle.
+    """
+    return _daily_trends(scored, Col.MENTIONS, Col.MENTION)
 
 
 def user_sentiment_profiles(scored: DataFrame) -> DataFrame:

@@ -79,6 +79,16 @@ class Store(Protocol):
         """Hashtags with the most posts overall, with their sentiment mix."""
         ...
 
+    def mention_trend(
+        self, handle: str, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Daily sentiment counts and mean score of posts mentioning ``handle``, oldest first."""
+        ...
+
+    def top_mentions(self, limit: int) -> list[dict[str, Any]]:
+        """The most mentioned accounts overall, with their sentiment mix."""
+        ...
+
     def search_posts(
         self, where: PostFilter, limit: int, after: PostCursor | None = None
     ) -> list[dict[str, Any]]:

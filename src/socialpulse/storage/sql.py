@@ -216,29 +216,45 @@ class SqlStore:
         self, hashtag: str, start: date | None = None, end: date | None = None
     ) -> list[dict[str, Any]]:
         """Daily sentiment counts and mean score for one hashtag, oldest first."""
-        h = t.hashtag_trends
-        q = select(h).where(h.c[Col.HASHTAG] == hashtag.lower().lstrip("#"))
-        if start is not None:
-            q = q.where(h.c[Col.DAY] >= start)
-        if end is not None:
-            q = q.where(h.c[Col.DAY] <= end)
-        return self._all(q.order_by(h.c[Col.DAY]))
+        return self._trend(t.hashtag_trends, Col.HASHTAG, hashtag.lower().lstrip("#"), start, end)
 
     def top_hashtags(self, limit: int) -> list[dict[str, Any]]:
         """Hashtags with the most posts overall, with their sentiment mix."""
-        h = t.hashtag_trends
-        n = func.sum(h.c[Col.N_POSTS])
+        return self._top(t.hashtag_trends, Col.HASHTAG, limit)
+
+    def mention_trend(
+        self, handle: str, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Daily sentiment counts and mean score of posts mentioning ``handle``, oldest first."""
+        return self._trend(t.mention_trends, Col.MENTION, handle.lower().lstrip("@"), start, end)
+
+    def top_mentions(self, limit: int) -> list[dict[str, Any]]:
+        """The most mentioned accounts overall, with their sentiment mix."""
+        return self._top(t.mention_trends, Col.MENTION, limit)
+
+    def _trend(
+        self, tbl: Any, key: str, value: str, start: date | None, end: date | None
+    ) -> list[dict[str, Any]]:
+        q = select(tbl).where(tbl.c[key] == value)
+        if start is not None:
+            q = q.where(tbl.c[Col.DAY] >= start)
+        if end is not None:
+            q = q.where(tbl.c[Col.DAY] <= end)
+        return self._all(q.order_by(tbl.c[Col.DAY]))
+
+    def _top(self, tbl: Any, key: str, limit: int) -> list[dict[str, Any]]:
+        n = func.sum(tbl.c[Col.N_POSTS])
         q = (
             select(
-                h.c[Col.HASHTAG],
+                tbl.c[key],
                 n.label(Col.N_POSTS),
-                func.sum(h.c[Col.N_NEGATIVE]).label(Col.N_NEGATIVE),
-                func.sum(h.c[Col.N_NEUTRAL]).label(Col.N_NEUTRAL),
-                func.sum(h.c[Col.N_POSITIVE]).label(Col.N_POSITIVE),
-                (func.sum(h.c[Col.MEAN_SCORE] * h.c[Col.N_POSTS]) / n).label(Col.MEAN_SCORE),
+                func.sum(tbl.c[Col.N_NEGATIVE]).label(Col.N_NEGATIVE),
+                func.sum(tbl.c[Col.N_NEUTRAL]).label(Col.N_NEUTRAL),
+                func.sum(tbl.c[Col.N_POSITIVE]).label(Col.N_POSITIVE),
+                (func.sum(tbl.c[Col.MEAN_SCORE] * tbl.c[Col.N_POSTS]) / n).label(Col.MEAN_SCORE),
             )
-            .group_by(h.c[Col.HASHTAG])
-            .order_by(n.desc(), h.c[Col.HASHTAG])
+            .group_by(tbl.c[key])
+            .order_by(n.desc(), tbl.c[key])
             .limit(limit)
         )
         return self._all(q)

@@ -138,6 +138,19 @@ hashtag_trends = Table(
     Index("ix_trends_day", Col.DAY),
 )
 
+mention_trends = Table(
+    "mention_trends",
+    metadata,
+    # Sentiment towards an account (a brand, an airline) per day: posts that @mention it.
+    Column(Col.MENTION, String(64), primary_key=True),
+    Column(Col.DAY, Date, primary_key=True),
+    Column(Col.N_POSTS, Integer, nullable=False),
+    Column(Col.N_NEGATIVE, Integer, nullable=False),
+    Column(Col.N_NEUTRAL, Integer, nullable=False),
+    Column(Col.N_POSITIVE, Integer, nullable=False),
+    Column(Col.MEAN_SCORE, Float, nullable=False),
+)
+
 user_profiles = Table(
     "user_profiles",
     metadata,
