@@ -17,10 +17,11 @@ def atomic_write_text(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or new entry in ``directory`` durable (fsync of the directory itself)."""
     # The rename is only durable once the directory entry itself is on disk.
     fd = os.open(directory, os.O_RDONLY)
     try:

@@ -17,17 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR
+from socialpulse.ingest.state import fsync_dir
 
 QUARANTINE_DIR = "quarantine"
 API_ERRORS_DIR = "api_errors"
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LandingWriter:
@@ -58,7 +51,7 @@ class LandingWriter:
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(final)
-        _fsync_dir(directory)
+        fsync_dir(directory)
         return final
 
     def quarantine(self, items: Iterable[Mapping[str, Any]]) -> Path | None:
