@@ -109,6 +109,13 @@ def demo(
         raise typer.Exit(code=1)
 
 
+def _safe_url(url: str) -> str:
+    """The database URL with any password masked: summaries end up in logs."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _query_api(http: httpx.Client, users: list[str]) -> dict[str, Any]:
     """Ask the running API what a downstream user would ask; fail loudly on any error."""
 
@@ -190,7 +197,7 @@ def _print_summary(
             "\n".join(
                 [
                     f"Finished in {seconds:.0f} s. Where to look:",
-                    f"  database  {settings.resolved_database_url}",
+                    f"  database  {_safe_url(settings.resolved_database_url)}",
                     f"  lake      {settings.resolved_lake_uri}  (posts/, interactions/, "
                     "quarantine/ - Parquet)",
                     f"  input     {data / 'landing'}  (generated posts, interactions, truth/)",
