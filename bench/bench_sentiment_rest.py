@@ -1,6 +1,6 @@
 """Naive vs batched REST sentiment on Spark, on the same posts in one run (issue 5 acceptance).
 
-Starts ``socialpulse sentiment-serve`` (VADER behind the Inference API protocol) on loopback and
+Starts ``socialpulse sentiment serve`` (VADER behind the Inference API protocol) on loopback and
 labels the same N real tweets (``../shared/data/social/airline_tweets.csv``) three ways:
 
 - **naive**: a row-at-a-time Spark Python UDF that sends one HTTP request per post (over a
@@ -41,8 +41,7 @@ from socialpulse.spark import build_spark
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SOCIALPULSE_SHARED_DIR", ROOT.parent / "shared"))
-# Until the `sentiment` command group is merged, serve is mounted as `sentiment-serve`.
-SERVE_CMD = [str(Path(sys.executable).parent / "socialpulse"), "sentiment-serve"]
+SERVE_CMD = [str(Path(sys.executable).parent / "socialpulse"), "sentiment", "serve"]
 NAIVE_SCHEMA = StructType(
     [StructField("label", StringType(), False), StructField("score", DoubleType(), False)]
 )
@@ -57,7 +56,7 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    """``socialpulse sentiment-serve --backend vader`` on loopback; returns once it answers."""
+    """``socialpulse sentiment serve --backend vader`` on loopback; returns once it answers."""
     proc = subprocess.Popen(
         [*SERVE_CMD, "--backend", "vader", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -71,7 +70,7 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         except httpx.TransportError:
             time.sleep(0.2)
     proc.terminate()
-    raise RuntimeError("sentiment-serve did not start")
+    raise RuntimeError("sentiment serve did not start")
 
 
 def naive_udf(url: str) -> Callable[..., Any]:
@@ -194,7 +193,7 @@ def main() -> None:
     body = f"""## sentiment-rest: naive REST UDF vs our batched path (issue 5)
 
 {n:,} real tweets (the first of `../shared/data/social/airline_tweets.csv`,
-{distinct:,} distinct), labelled in one run by `socialpulse sentiment-serve --backend vader`
+{distinct:,} distinct), labelled in one run by `socialpulse sentiment serve --backend vader`
 on loopback (one uvicorn process), Spark `local[2]`, 2 partitions.
 Machine: 2-core CI-class VM, 24 GB, shared with other jobs (load average {load[0]:.1f}
 at the end of the run), so the absolute numbers are noisy; the ratio is measured side by

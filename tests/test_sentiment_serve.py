@@ -1,4 +1,4 @@
-"""``socialpulse sentiment-serve`` run for real, and the ``hf-api`` backend against it."""
+"""``socialpulse sentiment serve`` run for real, and the ``hf-api`` backend against it."""
 
 from __future__ import annotations
 
@@ -25,13 +25,12 @@ from socialpulse.sentiment.vader import VaderBackend
 from tests.loopback import free_port, serving
 from tests.sentiment_contract import CONTRACT_TEXTS, assert_backend_contract
 
-# Until the `sentiment` command group is merged, serve is mounted as `sentiment-serve`.
-SERVE_CMD = [str(Path(sys.executable).parent / "socialpulse"), "sentiment-serve"]
+SERVE_CMD = [str(Path(sys.executable).parent / "socialpulse"), "sentiment", "serve"]
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
-    """``socialpulse sentiment-serve --backend vader`` on a free loopback port."""
+    """``socialpulse sentiment serve --backend vader`` on a free loopback port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALPULSE_")}
     proc = subprocess.Popen(
@@ -51,7 +50,7 @@ def served() -> Iterator[str]:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"sentiment-serve did not start: {out}")
+                raise RuntimeError(f"sentiment serve did not start: {out}")
             time.sleep(0.2)
         yield url
     finally:

@@ -17,7 +17,6 @@ from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.cli.recommend import app as recommend_app
 from socialpulse.cli.sentiment import sentiment_app
-from socialpulse.cli.sentiment_serve import serve as sentiment_serve
 from socialpulse.cli.serve import serve
 from socialpulse.cli.stream import stream
 from socialpulse.config import Settings
@@ -30,7 +29,6 @@ app = typer.Typer(
 console = Console(stderr=True)
 app.command("generate")(generate)
 app.command("demo")(demo)
-app.command("sentiment-serve")(sentiment_serve)  # moves under `sentiment` with that group
 app.command("serve")(serve)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(recommend_app, name="recommend")
