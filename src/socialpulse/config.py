@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     kafka_topic_deadletter: str = "socialpulse.deadletter"
     kafka_group_id: str = "socialpulse-lander"
     lander_batch_size: int = Field(1000, ge=1, description="Most messages per landing file.")
+    landing_orphan_grace_s: float = Field(
+        60.0, ge=0, description="Age after which a crashed writer's temp file is removed."
+    )
 
     # -- secrets (never logged: SecretStr hides them in repr and str) --------------------------
     x_bearer_token: SecretStr | None = None

@@ -107,10 +107,13 @@ def land(
         AdminClient({"bootstrap.servers": bootstrap}),
         [topics.posts, topics.interactions, topics.deadletter],
     )
+    writer = LandingWriter(settings.resolved_landing_dir)
+    for orphan in writer.remove_orphans(settings.landing_orphan_grace_s):
+        logging.getLogger(__name__).info("removed a crashed writer's temp file %s", orphan)
     lander = Lander(
         Consumer(consumer_config(bootstrap, settings.kafka_group_id)),
         Producer(producer_config(bootstrap)),
-        LandingWriter(settings.resolved_landing_dir),
+        writer,
         topics,
         batch_size=batch_size or settings.lander_batch_size,
     )

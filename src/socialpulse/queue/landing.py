@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -53,6 +54,24 @@ class LandingWriter:
         tmp.replace(final)
         fsync_dir(directory)
         return final
+
+    def remove_orphans(self, older_than_s: float) -> list[Path]:
+        """Delete temp files a crashed writer left behind; return what was removed.
+
+        Readers never see them (hidden, not ``*.jsonl``) and their records were never
+        acknowledged, so they are redelivered: the files are only clutter. The age limit keeps a
+        live writer's file (open for milliseconds) safe from a concurrent clean-up.
+        """
+        now = time.time()
+        removed = []
+        for tmp in self.root.glob("*/.*.jsonl.tmp"):
+            try:
+                if now - tmp.stat().st_mtime >= older_than_s:
+                    tmp.unlink()
+                    removed.append(tmp)
+            except FileNotFoundError:  # its writer finished (renamed it) meanwhile
+                continue
+        return removed
 
     def quarantine(self, items: Iterable[Mapping[str, Any]]) -> Path | None:
         """Land rejected input; each item carries ``raw`` and ``reason``."""
