@@ -68,6 +68,18 @@ _TS = UtcDateTime()
 # SQLite.
 DOC = JSON().with_variant(JSONB(), "postgresql")
 
+
+def _sentiment_counts() -> list[Column[Any]]:
+    """Posts per sentiment label and their mean score: the body of every aggregate table."""
+    return [
+        Column(Col.N_POSTS, Integer, nullable=False),
+        Column(Col.N_NEGATIVE, Integer, nullable=False),
+        Column(Col.N_NEUTRAL, Integer, nullable=False),
+        Column(Col.N_POSITIVE, Integer, nullable=False),
+        Column(Col.MEAN_SCORE, Float, nullable=False),
+    ]
+
+
 posts = Table(
     "posts",
     metadata,
@@ -130,11 +142,7 @@ hashtag_trends = Table(
     metadata,
     Column(Col.HASHTAG, String(140), primary_key=True),
     Column(Col.DAY, Date, primary_key=True),
-    Column(Col.N_POSTS, Integer, nullable=False),
-    Column(Col.N_NEGATIVE, Integer, nullable=False),
-    Column(Col.N_NEUTRAL, Integer, nullable=False),
-    Column(Col.N_POSITIVE, Integer, nullable=False),
-    Column(Col.MEAN_SCORE, Float, nullable=False),
+    *_sentiment_counts(),
     Index("ix_trends_day", Col.DAY),
 )
 
@@ -144,11 +152,7 @@ mention_trends = Table(
     # Sentiment towards an account (a brand, an airline) per day: posts that @mention it.
     Column(Col.MENTION, String(64), primary_key=True),
     Column(Col.DAY, Date, primary_key=True),
-    Column(Col.N_POSTS, Integer, nullable=False),
-    Column(Col.N_NEGATIVE, Integer, nullable=False),
-    Column(Col.N_NEUTRAL, Integer, nullable=False),
-    Column(Col.N_POSITIVE, Integer, nullable=False),
-    Column(Col.MEAN_SCORE, Float, nullable=False),
+    *_sentiment_counts(),
 )
 
 user_profiles = Table(
@@ -156,11 +160,7 @@ user_profiles = Table(
     metadata,
     Column(Col.AUTHOR_ID, String(64), primary_key=True),
     Column(Col.AUTHOR_HANDLE, String(64)),
-    Column(Col.N_POSTS, Integer, nullable=False),
-    Column(Col.N_NEGATIVE, Integer, nullable=False),
-    Column(Col.N_NEUTRAL, Integer, nullable=False),
-    Column(Col.N_POSITIVE, Integer, nullable=False),
-    Column(Col.MEAN_SCORE, Float, nullable=False),
+    *_sentiment_counts(),
     Column(Col.FIRST_POST_AT, _TS, nullable=False),
     Column(Col.LAST_POST_AT, _TS, nullable=False),
 )
@@ -197,11 +197,7 @@ hashtag_windows = Table(
     Column(Col.HASHTAG, String(140), primary_key=True),
     Column(Col.WINDOW_START, _TS, primary_key=True),
     Column(Col.WINDOW_SIZE, Integer, primary_key=True),
-    Column(Col.N_POSTS, Integer, nullable=False),
-    Column(Col.N_NEGATIVE, Integer, nullable=False),
-    Column(Col.N_NEUTRAL, Integer, nullable=False),
-    Column(Col.N_POSITIVE, Integer, nullable=False),
-    Column(Col.MEAN_SCORE, Float, nullable=False),
+    *_sentiment_counts(),
     Index("ix_windows_size_start", Col.WINDOW_SIZE, Col.WINDOW_START),
 )
 
