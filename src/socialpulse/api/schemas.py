@@ -216,18 +216,23 @@ class RecommendationList(_Model):
 
 
 # -- hashtags ----------------------------------------------------------------------------------
-class TrendPointRead(_Model):
+class SentimentCountsRead(_Model):
+    """Posts per sentiment label and their mean score (the body of every aggregate)."""
+
+    n_posts: int = Field(ge=0, examples=[41])
+    n_negative: int = Field(ge=0, examples=[5])
+    n_neutral: int = Field(ge=0, examples=[14])
+    n_positive: int = Field(ge=0, examples=[22])
+    mean_score: float = Field(examples=[0.31])
+
+
+class TrendPointRead(SentimentCountsRead):
     """One time bucket: posts per label and the mean sentiment score."""
 
     day: date = Field(
         description="First UTC day of the bucket (the day itself for daily windows).",
         examples=["2026-11-20"],
     )
-    n_posts: int = Field(ge=0, examples=[41])
-    n_negative: int = Field(ge=0, examples=[5])
-    n_neutral: int = Field(ge=0, examples=[14])
-    n_positive: int = Field(ge=0, examples=[22])
-    mean_score: float = Field(examples=[0.31])
 
 
 class HashtagTrendRead(_Model):
@@ -246,15 +251,10 @@ class UserTimelineRead(_Model):
     points: list[TrendPointRead]
 
 
-class HashtagSummaryRead(_Model):
+class HashtagSummaryRead(SentimentCountsRead):
     """A hashtag's totals over all stored days."""
 
     hashtag: str = Field(examples=["espresso"])
-    n_posts: int = Field(ge=0, examples=[1234])
-    n_negative: int = Field(ge=0, examples=[101])
-    n_neutral: int = Field(ge=0, examples=[420])
-    n_positive: int = Field(ge=0, examples=[713])
-    mean_score: float = Field(examples=[0.27])
 
 
 class HashtagList(_Model):
@@ -271,15 +271,10 @@ class MentionTrendRead(_Model):
     points: list[TrendPointRead]
 
 
-class MentionSummaryRead(_Model):
+class MentionSummaryRead(SentimentCountsRead):
     """An account's mention totals over all stored days."""
 
     mention: str = Field(examples=["united"])
-    n_posts: int = Field(ge=0, examples=[3822])
-    n_negative: int = Field(ge=0, examples=[2633])
-    n_neutral: int = Field(ge=0, examples=[697])
-    n_positive: int = Field(ge=0, examples=[492])
-    mean_score: float = Field(examples=[-0.21])
 
 
 class MentionList(_Model):
