@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,6 +55,34 @@ def test_each_text_is_classified_once_across_batches_and_processes(tmp_path: Pat
     assert again.seen == []
     assert cached.hits == 2
     assert cached.misses == 4
+
+
+_FRESH_FILES = 25
+
+
+def _open_and_fill(folder: str, start: object, worker: int) -> int:
+    start.wait()  # type: ignore[attr-defined]
+    text = f"text {worker}"
+    result = VaderBackend().predict([text])[0]
+    for n in range(_FRESH_FILES):
+        cache = SentimentCache(Path(folder) / f"fresh-{n}.sqlite")
+        cache.put_many([(text_key(text), result)])
+        cache.close()
+    return worker
+
+
+def test_many_processes_can_open_a_fresh_cache_at_once(tmp_path: Path) -> None:
+    # Spark starts one Python worker per core and each opens the cache on its first batch:
+    # a fresh file must survive all of them switching it to WAL together.
+    workers = 8
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        start = manager.Barrier(workers)
+        with ctx.Pool(workers) as pool:
+            done = pool.starmap(_open_and_fill, [(str(tmp_path), start, i) for i in range(workers)])
+    assert sorted(done) == list(range(workers))
+    for n in range(_FRESH_FILES):
+        assert len(SentimentCache(tmp_path / f"fresh-{n}.sqlite")) == workers
 
 
 def test_a_new_model_version_never_reads_old_results(tmp_path: Path) -> None:
