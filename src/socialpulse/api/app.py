@@ -18,6 +18,7 @@ from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddlewa
 from socialpulse.api.routers import admin as admin_routes
 from socialpulse.api.routers import analyze, hashtags, health, mentions, posts, stats, users
 from socialpulse.api.schemas import ProblemRead
+from socialpulse.api.stream_status import StreamStatusCollector
 from socialpulse.api.strict import unknown_query_guard
 from socialpulse.config import Settings
 from socialpulse.domain.protocols import SentimentBackend
@@ -69,6 +70,7 @@ def create_app(
     )
     install_problem_handlers(app)
     metrics = ApiMetrics()
+    metrics.registry.register(StreamStatusCollector(store))
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=max_body_bytes(settings)
     )

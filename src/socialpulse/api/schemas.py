@@ -70,6 +70,31 @@ class _Model(BaseModel):
 
 
 # -- health ------------------------------------------------------------------------------------
+class StreamStatusRead(_Model):
+    """Progress of one `socialpulse stream` query, as it last recorded it."""
+
+    query_name: str = Field(examples=["posts"])
+    state: Literal["running", "stopped", "failed"] = Field(
+        description="A killed process stays `running`: see `seconds_since_update`.",
+        examples=["running"],
+    )
+    started_at: Annotated[datetime, BeforeValidator(_aware)] = Field(examples=[_EX_TIME])
+    updated_at: Annotated[datetime, BeforeValidator(_aware)] = Field(examples=[_EX_TIME])
+    seconds_since_update: float = Field(examples=[1.5])
+    batches_run: int = Field(description="Micro-batches of this run.", examples=[42])
+    last_batch_id: int | None = Field(examples=[41])
+    last_batch_rows: int | None = Field(description="Input lines of the last one.", examples=[400])
+    last_batch_ms: int | None = Field(description="Its wall time.", examples=[1800])
+    input_rows_per_second: float | None = Field(examples=[200.0])
+    processed_rows_per_second: float | None = Field(examples=[220.0])
+    posts_stored_run: int = Field(examples=[8400])
+    quarantined_run: int = Field(examples=[3])
+    late_posts_run: int = Field(description="Posts behind the watermark.", examples=[0])
+    max_event_time: Annotated[datetime | None, BeforeValidator(_aware)] = Field(examples=[_EX_TIME])
+    watermark: Annotated[datetime | None, BeforeValidator(_aware)] = Field(examples=[_EX_TIME])
+    last_error: str | None = Field(examples=[None])
+
+
 class HealthRead(_Model):
     """Liveness (the process answers) or readiness (its dependencies answer)."""
 
@@ -77,6 +102,10 @@ class HealthRead(_Model):
     version: str = Field(examples=["0.1.0"])
     checks: dict[str, bool] = Field(
         default_factory=dict, description="Result per dependency.", examples=[{"database": True}]
+    )
+    streams: list[StreamStatusRead] = Field(
+        default_factory=list,
+        description="Readiness only: the streaming queries' progress (none when none ran).",
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -113,6 +114,10 @@ def run_batch(
     return report
 
 
+AddIncrements = Callable[[dict[str, pd.DataFrame]], bool]
+"""Applies a micro-batch's aggregate increments exactly once (see ``Store.add_increments``)."""
+
+
 def process_posts(
     spark: SparkSession,
     raw_lines: DataFrame,
@@ -123,6 +128,7 @@ def process_posts(
     batch_size: int = 256,
     on_stage: Callable[[str], None] = lambda _s: None,
     windows_open_from: datetime | None = None,
+    add_increments: AddIncrements | None = None,
 ) -> PostsOutcome:
     """Validate, quarantine, dedupe, drop known, enrich, classify and store ``raw_lines``.
 
@@ -130,85 +136,176 @@ def process_posts(
     columns of :func:`read_lines`. Counts are added to ``report``. ``windows_open_from`` is the
     stream's watermark: hashtag windows ending at or before it are closed and not updated.
 
-    Safe to replay after a crash at any point: the database is upserted before the lake is
+    Aggregates: without ``add_increments`` (the batch job) every aggregate row the input touches
+    is recomputed from the lake; with it (the stream) the aggregates of the new posts alone go
+    to ``add_increments``, which adds them to the stored rows once per micro-batch.
+
+    Safe to replay after a crash at any point: the database is written before the lake is
     appended (a post is "known" only once it is in the lake, so a replay re-sends it to the
-    database), and the aggregates are recomputed from the lake for everything the input touches,
-    not only for what it added.
+    database), and increments are applied at most once per batch, before the lake append.
     """
-    # Counts come from as few Spark jobs as possible: each job costs a scheduling round trip,
-    # which is most of a small streaming micro-batch's latency.
+    # A small micro-batch's latency is mostly Spark jobs (each a scheduling round trip), so the
+    # input is read and validated once, and a clean batch costs four jobs: the counts, the
+    # increments (which also computes the sentiment of the cached posts), the database
+    # upsert and the lake append.
     on_stage("validating posts")
     validated = T.validate_posts(raw_lines).persist(StorageLevel.MEMORY_AND_DISK)
-    counts = validated.agg(F.count(F.lit(1)), F.count_if(F.col(Col.REASON).isNotNull())).collect()[
-        0
-    ]
-    n_input, n_quarantined = int(counts[0]), int(counts[1])
+    ok = F.col(Col.REASON).isNull()
+    head = validated.agg(
+        F.count(F.lit(1)).alias("n"),
+        F.count_if(~ok).alias("bad"),
+        F.count_distinct(F.when(ok, F.col(Col.POST_ID))).alias("unique"),
+        F.collect_set(F.when(ok, F.to_date(Col.CREATED_AT))).alias("days"),
+        F.max(F.when(ok, F.col(Col.CREATED_AT))).alias("latest"),
+    ).collect()[0]
+    n_input, n_quarantined, n_unique = int(head["n"]), int(head["bad"]), int(head["unique"])
+    days: list[date] = sorted(head["days"])
     report.input_records += n_input
     report.quarantined += n_quarantined
-    quarantine = T.quarantine_records(validated)
-    valid = T.valid_posts(validated)
+    report.duplicates += (n_input - n_quarantined) - n_unique
+    outcome = PostsOutcome(max_created_at=head["latest"])
+    if n_quarantined:
+        _store_quarantine(spark, validated, lake, database_url)
+    if not n_unique:
+        validated.unpersist()
+        return outcome
 
     on_stage("deduplicating")
-    unique = T.dedupe_posts(valid).persist(StorageLevel.MEMORY_AND_DISK)
-    per_day = unique.groupBy(F.to_date(Col.CREATED_AT).alias(Col.DAY)).agg(
-        F.count(F.lit(1)).alias("n"), F.max(Col.CREATED_AT).alias("latest")
-    )
-    day_rows = per_day.collect()
-    days = [r[Col.DAY] for r in day_rows]
-    n_unique = sum(int(r["n"]) for r in day_rows)
-    report.duplicates += (n_input - n_quarantined) - n_unique
-    new = unique
-    if days and _path_exists(spark, lake.posts):
+    new = T.dedupe_posts(T.valid_posts(validated))
+    if _path_exists(spark, lake.posts):
         # A post's day follows from its creation time, so only the batch's day partitions can
         # hold it: the filter prunes the rest of the lake.
         known = spark.read.parquet(lake.posts).filter(F.col(Col.DAY).isin(days))
-        new = unique.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
-    if _path_exists(spark, lake.quarantine):
-        seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
-        quarantine = quarantine.join(seen, Col.QUARANTINE_ID, "left_anti")
-    quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
+        new = new.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
 
     on_stage("enriching and classifying sentiment")
     scored = add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size).persist(
         StorageLevel.MEMORY_AND_DISK
     )
+    parts = _collect_increments(scored, windows_open_from, add_increments is not None)
+    labels = parts.pop("labels")
+    n_stored = 0
+    for label, n, late in zip(labels["key"], labels[Col.N_POSTS], labels["late"], strict=True):
+        report.labels[label] = report.labels.get(label, 0) + int(n)
+        n_stored += int(n)
+        outcome.late_posts += int(late)
+    report.stored += n_stored
+    report.already_stored += n_unique - n_stored
+
+    if n_stored:
+        on_stage("writing the database")
+        write_to_store(scored, "posts", database_url)
+        if add_increments is not None:
+            on_stage("adding to trends and profiles")
+            add_increments(parts)
+        on_stage("writing the lake")
+        scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
+    if add_increments is None:
+        on_stage("aggregating trends and profiles")
+        touched = T.valid_posts(validated)
+        refresh_aggregates(spark, touched, days, lake, database_url, windows_open_from)
+
+    scored.unpersist()
+    validated.unpersist()
+    return outcome
+
+
+def _store_quarantine(
+    spark: SparkSession, validated: DataFrame, lake: LakePaths, database_url: str
+) -> None:
+    """Upsert the failed records into the database, then append the unseen ones to the lake."""
+    quarantine = T.quarantine_records(validated)
+    if _path_exists(spark, lake.quarantine):
+        seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
+        quarantine = quarantine.join(seen, Col.QUARANTINE_ID, "left_anti")
+    quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
+    write_to_store(quarantine, "quarantine", database_url)
+    quarantine.write.mode("append").parquet(lake.quarantine)
+    quarantine.unpersist()
+
+
+_INCREMENT_SCHEMA = (
+    "kind string, key string, day date, window_start timestamp, window_size int, "
+    "author_handle string, first_post_at timestamp, last_post_at timestamp, n_posts long, "
+    "n_negative long, n_neutral long, n_positive long, mean_score double, late long"
+)
+
+
+def _collect_increments(
+    scored: DataFrame, windows_open_from: datetime | None, aggregates: bool
+) -> dict[str, pd.DataFrame]:
+    """Per-label counts of ``scored`` and, if ``aggregates``, its aggregate rows, in one job.
+
+    Returns ``labels`` (key = label, n_posts, late) and, with ``aggregates``, one frame per
+    aggregate table in that table's columns. The aggregates are tiny next to the posts, so one
+    union collected to the driver costs one Spark job instead of one per table.
+    """
     closed: Column = F.lit(False)
     if windows_open_from is not None:
         secs = F.col(Col.CREATED_AT).cast("long")
         closed = (secs - F.pmod(secs, F.lit(60)) + 60) <= F.lit(windows_open_from.timestamp())
-    label_rows = (
-        scored.groupBy(Col.SENTIMENT_LABEL)
-        .agg(F.count(F.lit(1)).alias("n"), F.count_if(closed).alias("late"))
-        .collect()
+    label_rows = scored.groupBy(F.col(Col.SENTIMENT_LABEL).alias("key")).agg(
+        F.count(F.lit(1)).alias(Col.N_POSTS), F.count_if(closed).alias("late")
     )
-    n_stored = 0
-    outcome = PostsOutcome()
-    for r in label_rows:
-        label, n = r[Col.SENTIMENT_LABEL], int(r["n"])
-        report.labels[label] = report.labels.get(label, 0) + n
-        n_stored += n
-        outcome.late_posts += int(r["late"])
-    report.stored += n_stored
-    report.already_stored += n_unique - n_stored
+    parts: list[tuple[str, DataFrame]] = [("labels", label_rows)]
+    if aggregates:
+        windows = T.hashtag_window_rows(scored)
+        if windows_open_from is not None:
+            ends = F.col(Col.WINDOW_START).cast("long") + F.col(Col.WINDOW_SIZE)
+            windows = windows.filter(ends > F.lit(windows_open_from.timestamp()))
+        parts += [
+            (
+                "hashtag_trends",
+                T.hashtag_daily_trends(scored).withColumnRenamed(Col.HASHTAG, "key"),
+            ),
+            (
+                "mention_trends",
+                T.mention_daily_trends(scored).withColumnRenamed(Col.MENTION, "key"),
+            ),
+            (
+                "user_profiles",
+                T.user_sentiment_profiles(scored).withColumnRenamed(Col.AUTHOR_ID, "key"),
+            ),
+            ("hashtag_windows", T.hashtag_windows(windows).withColumnRenamed(Col.HASHTAG, "key")),
+        ]
+    fields = [f.split()[0] for f in _INCREMENT_SCHEMA.split(", ")]
+    types = dict(f.split() for f in _INCREMENT_SCHEMA.split(", "))
+    union: DataFrame | None = None
+    for kind, df in parts:
+        shaped = df.withColumn("kind", F.lit(kind)).select(
+            *[
+                (F.col(c) if c in df.columns or c == "kind" else F.lit(None))
+                .cast(types[c])
+                .alias(c)
+                for c in fields
+            ]
+        )
+        union = shaped if union is None else union.unionByName(shaped)
+    assert union is not None
+    collected = union.toPandas()
+    key_of = {
+        "labels": "key",
+        "hashtag_trends": Col.HASHTAG,
+        "mention_trends": Col.MENTION,
+        "user_profiles": Col.AUTHOR_ID,
+        "hashtag_windows": Col.HASHTAG,
+    }
+    keep = {
+        "labels": [Col.N_POSTS, "late"],
+        "hashtag_trends": [Col.DAY, *_COUNTS],
+        "mention_trends": [Col.DAY, *_COUNTS],
+        "user_profiles": [Col.AUTHOR_HANDLE, *_COUNTS, Col.FIRST_POST_AT, Col.LAST_POST_AT],
+        "hashtag_windows": [Col.WINDOW_START, Col.WINDOW_SIZE, *_COUNTS],
+    }
+    out: dict[str, pd.DataFrame] = {}
+    for kind, _df in parts:
+        rows = collected[collected["kind"] == kind]
+        frame = rows[["key", *keep[kind]]].reset_index(drop=True)
+        out[kind] = frame.rename(columns={"key": key_of[kind]}) if kind != "labels" else frame
+    return out
 
-    on_stage("writing the database")
-    write_to_store(scored, "posts", database_url)
-    write_to_store(quarantine, "quarantine", database_url)
 
-    on_stage("writing the lake")
-    scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
-    quarantine.write.mode("append").parquet(lake.quarantine)
-
-    on_stage("aggregating trends and profiles")
-    if days:
-        refresh_aggregates(spark, unique, days, lake, database_url, windows_open_from)
-        outcome.max_created_at = max(r["latest"] for r in day_rows)
-
-    quarantine.unpersist()
-    scored.unpersist()
-    unique.unpersist()
-    validated.unpersist()
-    return outcome
+_COUNTS = [Col.N_POSTS, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE, Col.MEAN_SCORE]
 
 
 def refresh_aggregates(

@@ -160,6 +160,7 @@ class PostsStream:
             "last_error": None,
         }
         self._listener: _ProgressListener | None = None
+        self._id: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, available_now: bool = False) -> StreamingQuery:
@@ -202,6 +203,11 @@ class PostsStream:
         before = self.events.before(batch_id)
         watermark = before - timedelta(seconds=cfg.watermark_seconds) if before else None
         report = BatchReport()
+        stream_id = self._stream_id()
+
+        def add_increments(increments: dict[str, pd.DataFrame]) -> bool:
+            return self.store.add_increments(stream_id, batch_id, increments)
+
         outcome = process_posts(
             self.spark,
             batch,
@@ -211,6 +217,7 @@ class PostsStream:
             report,
             batch_size=cfg.sentiment_batch_size,
             windows_open_from=watermark,
+            add_increments=add_increments,
         )
         latest = max(
             (t for t in (before, _utc(outcome.max_created_at)) if t is not None), default=None
@@ -228,6 +235,17 @@ class PostsStream:
             s["max_event_time"] = latest
             s["watermark"] = latest - timedelta(seconds=cfg.watermark_seconds) if latest else None
         self._write_status()
+
+    def _stream_id(self) -> str:
+        """Spark's id of this query, kept in its checkpoint: the same across restarts.
+
+        Increments are marked applied per (this id, batch id): a new checkpoint starts its batch
+        ids at 0 again, under a new id.
+        """
+        if self._id is None:
+            meta = Path(self.config.checkpoint) / "metadata"
+            self._id = str(json.loads(meta.read_text(encoding="utf-8").splitlines()[0])["id"])
+        return self._id
 
     # -- status ----------------------------------------------------------------------------------
     def _update(self, **fields: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -43,6 +44,22 @@ class Store(Protocol):
 
     def upsert(self, table: str, frame: pd.DataFrame) -> int:
         """Insert or update ``frame``'s rows in ``table`` by primary key; return rows written."""
+        ...
+
+    def add_increments(
+        self, stream_id: str, batch_id: int, increments: Mapping[str, pd.DataFrame]
+    ) -> bool:
+        """Add aggregate deltas (counts summed, means weighted) once per stream and batch.
+
+        ``increments`` maps an aggregate table (``hashtag_trends``, ``mention_trends``,
+        ``hashtag_windows``, ``user_profiles``) to rows of the same columns computed over new
+        posts only. All of it and the mark "``batch_id`` applied" commit in one transaction;
+        returns False, changing nothing, when ``stream_id`` already applied ``batch_id``.
+        """
+        ...
+
+    def stream_status(self) -> list[dict[str, Any]]:
+        """Every streaming query's status row (``stream_status``), by query name."""
         ...
 
     def replace_recommendations(self, frame: pd.DataFrame) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -122,6 +122,44 @@ class SqlStore:
             else:
                 _sqlite_upsert(conn, self._upsert_stmt(conn, tbl, pk, columns), tbl, columns, cols)
         return len(frame)
+
+    def add_increments(
+        self, stream_id: str, batch_id: int, increments: Mapping[str, pd.DataFrame]
+    ) -> bool:
+        """Add aggregate deltas once per (stream, batch), in one transaction with the mark.
+
+        Each table's rows are one ``INSERT ... ON CONFLICT DO UPDATE`` whose SET adds to the
+        stored row, so only the touched keys are read and written: no recomputation from
+        history.
+        """
+        marks = t.stream_commits
+        with self.engine.begin() as conn:
+            query = select(marks.c.batch_id).where(marks.c.stream_id == stream_id)
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            done = conn.execute(query).scalar_one_or_none()
+            if done is not None and done >= batch_id:
+                return False
+            for name, frame in increments.items():
+                if name not in _INCREMENTAL:
+                    raise ValueError(f"{name!r} takes no increments; use one of {_INCREMENTAL}")
+                if not frame.empty:
+                    _add_rows(conn, _table(name), frame)
+            mark = {"stream_id": stream_id, "batch_id": batch_id, "committed_at": datetime.now(UTC)}
+            stmt = (
+                postgresql.insert(marks) if self.dialect == "postgresql" else sqlite.insert(marks)
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["stream_id"],
+                    set_={
+                        "batch_id": stmt.excluded.batch_id,
+                        "committed_at": stmt.excluded.committed_at,
+                    },
+                ),
+                mark,
+            )
+        return True
 
     def replace_recommendations(self, frame: pd.DataFrame) -> int:
         """Replace the recommendation lists of the users present in ``frame``."""
@@ -344,6 +382,11 @@ class SqlStore:
         with self.engine.begin() as conn:
             return bool(conn.execute(stmt).rowcount)
 
+    def stream_status(self) -> list[dict[str, Any]]:
+        """Every streaming query's status row (``stream_status``), by query name."""
+        tbl = t.stream_status
+        return self._all(select(tbl).order_by(tbl.c.query_name))
+
     def label_distribution(self) -> dict[str, int]:
         """Stored posts per sentiment label."""
         p = t.posts
@@ -536,6 +579,40 @@ def _pg_copy_upsert(
             )
             + action
         )
+
+
+_INCREMENTAL = ("hashtag_trends", "mention_trends", "hashtag_windows", "user_profiles")
+
+
+def _add_rows(conn: Connection, tbl: Table, frame: pd.DataFrame) -> None:
+    """Upsert ``frame`` into ``tbl`` adding to the stored counts instead of replacing them."""
+    pk = [c.name for c in tbl.primary_key.columns]
+    columns = [c.name for c in tbl.columns]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"increments for {tbl.name} lack column(s) {missing}")
+    frame = frame.drop_duplicates(subset=pk, keep="last")
+    values = _column_values(frame, tbl, columns, pk)
+    rows = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+    stmt: Any = postgresql.insert(tbl) if conn.dialect.name == "postgresql" else sqlite.insert(tbl)
+    old, new = tbl.c, stmt.excluded
+    n = Col.N_POSTS
+    updates: dict[str, Any] = {
+        c: old[c] + new[c] for c in (n, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE)
+    }
+    # SET sees the row before the update, so this weighs the old mean by the old count.
+    updates[Col.MEAN_SCORE] = (
+        old[Col.MEAN_SCORE] * old[n] * 1.0 + new[Col.MEAN_SCORE] * new[n]
+    ) / (old[n] + new[n])
+    if tbl.name == "user_profiles":
+        first, last = Col.FIRST_POST_AT, Col.LAST_POST_AT
+        updates[first] = case((new[first] < old[first], new[first]), else_=old[first])
+        updates[last] = case((new[last] > old[last], new[last]), else_=old[last])
+        # The handle of the author's latest post, as the batch job's max_by picks it.
+        updates[Col.AUTHOR_HANDLE] = case(
+            (new[last] >= old[last], new[Col.AUTHOR_HANDLE]), else_=old[Col.AUTHOR_HANDLE]
+        )
+    conn.execute(stmt.on_conflict_do_update(index_elements=pk, set_=updates), rows)
 
 
 def _as_date(value: Any) -> date:

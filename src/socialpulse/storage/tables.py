@@ -224,3 +224,14 @@ stream_status = Table(
     Column("watermark", _TS),
     Column("last_error", Text),
 )
+
+stream_commits = Table(
+    "stream_commits",
+    metadata,
+    # Per streaming query (Spark's checkpoint id): the last micro-batch whose aggregate
+    # increments were added, written in the same transaction as those increments, so that a
+    # replayed batch adds nothing twice.
+    Column("stream_id", String(64), primary_key=True),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("committed_at", _TS, nullable=False),
+)

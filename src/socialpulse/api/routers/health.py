@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 
 from socialpulse import __version__
 from socialpulse.api.schemas import HealthRead
+from socialpulse.api.stream_status import read_streams
 from socialpulse.storage.base import Store
 
 
@@ -24,11 +25,14 @@ def build_router(store: Store) -> APIRouter:
         responses={503: {"model": HealthRead, "description": "A dependency does not answer."}},
     )
     def ready() -> JSONResponse:
-        """The API can serve: the database answers a query."""
+        """The API can serve: the database answers a query. Also the streams' progress."""
         db = store.ping()
         body = HealthRead(
-            status="ok" if db else "unavailable", version=__version__, checks={"database": db}
+            status="ok" if db else "unavailable",
+            version=__version__,
+            checks={"database": db},
+            streams=read_streams(store) if db else [],
         )
-        return JSONResponse(body.model_dump(), status_code=200 if db else 503)
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if db else 503)
 
     return router
