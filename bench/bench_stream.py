@@ -1,24 +1,29 @@
-"""Streaming latency: landing file written -> post visible in the serving database.
+"""Streaming latency: landing file written -> post visible in the database and through the API.
 
 A feeder writes landing files (temp file + rename, as the ingest writer does) at a steady rate,
-stamping each post's ``ingested_at`` with the time it is written; a poller asks the database
-which of the pending posts are visible yet. One `socialpulse stream` process (vader backend,
-2 s trigger) serves the whole run. 200 posts/s comes first (the acceptance number); then the
-rate doubles while sustained, or halves while not, until the verdict flips. A rate is
+stamping each post's ``ingested_at`` and ``created_at`` with the time it is written; a poller asks
+the database which of the pending posts are visible yet, and asks the REST API (a
+`socialpulse serve` process, ``GET /v1/posts?start=..&end=..``) for each pending file's posts.
+One `socialpulse stream` process (vader backend, 2 s trigger) serves the whole run. 200 posts/s
+comes first (the acceptance number); then the rate doubles while sustained, or halves while
+not, until the verdict flips. A rate is
 *sustained* when the posts written in the last quarter of its step are not later, at the
 median, than those of the first quarter by more than one trigger interval, and everything is
 visible within a drain period after the step.
 
     python bench/bench_stream.py [--seconds 60] [--rate 200] [--max-steps 4]
+    python bench/run_all.py stream        # the same with the defaults
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,12 +33,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+import psutil
 from _common import ROOT, record
 from sqlalchemy import create_engine, text
 
 TRIGGER_S = 2.0
 FILE_EVERY_S = 0.5
 POLL_EVERY_S = 0.2
+API_PAGE = 100
 DRAIN_S = 90.0
 TEXTS = [
     "I love the new #phone, the camera is great #tech",
@@ -54,6 +62,13 @@ class Step:
     seconds: float
     written: dict[str, float] = field(default_factory=dict)  # post id -> ingested (epoch s)
     seen: dict[str, float] = field(default_factory=dict)  # post id -> first seen (epoch s)
+    files: dict[float, int] = field(default_factory=dict)  # file stamp -> posts in the file
+    api_seen: dict[float, float] = field(default_factory=dict)  # file stamp -> seen via API
+    load: list[float] = field(default_factory=list)  # 1-min load average, start and end
+    cpu_s: float = 0.0  # CPU seconds of the stream's process tree during the step
+
+    def api_latencies(self) -> list[float]:
+        return sorted(self.api_seen[f] - f for f in self.files if f in self.api_seen)
 
     def latencies(self, ids: list[str] | None = None) -> list[float]:
         pick = ids if ids is not None else list(self.written)
@@ -67,8 +82,12 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[k]
 
 
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
 def _write_file(folder: Path, name: str, ids: list[str], now: float) -> None:
-    stamp = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
+    stamp = _iso(now)
     lines = [
         json.dumps(
             {
@@ -116,6 +135,16 @@ class Poller:
             self.batch_ms.append(int(row[1]))
         return out
 
+    def api_visible(self, api: httpx.Client, stamp: float, n: int) -> bool:
+        """True when the API lists ``n`` posts (or a full page) created at ``stamp``."""
+        limit = min(n, API_PAGE)
+        r = api.get(
+            "/v1/posts",
+            params={"start": _iso(stamp), "end": _iso(stamp + 0.001), "limit": limit},
+        )
+        r.raise_for_status()
+        return len(r.json()["items"]) >= limit
+
     def ready(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -124,13 +153,16 @@ class Poller:
             return False
 
 
-def run_step(step: Step, folder: Path, poller: Poller, next_id: int) -> int:
+def run_step(
+    step: Step, folder: Path, poller: Poller, next_id: int, api: httpx.Client | None = None
+) -> int:
     """Feed ``step.rate`` posts/s for ``step.seconds``, then drain; returns the next post id."""
     per_file = max(1, round(step.rate * FILE_EVERY_S))
     started = time.time()
     next_file = started
     n_file = 0
     pending: list[str] = []
+    pending_files: list[float] = []
     drain_until = started + step.seconds + DRAIN_S
     while True:
         now = time.time()
@@ -142,6 +174,9 @@ def run_step(step: Step, folder: Path, poller: Poller, next_id: int) -> int:
             for pid in ids:
                 step.written[pid] = now
             pending.extend(ids)
+            step.files[now] = len(ids)
+            if api is not None:
+                pending_files.append(now)
             n_file += 1
             next_file += FILE_EVERY_S
         if pending:
@@ -150,7 +185,13 @@ def run_step(step: Step, folder: Path, poller: Poller, next_id: int) -> int:
             for pid in got:
                 step.seen[pid] = seen_now
             pending = [p for p in pending if p not in got]
-        if not feeding and (not pending or now > drain_until):
+        if api is not None and pending_files:
+            # Files become visible in arrival order, so ask for the oldest few only.
+            for stamp in pending_files[:3]:
+                if poller.api_visible(api, stamp, step.files[stamp]):
+                    step.api_seen[stamp] = time.time()
+            pending_files = [f for f in pending_files if f not in step.api_seen]
+        if not feeding and ((not pending and not pending_files) or now > drain_until):
             return next_id
         time.sleep(POLL_EVERY_S)
 
@@ -183,6 +224,35 @@ def sustained(step: Step) -> bool:
     return statistics.median(last) - statistics.median(first) <= TRIGGER_S
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and all its children."""
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def main() -> int:
     """Run the stream under a sustained feed and record the latency percentiles."""
     parser = argparse.ArgumentParser()
@@ -196,6 +266,7 @@ def main() -> int:
     posts = landing / "posts"
     posts.mkdir(parents=True)
     data = work / "data"
+    port = _free_port()
     env = {
         **os.environ,
         "SOCIALPULSE_DATA_DIR": str(data),
@@ -203,15 +274,26 @@ def main() -> int:
         "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
         "SOCIALPULSE_STREAM_TRIGGER_SECONDS": str(TRIGGER_S),
         "SOCIALPULSE_STREAM_MAX_FILES_PER_TRIGGER": "50",
+        "SOCIALPULSE_API_AUTH_ENABLED": "false",
+        "SOCIALPULSE_API_MAX_PAGE_SIZE": str(API_PAGE),
     }
     cli = str(Path(sys.executable).parent / "socialpulse")
     log = (work / "stream.log").open("w")
     proc = subprocess.Popen(
         [cli, "stream"], env=env, stdout=log, stderr=log, start_new_session=True, cwd=ROOT
     )
+    api_log = (work / "api.log").open("w")
+    api_proc = subprocess.Popen(
+        [cli, "serve", "--port", str(port)],
+        env=env,
+        stdout=api_log,
+        stderr=api_log,
+        start_new_session=True,
+        cwd=ROOT,
+    )
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     poller = Poller(f"sqlite:///{data / 'socialpulse.db'}")
     steps: list[Step] = []
-    load_avgs: list[float] = []
     try:
         while not poller.ready():
             if proc.poll() is not None:
@@ -219,7 +301,7 @@ def main() -> int:
             time.sleep(0.5)
         # Warm-up: the first batch starts the Python workers and loads the sentiment model.
         warm = Step(rate=20, seconds=4)
-        next_id = run_step(warm, posts, poller, 10_000_000)
+        next_id = run_step(warm, posts, poller, 10_000_000, api)
         if not pending_drained(poller, list(warm.written), limit_s=600):
             raise RuntimeError("the warm-up posts never became visible")
         poller.batch_ms.clear()
@@ -227,14 +309,18 @@ def main() -> int:
         rate, direction = args.rate, 0
         for _ in range(args.max_steps):
             step = Step(rate=rate, seconds=args.seconds if not steps else args.seconds / 2)
-            load_avgs.append(os.getloadavg()[0])
-            next_id = run_step(step, posts, poller, next_id)
+            step.load.append(os.getloadavg()[0])
+            cpu0 = _tree_cpu_s(proc.pid)
+            next_id = run_step(step, posts, poller, next_id, api)
+            step.cpu_s = _tree_cpu_s(proc.pid) - cpu0
+            step.load.append(os.getloadavg()[0])
             steps.append(step)
-            lat = step.latencies()
+            lat, api_lat = step.latencies(), step.api_latencies()
             print(
                 f"{rate:>5} posts/s: p50 {_pct(lat, 50):.2f}s p95 {_pct(lat, 95):.2f}s "
-                f"p99 {_pct(lat, 99):.2f}s visible {len(step.seen)}/{len(step.written)} "
-                f"sustained={sustained(step)}",
+                f"p99 {_pct(lat, 99):.2f}s (API p50 {_pct(api_lat, 50):.2f}s p95 "
+                f"{_pct(api_lat, 95):.2f}s) visible {len(step.seen)}/{len(step.written)} "
+                f"sustained={sustained(step)} load {step.load} cpu {step.cpu_s:.0f}s",
                 flush=True,
             )
             # Double while sustained, halve while not; stop when the verdict flips.
@@ -246,36 +332,42 @@ def main() -> int:
             if not pending_drained(poller, posts_written(steps)):
                 break  # a backlog left over would spoil the next step
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop(proc)
+        _stop(api_proc)
         log.close()
+        api_log.close()
+        api.close()
         poller.engine.dispose()
 
     rows = []
     for s in steps:
-        lat = s.latencies()
+        lat, api_lat = s.latencies(), s.api_latencies()
         rows.append(
             f"| {s.rate} | {s.seconds:.0f} | {len(s.written)} | {len(s.seen)} | "
             f"{_pct(lat, 50):.2f} | {_pct(lat, 95):.2f} | {_pct(lat, 99):.2f} | "
-            f"{'yes' if sustained(s) else 'no'} |"
+            f"{_pct(api_lat, 50):.2f} | {_pct(api_lat, 95):.2f} | {_pct(api_lat, 99):.2f} | "
+            f"{'yes' if sustained(s) else 'no'} | {s.load[0]:.1f} → {s.load[-1]:.1f} | "
+            f"{s.cpu_s:.0f} |"
         )
     best = max((s.rate for s in steps if sustained(s)), default=0)
     batch_ms = sorted(float(x) for x in poller.batch_ms)
     body = "\n".join(
         [
             "Ingest time (`ingested_at`, stamped when the landing file is written) to the post "
-            "being visible in the serving database (SQLite, polled every 0.2 s). One "
+            "being visible in the serving database (SQLite, every post, polled every 0.2 s) and "
+            "through the API (`GET /v1/posts?start=&end=` on the file's creation time from a "
+            "separate `socialpulse serve` process: a file counts as visible when the API lists "
+            f"its posts, up to a page of {API_PAGE}). One "
             f"`socialpulse stream` process, {TRIGGER_S:.0f} s processing-time trigger, "
             "`local[*]` Spark, sentiment backend **vader**; a landing file every "
-            f"{FILE_EVERY_S} s. Host load average (1 min) at the start of each step: "
-            + ", ".join(f"{x:.1f}" for x in load_avgs)
-            + " (2-core CI-class VM, 24 GB, shared: other engineers' jobs ran at the same time).",
+            f"{FILE_EVERY_S} s. Load = the host's 1-minute load average at the start and end "
+            "of each step; CPU s = CPU seconds of the stream's process tree (JVM and Python "
+            "workers) during the step. 2-core CI-class VM, 24 GB, shared: other engineers' "
+            "jobs ran at the same time.",
             "",
-            "| posts/s | feed s | written | visible | p50 s | p95 s | p99 s | sustained |",
-            "|---|---|---|---|---|---|---|---|",
+            "| posts/s | feed s | written | visible | DB p50 s | DB p95 s | DB p99 s | "
+            "API p50 s | API p95 s | API p99 s | sustained | load | CPU s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *rows,
             "",
             f"Highest sustained rate: **{best} posts/s** (from {args.rate} posts/s the rate "

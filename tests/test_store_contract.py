@@ -309,3 +309,43 @@ def test_data_outlives_the_store_object(store_url: str, store: Store) -> None:
     again.create_schema()
     assert again.count("posts") == 7
     again.close()
+
+
+def test_increments_add_to_stored_aggregates_once_per_batch(store: Store) -> None:
+    t0 = datetime(2026, 10, 3, 12, 0, tzinfo=UTC)
+
+    def trend(n: int, neg: int, pos: int, mean: float) -> pd.DataFrame:
+        row = {Col.HASHTAG: "x", Col.DAY: date(2026, 10, 3), Col.N_POSTS: n}
+        row |= {Col.N_NEGATIVE: neg, Col.N_NEUTRAL: n - neg - pos, Col.N_POSITIVE: pos}
+        return pd.DataFrame([{**row, Col.MEAN_SCORE: mean}])
+
+    def profile(handle: str, first: datetime, last: datetime) -> pd.DataFrame:
+        frame = _profile("u1", 2, first, last)
+        frame[Col.AUTHOR_HANDLE] = handle
+        return frame
+
+    assert store.add_increments(
+        "s1", 0, {"hashtag_trends": trend(3, 1, 2, 0.5), "user_profiles": profile("old", t0, t0)}
+    )
+    later = t0 + timedelta(hours=1)
+    step = {
+        "hashtag_trends": trend(1, 1, 0, -0.5),
+        "user_profiles": profile("new", t0 - timedelta(days=1), later),
+    }
+    assert store.add_increments("s1", 1, step)
+    # A replay of a batch already applied, or of an older one, changes nothing.
+    assert not store.add_increments("s1", 1, step)
+    assert not store.add_increments("s1", 0, step)
+    (row,) = store.hashtag_trend("x")
+    assert (row[Col.N_POSTS], row[Col.N_NEGATIVE], row[Col.N_POSITIVE]) == (4, 2, 2)
+    assert row[Col.MEAN_SCORE] == pytest.approx((3 * 0.5 - 0.5) / 4)
+    prof = store.user_profile("u1")
+    assert prof is not None
+    assert (prof[Col.N_POSTS], prof[Col.AUTHOR_HANDLE]) == (4, "new")
+    assert prof[Col.FIRST_POST_AT] == t0 - timedelta(days=1)
+    assert prof[Col.LAST_POST_AT] == later
+    # Another stream (a new checkpoint) keeps its own batch ids.
+    assert store.add_increments("s2", 0, {"hashtag_trends": trend(1, 0, 1, 1.0)})
+    assert store.hashtag_trend("x")[0][Col.N_POSTS] == 5
+    with pytest.raises(ValueError, match="takes no increments"):
+        store.add_increments("s1", 2, {"posts": trend(1, 0, 1, 1.0)})

@@ -30,8 +30,33 @@ def demo(
     keep: Annotated[
         bool, typer.Option(help="Keep an earlier demo's data instead of starting afresh.")
     ] = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Real time instead: stand-in X → ingest → stream → API, trends moving "
+            "until Ctrl-C.",
+        ),
+    ] = False,
+    duration: Annotated[
+        float, typer.Option(min=0, help="--live: stop after this many seconds (0 = Ctrl-C).")
+    ] = 0.0,
+    rate: Annotated[
+        float, typer.Option(min=0.1, help="--live: posts per second the stand-in X releases.")
+    ] = 20.0,
+    refresh: Annotated[
+        float, typer.Option(min=0.5, help="--live: seconds between table refreshes.")
+    ] = 3.0,
 ) -> None:
-    """Run every stage on generated data, query the API, print what happened and where to look."""
+    """Run every stage on generated data, query the API, print what happened and where to look.
+
+    With ``--live``: the real-time path instead, a live table of trends read from the API.
+    """
+    if live:
+        from socialpulse.cli.demo_live import run_live
+
+        run_live(console, duration, rate, refresh, keep)
+        return
     from socialpulse.api.background import ServerThread
     from socialpulse.api.deps import build_app
     from socialpulse.cli.main import stage_progress

@@ -6,8 +6,9 @@ results come from three things together:
 
 - the checkpoint: Spark records which files make up batch N before running it, and re-runs
   exactly that batch after a crash;
-- an idempotent sink: posts are upserted by id and dropped when already in the lake, and every
-  aggregate row the batch touches is recomputed from the lake, so replaying N changes nothing;
+- an idempotent sink: posts are upserted by id and dropped when already in the lake, and the
+  aggregates of N's new posts are added in one database transaction with the mark "N applied"
+  (``Store.add_increments``), so replaying N changes nothing;
 - a deterministic watermark: the event-time watermark batch N uses is derived from batches
   before N and stored beside the checkpoint, so a replayed batch closes the same windows.
 """
@@ -184,6 +185,18 @@ class PostsStream:
             writer = writer.trigger(processingTime=f"{cfg.trigger_seconds} seconds")
         self._write_status()
         return writer.start()
+
+    def stop(self, query: StreamingQuery, grace_s: float = 30.0) -> None:
+        """Stop ``query``, letting a micro-batch in flight finish first (up to ``grace_s``).
+
+        Stopping interrupts a running batch; that is safe (the checkpoint replays it, exactly
+        once) but wastes its work, and Spark may report the interrupted Python callback as the
+        query's error. Callers stop feeding the landing folder first, so no new batch follows.
+        """
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and query.isActive and query.status["isTriggerActive"]:
+            time.sleep(0.2)
+        query.stop()
 
     def finish(self, query: StreamingQuery, error: BaseException | None = None) -> None:
         """Record the final state (stopped or failed) and detach the progress listener."""

@@ -1,0 +1,90 @@
+"""`socialpulse demo --live` as a user runs it: trends grow through the API, Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from socialpulse.storage import tables as t
+from tests.test_stream_job import table_rows
+
+pytestmark = pytest.mark.slow
+
+REFRESH = re.compile(r"refresh (\d+): hashtag posts (\d+), stored (\d+)")
+
+
+def test_live_demo_shows_growing_trends_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SOCIALPULSE_DATA_DIR": str(tmp_path),
+        "SOCIALPULSE_SPARK_MASTER": "local[2]",
+        "SOCIALPULSE_SPARK_SHUFFLE_PARTITIONS": "4",
+        "SOCIALPULSE_SPARK_DRIVER_MEMORY": "1g",
+        "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
+        "SOCIALPULSE_STREAM_TRIGGER_SECONDS": "1",
+    }
+    cli = str(Path(sys.executable).parent / "socialpulse")
+    # --duration only bounds a hung run; the test stops it with SIGINT, as Ctrl-C would.
+    args = [cli, "demo", "--live", "--rate", "20", "--refresh", "1", "--duration", "600"]
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    output: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    totals: list[int] = []
+    try:
+        deadline = time.monotonic() + 540
+        # Two refreshes in a row that each saw more posts than the one before, from the API.
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            output.append(line)
+            m = REFRESH.search(line)
+            if m:
+                totals.append(int(m.group(2)))
+                if len(totals) >= 3 and 0 < totals[-3] < totals[-2] < totals[-1]:
+                    break
+        assert proc.poll() is None, "".join(output)[-4000:]
+        os.kill(proc.pid, signal.SIGINT)
+        rc = proc.wait(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    time.sleep(0.5)
+    while not lines.empty():
+        output.append(lines.get())
+    text = "".join(output)
+    assert len(totals) >= 3 and 0 < totals[-3] < totals[-2] < totals[-1], text[-4000:]
+    assert rc == 0, text[-4000:]
+    assert "stopped cleanly" in text, text[-4000:]
+    # Nothing left running: the JVM, the Python workers and the threads' servers all ended.
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
+    url = f"sqlite:///{tmp_path / 'demo-live' / 'socialpulse.db'}"
+    (status,) = table_rows(url, t.stream_status, ["query_name"])
+    assert status["state"] == "stopped"
+    assert status["posts_stored_run"] >= totals[-1] // 2  # a post may carry two hashtags
