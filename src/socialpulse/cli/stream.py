@@ -70,8 +70,8 @@ def stream(
     try:
         query.awaitTermination()
     except KeyboardInterrupt:
-        typer.echo("stopping", err=True)
-        query.stop()
+        typer.echo("stopping (letting a micro-batch in flight finish)", err=True)
+        runner.stop(query)
     except Exception as exc:  # noqa: BLE001 - recorded in stream_status, then re-raised
         error = exc
     runner.finish(query, error)
