@@ -162,5 +162,6 @@ def test_readiness_is_503_when_the_database_does_not_answer(tmp_path: Path) -> N
             "status": "unavailable",
             "version": ready.json()["version"],
             "checks": {"database": False},
+            "streams": [],
         }
     store.close()
