@@ -11,10 +11,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from socialpulse import __version__
-from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, TokenBucket, require
+from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, require
+from socialpulse.api.cache import ResponseCache
 from socialpulse.api.errors import install_problem_handlers, problem_openapi
 from socialpulse.api.metrics import ApiMetrics
 from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from socialpulse.api.ratelimit import RateLimiter, create_rate_limiter
 from socialpulse.api.routers import admin as admin_routes
 from socialpulse.api.routers import analyze, hashtags, health, mentions, posts, stats, users
 from socialpulse.api.schemas import ProblemRead
@@ -38,6 +40,10 @@ Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
 (`application/problem+json`). List endpoints page with an opaque `cursor`: pass the
 `next_cursor` of one page to get the next; it is `null` on the last page.
 
+Profiles, timelines, recommendations and hashtag/mention trends may be a few seconds old (the
+server caches them for `api_cache_seconds`); they carry an `ETag`, and a request that sends it
+back in `If-None-Match` gets `304 Not Modified` while the answer is unchanged.
+
 `/v1` routes need an API key in the `X-API-Key` header (`socialpulse apikey create`): the `read`
 scope for data and analysis, `admin` for key management. Each key has a rate limit; a `429`
 says when to retry in `Retry-After`.
@@ -58,8 +64,12 @@ def create_app(
     backend: SentimentBackend,
     settings: Settings,
     lifespan: Lifespan | None = None,
+    limiter: RateLimiter | None = None,
 ) -> FastAPI:
-    """Build the API over ``store`` (reads) and ``backend`` (``/v1/analyze``)."""
+    """Build the API over ``store`` (reads) and ``backend`` (``/v1/analyze``).
+
+    ``limiter`` defaults to the one ``settings.api_rate_limiter`` names.
+    """
     app = FastAPI(
         title="socialpulse API",
         version=__version__,
@@ -81,16 +91,17 @@ def create_app(
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
     checker = KeyChecker(store, settings.api_key_cache_seconds)
-    limiter = TokenBucket(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
+    limiter = limiter or create_rate_limiter(settings)
+    cache = ResponseCache(settings.api_cache_seconds)
     guarded: dict[str, Any] = {"responses": AUTH_RESPONSES}
     read = [Depends(require(Scope.READ, settings, checker, limiter))]
     admin = [Depends(require(Scope.ADMIN, settings, checker, limiter))]
     app.include_router(health.build_router(store))
     app.include_router(metrics.router())
-    app.include_router(users.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(users.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
-    app.include_router(hashtags.build_router(store, settings), dependencies=read, **guarded)
-    app.include_router(mentions.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(hashtags.build_router(store, settings, cache), dependencies=read, **guarded)
+    app.include_router(mentions.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(analyze.build_router(backend, settings), dependencies=read, **guarded)
     app.include_router(stats.build_router(store), dependencies=read, **guarded)
     app.include_router(admin_routes.build_router(store), dependencies=admin, **guarded)

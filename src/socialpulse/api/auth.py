@@ -1,4 +1,4 @@
-"""API keys (stored hashed, compared in constant time, with scopes) and per-key rate limits.
+"""API keys (stored hashed, compared in constant time, with scopes), enforced with rate limits.
 
 A key reads ``sp_<key_id>_<secret>``. The key id is public and finds the row; only the SHA-256
 of the secret is stored. The secret is 256 random bits, so a fast hash is as safe as a slow
@@ -22,6 +22,7 @@ from fastapi import HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
+from socialpulse.api.ratelimit import RateLimiter
 from socialpulse.config import Settings
 from socialpulse.storage.base import Store
 
@@ -82,29 +83,6 @@ class Principal:
 
     key_id: str
     scopes: frozenset[Scope]
-
-
-class TokenBucket:
-    """Per-key token buckets: ``rate`` tokens/s refill up to ``burst``. Thread-safe."""
-
-    def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic):
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self.clock = clock
-        self._state: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._state.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._state[key] = (tokens - 1.0, now)
-                return 0.0
-            self._state[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
 
 
 class KeyChecker:
@@ -168,7 +146,7 @@ _header = APIKeyHeader(
 
 
 def require(
-    scope: Scope, settings: Settings, checker: KeyChecker, limiter: TokenBucket
+    scope: Scope, settings: Settings, checker: KeyChecker, limiter: RateLimiter
 ) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits callers holding ``scope`` within their rate limit."""
 
