@@ -36,7 +36,8 @@ def test_the_cache_is_bounded_and_can_be_turned_off() -> None:
     assert [cache.get(i) is not None for i in range(5)] == [False, False, True, True, True]
     off = ResponseCache(ttl_s=0)
     entry = off.put("k", b"{}")
-    assert entry.etag.startswith('"') and off.get("k") is None
+    assert entry.etag.startswith('"')
+    assert off.get("k") is None
 
 
 def test_etag_names_the_body() -> None:
