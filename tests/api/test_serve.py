@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from socialpulse.api.auth import API_KEY_HEADER, Scope, make_key
 from socialpulse.storage.base import create_store
@@ -48,6 +49,20 @@ def _start(args: list[str], env: dict[str, str], cwd: Path, port: int) -> subpro
                 out = proc.stdout.read().decode() if proc.stdout else ""
                 raise AssertionError(f"serve did not start:\n{out}") from None
             time.sleep(0.2)
+
+
+def _top_requests(port: int) -> dict[str, int]:
+    """Requests to /v1/hashtags/top by status, as one scrape of /metrics reports them."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    out: dict[str, int] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "socialpulse_api_requests_total"
+                and sample.labels["route"] == "/v1/hashtags/top"
+            ):
+                out[sample.labels["status"]] = int(sample.value)
+    return out
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -110,5 +125,13 @@ def test_workers_share_one_rate_limit_per_key(tmp_path: Path) -> None:
         assert sorted(codes) == [200] * 6 + [429] * 8, codes
         workers = {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
         assert len(workers) >= 2, "serve --workers 2 started fewer than two processes"
+        # Whichever worker answers a scrape, /metrics counts the requests of both.
+        deadline = time.monotonic() + 10
+        while True:
+            counts = [_top_requests(port) for _ in range(4)]
+            if counts == [{"200": 6, "429": 8}] * 4 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)  # a worker counts a request just after answering it
+        assert counts == [{"200": 6, "429": 8}] * 4
     finally:
         _stop(proc)

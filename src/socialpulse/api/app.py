@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -78,7 +79,8 @@ def create_app(
         dependencies=[Depends(unknown_query_guard())],
     )
     install_problem_handlers(app)
-    metrics = ApiMetrics()
+    # Set by `serve --workers N` (prometheus_client's own variable): count across workers.
+    metrics = ApiMetrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=max_body_bytes(settings)
     )

@@ -1,10 +1,16 @@
-"""Prometheus metrics of one app instance (its own registry: no process-wide globals)."""
+"""Prometheus metrics of one app instance (its own registry: no process-wide globals).
+
+Under ``socialpulse serve --workers N`` every worker counts into prometheus_client's
+multiprocess files (``PROMETHEUS_MULTIPROC_DIR``, set by ``serve``), and ``/metrics`` sums the
+files of all workers, so a scrape sees the whole server whichever worker answers it.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 # Latency buckets around the 50 ms p99 target, fine below it and coarse above.
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -13,7 +19,8 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 1
 class ApiMetrics:
     """Request counts and latencies per method, route template and status."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: str | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "socialpulse_api_requests",
@@ -45,6 +52,10 @@ class ApiMetrics:
         )
         def metrics() -> Response:
             """Prometheus metrics: requests by route and status, latency histograms."""
-            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+            registry = self.registry
+            if self.multiprocess_dir:
+                registry = CollectorRegistry()
+                MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
         return router

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Annotated
 
 import typer
@@ -49,11 +52,17 @@ def serve(
     create_rate_limiter(settings).close()  # the shared buckets file, made before the workers
     # Each worker imports the factory and builds its own app (store pool, caches) from the
     # same environment; rate limits are shared through api_rate_limiter=sqlite.
-    uvicorn.run(
-        "socialpulse.api.deps:asgi_app",
-        factory=True,
-        workers=n_workers,
-        host=bind_host,
-        port=bind_port,
-        access_log=False,
-    )
+    # The workers inherit this and count their metrics into files here, which /metrics sums.
+    metrics_dir = tempfile.mkdtemp(prefix="socialpulse-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "socialpulse.api.deps:asgi_app",
+            factory=True,
+            workers=n_workers,
+            host=bind_host,
+            port=bind_port,
+            access_log=False,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
