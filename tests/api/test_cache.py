@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from socialpulse.api.cache import ResponseCache
 from tests.api.conftest import LiveApi
@@ -75,3 +78,36 @@ def test_errors_are_not_cached(live_api: LiveApi) -> None:
         missing = live_api.client.get("/v1/users/nobody/recommendations")
         assert missing.status_code == 404
         assert "etag" not in missing.headers
+
+
+def test_shortcut_answers_are_logged_and_counted_like_routed_ones(
+    live_api: LiveApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, template = "/v1/users/u002/recommendations?limit=2", "/v1/users/{user_id}/recommendations"
+
+    def count() -> float:
+        text = live_api.client.get("/metrics").text
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                labels = (s.labels.get("route"), s.labels.get("status"))
+                if s.name == "socialpulse_api_requests_total" and labels == (template, "200"):
+                    return s.value
+        return 0.0
+
+    routed = live_api.client.get(path)
+    before = count()
+    with caplog.at_level(logging.INFO, logger="socialpulse.api.access"):
+        again = {"X-Request-ID": "repeat-1"}
+        repeats = [live_api.client.get(path, headers=again) for _ in range(3)]
+    assert all(r.content == routed.content for r in repeats)
+    assert all(r.headers["etag"] == routed.headers["etag"] for r in repeats)
+    assert count() == before + 3
+    logged = [r for r in caplog.records if getattr(r, "request_id", None) == "repeat-1"]
+    assert len(logged) == 3
+    assert all(getattr(r, "key_id", None) for r in logged)
+
+
+def test_a_changed_query_is_validated_again(live_api: LiveApi) -> None:
+    assert live_api.client.get("/v1/users/u001/recommendations?limit=2").status_code == 200
+    assert live_api.client.get("/v1/users/u001/recommendations?limit=0").status_code == 422
+    assert live_api.client.get("/v1/users/u001/recommendations?limit=2&x=1").status_code == 422

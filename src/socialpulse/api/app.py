@@ -12,8 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from socialpulse import __version__
-from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, require
-from socialpulse.api.cache import ResponseCache
+from socialpulse.api.auth import API_KEY_HEADER, Gate, KeyChecker, Scope, require
+from socialpulse.api.cache import CachedAnswerShortcut, ResponseCache
 from socialpulse.api.errors import install_problem_handlers, problem_openapi
 from socialpulse.api.metrics import ApiMetrics
 from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
@@ -79,6 +79,13 @@ def create_app(
         dependencies=[Depends(unknown_query_guard())],
     )
     install_problem_handlers(app)
+    checker = KeyChecker(store, settings.api_key_cache_seconds)
+    limiter = limiter or create_rate_limiter(settings)
+    gate = Gate(settings, checker, limiter)
+    cache = ResponseCache(settings.api_cache_seconds)
+    # Middleware added first runs innermost: the shortcut sits inside the request-id/log/metrics
+    # layer (so its answers are logged and counted) and CORS wraps everything.
+    app.add_middleware(CachedAnswerShortcut, cache=cache, gate=gate)
     # Set by `serve --workers N` (prometheus_client's own variable): count across workers.
     metrics = ApiMetrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     app.add_middleware(
@@ -92,12 +99,9 @@ def create_app(
             allow_headers=[API_KEY_HEADER, "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
-    checker = KeyChecker(store, settings.api_key_cache_seconds)
-    limiter = limiter or create_rate_limiter(settings)
-    cache = ResponseCache(settings.api_cache_seconds)
     guarded: dict[str, Any] = {"responses": AUTH_RESPONSES}
-    read = [Depends(require(Scope.READ, settings, checker, limiter))]
-    admin = [Depends(require(Scope.ADMIN, settings, checker, limiter))]
+    read = [Depends(require(Scope.READ, gate))]
+    admin = [Depends(require(Scope.ADMIN, gate))]
     app.include_router(health.build_router(store))
     app.include_router(metrics.router())
     app.include_router(users.build_router(store, settings, cache), dependencies=read, **guarded)
