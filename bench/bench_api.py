@@ -461,6 +461,11 @@ def main() -> None:
         f"{load_after[2]:.1f} on 2 cores (the machine is shared: other jobs take CPU from both "
         "the server and wrk, so requests/s per server CPU second is the steadier figure).",
         "",
+        "How to read the cache rows: the rotation is a hot set, so once it has gone round "
+        "within the 5 s TTL nearly every request is a cache hit (answered before routing, after "
+        "the key, scope and rate-limit checks); a workload where every request asks something "
+        "new runs at the 'no answer cache' rows. Answers may be up to `api_cache_seconds` old.",
+        "",
         f"Deep pages, side by side on the same database: the page of 50 posts {depth:,} rows "
         f"deep takes {pages['offset_s'] * 1000:.1f} ms with OFFSET (naive) and "
         f"{pages['keyset_s'] * 1000:.1f} ms with the API's keyset cursor "
