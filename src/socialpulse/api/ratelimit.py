@@ -5,6 +5,7 @@
 times its limit. The ``sqlite`` limiter keeps the buckets in one small SQLite file beside the
 data that all workers update with one atomic statement per request; ``memory`` is the
 single-process limiter for tests and embedded use. Pick one with ``api_rate_limiter``.
+The file is local, so with API servers on several hosts each host counts its own share.
 """
 
 from __future__ import annotations
