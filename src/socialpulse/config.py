@@ -148,6 +148,15 @@ class Settings(BaseSettings):
         600, ge=1, description="Sustained requests per minute allowed to one API key."
     )
     api_rate_limit_burst: int = Field(60, ge=1, description="Requests one key may burst.")
+    api_rate_limiter: str = Field(
+        "sqlite",
+        description="Rate-limit buckets: sqlite (a file in data_dir shared by all serve workers) "
+        "or memory (one process only).",
+    )
+    api_cache_seconds: float = Field(
+        5.0, ge=0, description="How long hot read answers are reused; 0 turns the cache off."
+    )
+    api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes of serve.")
     api_key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a checked key is trusted before the database is asked."
     )

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialpulse.api.app import create_app
-from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, TokenBucket, make_key
+from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, make_key
 from socialpulse.api.background import ServerThread
 from socialpulse.cli.main import app as cli
 from socialpulse.sentiment.base import create_backend
@@ -122,18 +122,6 @@ def test_rate_limit_per_key(auth: Auth) -> None:
     other = make_key("other", [Scope.READ])
     auth.store.add_api_key(other.row)
     assert auth.get("/v1/hashtags/top", other.secret_key).status_code == 200
-
-
-def test_token_bucket_refills_at_the_configured_rate() -> None:
-    now = [100.0]
-    bucket = TokenBucket(per_minute=60, burst=2, clock=lambda: now[0])
-    assert [bucket.take("k"), bucket.take("k")] == [0.0, 0.0]
-    assert bucket.take("k") == pytest.approx(1.0)
-    now[0] += 0.5
-    assert bucket.take("k") == pytest.approx(0.5)
-    now[0] += 0.5
-    assert bucket.take("k") == 0.0
-    assert bucket.take("other") == 0.0
 
 
 def test_key_checker_caches_verdicts_for_the_ttl(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -11,10 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from socialpulse import __version__
-from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, TokenBucket, require
+from socialpulse.api.auth import API_KEY_HEADER, Gate, KeyChecker, Scope, require
+from socialpulse.api.cache import CachedAnswerShortcut, ResponseCache
 from socialpulse.api.errors import install_problem_handlers, problem_openapi
 from socialpulse.api.metrics import ApiMetrics
 from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from socialpulse.api.ratelimit import RateLimiter, create_rate_limiter
 from socialpulse.api.routers import admin as admin_routes
 from socialpulse.api.routers import analyze, hashtags, health, mentions, posts, stats, users
 from socialpulse.api.schemas import ProblemRead
@@ -39,6 +42,10 @@ Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem details
 (`application/problem+json`). List endpoints page with an opaque `cursor`: pass the
 `next_cursor` of one page to get the next; it is `null` on the last page.
 
+Profiles, timelines, recommendations and hashtag/mention trends may be a few seconds old (the
+server caches them for `api_cache_seconds`); they carry an `ETag`, and a request that sends it
+back in `If-None-Match` gets `304 Not Modified` while the answer is unchanged.
+
 `/v1` routes need an API key in the `X-API-Key` header (`socialpulse apikey create`): the `read`
 scope for data and analysis, `admin` for key management. Each key has a rate limit; a `429`
 says when to retry in `Retry-After`.
@@ -59,8 +66,12 @@ def create_app(
     backend: SentimentBackend,
     settings: Settings,
     lifespan: Lifespan | None = None,
+    limiter: RateLimiter | None = None,
 ) -> FastAPI:
-    """Build the API over ``store`` (reads) and ``backend`` (``/v1/analyze``)."""
+    """Build the API over ``store`` (reads) and ``backend`` (``/v1/analyze``).
+
+    ``limiter`` defaults to the one ``settings.api_rate_limiter`` names.
+    """
     app = FastAPI(
         title="socialpulse API",
         version=__version__,
@@ -69,8 +80,16 @@ def create_app(
         dependencies=[Depends(unknown_query_guard())],
     )
     install_problem_handlers(app)
-    metrics = ApiMetrics()
-    metrics.registry.register(StreamStatusCollector(store))
+    checker = KeyChecker(store, settings.api_key_cache_seconds)
+    limiter = limiter or create_rate_limiter(settings)
+    gate = Gate(settings, checker, limiter)
+    cache = ResponseCache(settings.api_cache_seconds)
+    # Middleware added first runs innermost: the shortcut sits inside the request-id/log/metrics
+    # layer (so its answers are logged and counted) and CORS wraps everything.
+    app.add_middleware(CachedAnswerShortcut, cache=cache, gate=gate)
+    # Set by `serve --workers N` (prometheus_client's own variable): count across workers.
+    metrics = ApiMetrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    metrics.add_collector(StreamStatusCollector(store))
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=max_body_bytes(settings)
     )
@@ -82,17 +101,15 @@ def create_app(
             allow_headers=[API_KEY_HEADER, "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
-    checker = KeyChecker(store, settings.api_key_cache_seconds)
-    limiter = TokenBucket(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
     guarded: dict[str, Any] = {"responses": AUTH_RESPONSES}
-    read = [Depends(require(Scope.READ, settings, checker, limiter))]
-    admin = [Depends(require(Scope.ADMIN, settings, checker, limiter))]
+    read = [Depends(require(Scope.READ, gate))]
+    admin = [Depends(require(Scope.ADMIN, gate))]
     app.include_router(health.build_router(store))
     app.include_router(metrics.router())
-    app.include_router(users.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(users.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
-    app.include_router(hashtags.build_router(store, settings), dependencies=read, **guarded)
-    app.include_router(mentions.build_router(store, settings), dependencies=read, **guarded)
+    app.include_router(hashtags.build_router(store, settings, cache), dependencies=read, **guarded)
+    app.include_router(mentions.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(analyze.build_router(backend, settings), dependencies=read, **guarded)
     app.include_router(stats.build_router(store), dependencies=read, **guarded)
     app.include_router(admin_routes.build_router(store), dependencies=admin, **guarded)

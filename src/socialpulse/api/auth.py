@@ -1,4 +1,4 @@
-"""API keys (stored hashed, compared in constant time, with scopes) and per-key rate limits.
+"""API keys (stored hashed, compared in constant time, with scopes), enforced with rate limits.
 
 A key reads ``sp_<key_id>_<secret>``. The key id is public and finds the row; only the SHA-256
 of the secret is stored. The secret is 256 random bits, so a fast hash is as safe as a slow
@@ -22,6 +22,7 @@ from fastapi import HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
+from socialpulse.api.ratelimit import RateLimiter
 from socialpulse.config import Settings
 from socialpulse.storage.base import Store
 
@@ -84,29 +85,6 @@ class Principal:
     scopes: frozenset[Scope]
 
 
-class TokenBucket:
-    """Per-key token buckets: ``rate`` tokens/s refill up to ``burst``. Thread-safe."""
-
-    def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic):
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self.clock = clock
-        self._state: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._state.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._state[key] = (tokens - 1.0, now)
-                return 0.0
-            self._state[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-
-
 class KeyChecker:
     """Verifies presented keys against the store, trusting a verdict for a few seconds."""
 
@@ -167,17 +145,31 @@ _header = APIKeyHeader(
 )
 
 
-def require(
-    scope: Scope, settings: Settings, checker: KeyChecker, limiter: TokenBucket
-) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that admits callers holding ``scope`` within their rate limit."""
+class Gate:
+    """Admits a caller to a route: a valid key (unless auth is off), the scope, the rate limit.
 
-    # Async, so the common case (a cached verdict) runs on the event loop without a thread hop;
-    # only a cache miss takes the database lookup to the thread pool.
-    async def dependency(request: Request, api_key: str | None = Security(_header)) -> Principal:
-        if not settings.api_auth_enabled:
+    Shared by the route dependency (:func:`require`) and the cached-answer shortcut, so both
+    refuse and count exactly alike.
+    """
+
+    def __init__(self, settings: Settings, checker: KeyChecker, limiter: RateLimiter) -> None:
+        self.settings = settings
+        self.checker = checker
+        self.limiter = limiter
+
+    def needs_database(self, api_key: str | None) -> bool:
+        """True when admitting ``api_key`` may ask the database (a key not checked lately)."""
+        return (
+            self.settings.api_auth_enabled
+            and bool(api_key)
+            and not self.checker.is_cached(api_key or "")
+        )
+
+    def admit(self, scope: Scope, api_key: str | None, client_host: str | None) -> Principal:
+        """The caller's principal, spending one token; HTTPException 401/403/429 otherwise."""
+        if not self.settings.api_auth_enabled:
             principal = Principal("anonymous", frozenset(Scope))
-            bucket = f"ip:{request.client.host if request.client else 'unknown'}"
+            bucket = f"ip:{client_host or 'unknown'}"
         else:
             if not api_key:
                 raise HTTPException(
@@ -185,10 +177,7 @@ def require(
                     f"missing API key: send it in the {API_KEY_HEADER} header",
                     headers={"WWW-Authenticate": API_KEY_HEADER},
                 )
-            if checker.is_cached(api_key):
-                found = checker.check(api_key)
-            else:
-                found = await run_in_threadpool(checker.check, api_key)
+            found = self.checker.check(api_key)
             if found is None:
                 raise HTTPException(
                     401, "invalid or revoked API key", headers={"WWW-Authenticate": API_KEY_HEADER}
@@ -197,13 +186,27 @@ def require(
             bucket = f"key:{principal.key_id}"
         if scope not in principal.scopes:
             raise HTTPException(403, f"this API key lacks the {scope.value!r} scope")
-        wait = limiter.take(bucket)
+        wait = self.limiter.take(bucket)
         if wait > 0:
             raise HTTPException(
                 429,
-                f"rate limit of {settings.api_rate_limit_per_minute}/min exceeded",
+                f"rate limit of {self.settings.api_rate_limit_per_minute}/min exceeded",
                 headers={"Retry-After": str(max(1, round(wait + 0.5)))},
             )
+        return principal
+
+
+def require(scope: Scope, gate: Gate) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits callers holding ``scope`` within their rate limit."""
+
+    # Async, so the common case (a cached verdict) runs on the event loop without a thread hop;
+    # only a key not checked lately takes the database lookup to the thread pool.
+    async def dependency(request: Request, api_key: str | None = Security(_header)) -> Principal:
+        host = request.client.host if request.client else None
+        if gate.needs_database(api_key):
+            principal = await run_in_threadpool(gate.admit, scope, api_key, host)
+        else:
+            principal = gate.admit(scope, api_key, host)
         request.state.key_id = principal.key_id
         return principal
 

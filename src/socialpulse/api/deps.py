@@ -1,7 +1,8 @@
 """The API's composition root: builds settings, the store and the sentiment backend.
 
 ``uvicorn --factory socialpulse.api.deps:asgi_app`` serves with settings from the environment;
-``socialpulse serve`` does the same through :func:`build_app`.
+``socialpulse serve`` does the same through :func:`build_app` (one worker) or through
+:func:`asgi_app` in each of ``--workers`` processes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 
 from socialpulse.api.app import create_app
 from socialpulse.api.middleware import configure_json_logging
+from socialpulse.api.ratelimit import create_rate_limiter
 from socialpulse.config import Settings
 from socialpulse.sentiment.base import create_backend
 from socialpulse.storage.base import create_store
@@ -26,13 +28,15 @@ def build_app(settings: Settings) -> FastAPI:
     # A fresh deployment answers empty lists (and readiness) before the first pipeline run.
     store.create_schema()
     backend = create_backend(settings.sentiment_backend, settings)
+    limiter = create_rate_limiter(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        limiter.close()
         store.close()
 
-    return create_app(store, backend, settings, lifespan=lifespan)
+    return create_app(store, backend, settings, lifespan=lifespan, limiter=limiter)
 
 
 def asgi_app() -> FastAPI:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Annotated
 
 import typer
@@ -12,17 +15,54 @@ from socialpulse.config import Settings
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Worker processes (default: settings.api_workers)."),
+    ] = None,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs); loopback by default."""
     import uvicorn
 
     from socialpulse.api.deps import build_app
     from socialpulse.api.middleware import configure_json_logging
+    from socialpulse.api.ratelimit import create_rate_limiter
+    from socialpulse.storage.base import create_store
 
     configure_json_logging()
     settings = Settings()
-    app = build_app(settings)
+    n_workers = workers or settings.api_workers
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
     # access_log off: the API writes its own structured access log with request ids.
-    uvicorn.run(
-        app, host=host or settings.api_host, port=port or settings.api_port, access_log=False
-    )
+    if n_workers == 1:
+        uvicorn.run(build_app(settings), host=bind_host, port=bind_port, access_log=False)
+        return
+    if settings.api_rate_limiter == "memory":
+        typer.echo(
+            f"warning: api_rate_limiter=memory counts per worker: a key gets up to {n_workers}x "
+            "its limit; use sqlite to share the limit",
+            err=True,
+        )
+    # Migrate once here, so that the workers, starting together, find the schema (and the
+    # rate-limit file) ready instead of racing to create them.
+    if settings.database_url == "":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.resolved_database_url)
+    store.create_schema()
+    store.close()
+    create_rate_limiter(settings).close()  # the shared buckets file, made before the workers
+    # Each worker imports the factory and builds its own app (store pool, caches) from the
+    # same environment; rate limits are shared through api_rate_limiter=sqlite.
+    # The workers inherit this and count their metrics into files here, which /metrics sums.
+    metrics_dir = tempfile.mkdtemp(prefix="socialpulse-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "socialpulse.api.deps:asgi_app",
+            factory=True,
+            workers=n_workers,
+            host=bind_host,
+            port=bind_port,
+            access_log=False,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from socialpulse.api.cache import NOT_MODIFIED, ResponseCache
 from socialpulse.api.schemas import (
     IsoDate,
     MentionList,
@@ -22,18 +23,23 @@ def normalise_handle(handle: str) -> str:
     return handle.strip().lstrip("@").lower()
 
 
-def build_router(store: Store, settings: Settings) -> APIRouter:
-    """Routes under ``/v1/mentions``."""
+def build_router(store: Store, settings: Settings, cache: ResponseCache) -> APIRouter:
+    """Routes under ``/v1/mentions``; answers are cached for ``cache.ttl_s`` seconds."""
     router = APIRouter(prefix="/v1/mentions", tags=["mentions"])
 
-    @router.get("/top", response_model=MentionList)
-    def top_mentions(
+    @router.get("/top", response_model=MentionList, responses=NOT_MODIFIED)
+    async def top_mentions(
+        request: Request,
         limit: Annotated[int, Query(ge=1, le=settings.api_max_page_size)] = 20,
-    ) -> MentionList:
+    ) -> Response:
         """The most mentioned accounts over all days, with their sentiment mix."""
-        return MentionList(
-            items=[MentionSummaryRead.model_validate(r) for r in store.top_mentions(limit)]
-        )
+
+        def compute() -> MentionList:
+            return MentionList(
+                items=[MentionSummaryRead.model_validate(r) for r in store.top_mentions(limit)]
+            )
+
+        return await cache.answer(request, ("mentions/top", limit), compute)
 
     @router.get(
         "/{handle}/trend",
@@ -41,9 +47,11 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         responses={
             404: {"model": ProblemRead, "description": "No post mentions this account."},
             400: {"model": ProblemRead, "description": "Invalid range (start after end)."},
+            **NOT_MODIFIED,
         },
     )
-    def mention_trend(
+    async def mention_trend(
+        request: Request,
         handle: Annotated[
             str,
             Path(
@@ -56,18 +64,22 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
         end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
         window: Annotated[Window, Query(description="Bucket size.")] = Window.DAY,
-    ) -> MentionTrendRead:
+    ) -> Response:
         """Sentiment of the posts mentioning an account, per day, week or month."""
         if start is not None and end is not None and start > end:
             raise HTTPException(400, f"start {start} is after end {end}")
         name = normalise_handle(handle)
-        rows = store.mention_trend(name, start, end)
-        if not rows and ((start is None and end is None) or not store.mention_trend(name)):
-            raise HTTPException(404, f"no posts mention {name!r}")
-        return MentionTrendRead(
-            mention=name,
-            window=window,
-            points=[TrendPointRead.model_validate(r) for r in roll_up(rows, window)],
-        )
+
+        def compute() -> MentionTrendRead:
+            rows = store.mention_trend(name, start, end)
+            if not rows and ((start is None and end is None) or not store.mention_trend(name)):
+                raise HTTPException(404, f"no posts mention {name!r}")
+            return MentionTrendRead(
+                mention=name,
+                window=window,
+                points=[TrendPointRead.model_validate(r) for r in roll_up(rows, window)],
+            )
+
+        return await cache.answer(request, ("mention", name, start, end, window), compute)
 
     return router

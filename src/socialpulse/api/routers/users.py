@@ -2,8 +2,9 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
+from socialpulse.api.cache import NOT_MODIFIED, ResponseCache
 from socialpulse.api.pagination import BadCursorError, decode_cursor, page
 from socialpulse.api.schemas import (
     IsoDate,
@@ -31,8 +32,9 @@ BAD_INPUT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router(store: Store, settings: Settings) -> APIRouter:
-    """Routes under ``/v1/users/{user_id}``."""
+def build_router(store: Store, settings: Settings, cache: ResponseCache) -> APIRouter:
+    """Routes under ``/v1/users/{user_id}``; all but the post pages are cached for
+    ``cache.ttl_s`` seconds."""
     router = APIRouter(prefix="/v1/users", tags=["users"])
     Limit = Annotated[int, Query(ge=1, le=settings.api_max_page_size, description="Page size.")]
 
@@ -64,44 +66,64 @@ def build_router(store: Store, settings: Settings) -> APIRouter:
         responses={
             **NOT_FOUND,
             400: {"model": ProblemRead, "description": "Invalid range (start after end)."},
+            **NOT_MODIFIED,
         },
     )
-    def user_timeline(
+    async def user_timeline(
+        request: Request,
         user_id: UserId,
         start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
         end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
         window: Annotated[Window, Query(description="Bucket size.")] = Window.DAY,
-    ) -> UserTimelineRead:
+    ) -> Response:
         """A user's posts per sentiment label and mean score per day, week or month."""
         if start is not None and end is not None and start > end:
             raise HTTPException(400, f"start {start} is after end {end}")
-        known(user_id)
-        rows = roll_up(store.user_timeline(user_id, start, end), window)
-        return UserTimelineRead(
-            user_id=user_id,
-            window=window,
-            points=[TrendPointRead.model_validate(r) for r in rows],
-        )
 
-    @router.get("/{user_id}/profile", response_model=ProfileRead, responses=NOT_FOUND)
-    def user_profile(user_id: UserId) -> ProfileRead:
-        """A user's sentiment profile: posts per label, mean score, first and last post."""
-        row = store.user_profile(user_id)
-        if row is None:
-            raise HTTPException(404, f"no user {user_id!r}")
-        return ProfileRead.model_validate(row)
+        def compute() -> UserTimelineRead:
+            known(user_id)
+            rows = roll_up(store.user_timeline(user_id, start, end), window)
+            return UserTimelineRead(
+                user_id=user_id,
+                window=window,
+                points=[TrendPointRead.model_validate(r) for r in rows],
+            )
+
+        return await cache.answer(request, ("timeline", user_id, start, end, window), compute)
 
     @router.get(
-        "/{user_id}/recommendations", response_model=RecommendationList, responses=NOT_FOUND
+        "/{user_id}/profile", response_model=ProfileRead, responses={**NOT_FOUND, **NOT_MODIFIED}
     )
-    def user_recommendations(user_id: UserId, limit: Limit = 10) -> RecommendationList:
+    async def user_profile(request: Request, user_id: UserId) -> Response:
+        """A user's sentiment profile: posts per label, mean score, first and last post."""
+
+        def compute() -> ProfileRead:
+            row = store.user_profile(user_id)
+            if row is None:
+                raise HTTPException(404, f"no user {user_id!r}")
+            return ProfileRead.model_validate(row)
+
+        return await cache.answer(request, ("profile", user_id), compute)
+
+    @router.get(
+        "/{user_id}/recommendations",
+        response_model=RecommendationList,
+        responses={**NOT_FOUND, **NOT_MODIFIED},
+    )
+    async def user_recommendations(
+        request: Request, user_id: UserId, limit: Limit = 10
+    ) -> Response:
         """Posts recommended to a user, best first, with the text, hashtags and the reason."""
-        rows = store.user_recommendations(user_id, limit)
-        # Users who only interact (never post) have recommendations but no profile.
-        if not rows:
-            known(user_id)
-        return RecommendationList(
-            user_id=user_id, items=[RecommendationRead.from_row(r) for r in rows]
-        )
+
+        def compute() -> RecommendationList:
+            rows = store.user_recommendations(user_id, limit)
+            # Users who only interact (never post) have recommendations but no profile.
+            if not rows:
+                known(user_id)
+            return RecommendationList(
+                user_id=user_id, items=[RecommendationRead.from_row(r) for r in rows]
+            )
+
+        return await cache.answer(request, ("recommendations", user_id, limit), compute)
 
     return router

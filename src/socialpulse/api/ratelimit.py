@@ -1,0 +1,159 @@
+"""Per-key rate limits: token buckets, in one process or shared by every worker on the host.
+
+``socialpulse serve --workers N`` runs N processes that each see a share of a key's requests
+(the kernel spreads connections over them), so a per-process bucket would let a key through N
+times its limit. The ``sqlite`` limiter keeps the buckets in one small SQLite file beside the
+data that all workers update with one atomic statement per request; ``memory`` is the
+single-process limiter for tests and embedded use. Pick one with ``api_rate_limiter``.
+The file is local, so with API servers on several hosts each host counts its own share.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from socialpulse.config import Settings
+
+RATE_LIMIT_FILE = "api_ratelimit.db"
+
+
+class RateLimiter(Protocol):
+    """Token buckets keyed by caller: ``rate`` tokens/s refill each bucket up to ``burst``."""
+
+    def take(self, key: str) -> float:
+        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
+        ...
+
+    def close(self) -> None:
+        """Release what the limiter holds (files, connections)."""
+        ...
+
+
+class TokenBucket:
+    """Per-key token buckets in this process's memory. Thread-safe."""
+
+    def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.clock = clock
+        self._state: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._state.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + max(0.0, now - last) * self.rate)
+            if tokens >= 1.0:
+                self._state[key] = (tokens - 1.0, now)
+                return 0.0
+            self._state[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+# One statement reads, refills, spends and reports, so concurrent workers cannot interleave
+# between the read and the write. SET expressions see the row's old values.
+_REFILLED = "min(:burst, tokens + max(0.0, :now - ts) * :rate)"
+_TAKE = f"""
+INSERT INTO buckets (bucket, tokens, ts, allowed) VALUES (:key, :burst - 1.0, :now, 1)
+ON CONFLICT (bucket) DO UPDATE SET
+    tokens = CASE WHEN {_REFILLED} >= 1.0 THEN {_REFILLED} - 1.0 ELSE {_REFILLED} END,
+    allowed = {_REFILLED} >= 1.0,
+    ts = :now
+RETURNING tokens, allowed
+"""
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS buckets (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, "
+    "ts REAL NOT NULL, allowed INTEGER NOT NULL)"
+)
+# Switching a fresh file to WAL takes an exclusive lock and SQLite answers "database is locked"
+# at once (without the busy handler) when several workers open it together; WAL is a property
+# of the file, so only the first opener has to succeed.
+_OPEN_ATTEMPTS = 60
+_OPEN_BACKOFF_S = 0.05
+
+
+def _retry_locked(step: Callable[[], None]) -> None:
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
+                raise
+            time.sleep(_OPEN_BACKOFF_S * (1 + attempt % 10))
+
+
+class SqliteTokenBucket:
+    """Token buckets in an SQLite file, shared by every process that opens the same file.
+
+    Timestamps are wall-clock seconds (``time.time``): they must mean the same in every worker
+    and survive restarts; a clock step backwards refills nothing rather than going negative.
+    """
+
+    def __init__(
+        self, path: Path, per_minute: int, burst: int, clock: Callable[[], float] = time.time
+    ):
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.clock = clock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit: each statement is its own transaction; no Python-side BEGIN/COMMIT.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        # Losing the last moments of counters in an OS crash is harmless; an fsync per request
+        # is not.
+        self._conn.execute("PRAGMA synchronous=OFF")
+        _retry_locked(self._prepare)
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    def _prepare(self) -> None:
+        (mode,) = self._conn.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "wal":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(_SCHEMA)
+
+    def take(self, key: str) -> float:
+        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
+        now = self.clock()
+        params = {"key": key, "now": now, "rate": self.rate, "burst": self.burst}
+        with self._lock:
+            tokens, allowed = self._conn.execute(_TAKE, params).fetchone()
+            self._calls += 1
+            if self._calls % 10_000 == 0:
+                self._prune(now)
+        return 0.0 if allowed else (1.0 - tokens) / self.rate
+
+    def _prune(self, now: float) -> None:
+        # A bucket idle long enough to be full again is the same as no bucket: drop it, so
+        # per-address buckets (auth off) do not pile up.
+        self._conn.execute("DELETE FROM buckets WHERE ts < ?", (now - self.burst / self.rate,))
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+
+def create_rate_limiter(settings: Settings) -> RateLimiter:
+    """The limiter named by ``settings.api_rate_limiter`` (``sqlite`` or ``memory``)."""
+    per_minute, burst = settings.api_rate_limit_per_minute, settings.api_rate_limit_burst
+    if settings.api_rate_limiter == "memory":
+        return TokenBucket(per_minute, burst)
+    if settings.api_rate_limiter == "sqlite":
+        return SqliteTokenBucket(settings.data_dir / RATE_LIMIT_FILE, per_minute, burst)
+    raise ValueError(
+        f"unknown api_rate_limiter {settings.api_rate_limiter!r}; choose sqlite or memory"
+    )
