@@ -283,14 +283,7 @@ def main() -> int:
         [cli, "stream"], env=env, stdout=log, stderr=log, start_new_session=True, cwd=ROOT
     )
     api_log = (work / "api.log").open("w")
-    api_proc = subprocess.Popen(
-        [cli, "serve", "--port", str(port)],
-        env=env,
-        stdout=api_log,
-        stderr=api_log,
-        start_new_session=True,
-        cwd=ROOT,
-    )
+    api_proc: subprocess.Popen[bytes] | None = None
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     poller = Poller(f"sqlite:///{data / 'socialpulse.db'}")
     steps: list[Step] = []
@@ -298,6 +291,23 @@ def main() -> int:
         while not poller.ready():
             if proc.poll() is not None:
                 raise RuntimeError((work / "stream.log").read_text())
+            time.sleep(0.5)
+        # The API starts once the stream has migrated the database: two migrations at once
+        # would race on SQLite.
+        api_proc = subprocess.Popen(
+            [cli, "serve", "--port", str(port)],
+            env=env,
+            stdout=api_log,
+            stderr=api_log,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if api.get("/health").status_code == 200:
+                    break
+            if api_proc.poll() is not None:
+                raise RuntimeError((work / "api.log").read_text())
             time.sleep(0.5)
         # Warm-up: the first batch starts the Python workers and loads the sentiment model.
         warm = Step(rate=20, seconds=4)
@@ -333,7 +343,8 @@ def main() -> int:
                 break  # a backlog left over would spoil the next step
     finally:
         _stop(proc)
-        _stop(api_proc)
+        if api_proc is not None:
+            _stop(api_proc)
         log.close()
         api_log.close()
         api.close()

@@ -29,7 +29,7 @@ N_FILES = 6
 POSTS_PER_FILE = 12
 TEXTS = [
     "I love the new #phone, great camera #tech",
-    "worst update ever, I hate this #phone",
+    "worst update ever, I hate this #phone @acme",
     "meeting moved to 3pm #work",
     "what a fantastic match #football #sport",
     "terrible refereeing again #football",
@@ -141,6 +141,8 @@ def test_kill_9_mid_batch_then_restart_is_exactly_once(
     assert _rounded(streamed["hashtag_trends"]) == _rounded(batch["hashtag_trends"])
     assert _rounded(streamed["user_profiles"]) == _rounded(batch["user_profiles"])
     assert _rounded(streamed["hashtag_windows"]) == _rounded(batch["hashtag_windows"])
+    assert _rounded(streamed["mention_trends"]) == _rounded(batch["mention_trends"])
+    assert streamed["mention_trends"], "the input mentions @acme"
     assert streamed["quarantine"] == batch["quarantine"]
     status = table_rows(url, t.stream_status, ["query_name"])[0]
     assert status["state"] == "stopped"

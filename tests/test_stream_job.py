@@ -66,6 +66,7 @@ def snapshot(database_url: str) -> dict[str, list[dict[str, Any]]]:
         "quarantine": table_rows(database_url, t.quarantine, [Col.QUARANTINE_ID]),
         "hashtag_trends": table_rows(database_url, t.hashtag_trends, [Col.HASHTAG, Col.DAY]),
         "user_profiles": table_rows(database_url, t.user_profiles, [Col.AUTHOR_ID]),
+        "mention_trends": table_rows(database_url, t.mention_trends, [Col.MENTION, Col.DAY]),
         "hashtag_windows": table_rows(
             database_url, t.hashtag_windows, [Col.HASHTAG, Col.WINDOW_SIZE, Col.WINDOW_START]
         ),

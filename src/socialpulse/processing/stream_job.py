@@ -162,6 +162,7 @@ class PostsStream:
         }
         self._listener: _ProgressListener | None = None
         self._id: str | None = None
+        self._stop_requested = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, available_now: bool = False) -> StreamingQuery:
@@ -193,6 +194,7 @@ class PostsStream:
         once) but wastes its work, and Spark may report the interrupted Python callback as the
         query's error. Callers stop feeding the landing folder first, so no new batch follows.
         """
+        self._stop_requested = True
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and query.isActive and query.status["isTriggerActive"]:
             time.sleep(0.2)
@@ -203,7 +205,9 @@ class PostsStream:
         if self._listener is not None:
             self.spark.streams.removeListener(self._listener)
             self._listener = None
-        failure = error or query.exception()
+        # An interrupted batch may surface as the query's exception (Spark cannot always tell a
+        # stop from a failure in a Python callback); after a requested stop it is not one.
+        failure = error or (None if self._stop_requested else query.exception())
         self._update(
             state="failed" if failure else "stopped",
             last_error=str(failure)[:2000] if failure else None,
