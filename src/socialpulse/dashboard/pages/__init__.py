@@ -1,0 +1,1 @@
+"""Dashboard pages: each module's ``render(api, options)`` draws one page."""
