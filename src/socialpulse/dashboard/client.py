@@ -200,9 +200,10 @@ class ApiClient:
             f"/v1/users/{_seg(user_id)}/timeline", UserTimelineRead, {"window": window}
         )
 
-    def user_posts(self, user_id: str, limit: int = 100) -> PostList:
-        """A user's newest posts with their sentiment."""
-        return self._get(f"/v1/users/{_seg(user_id)}/posts", PostList, {"limit": limit})
+    def user_posts(self, user_id: str, limit: int = 50, cursor: str | None = None) -> PostList:
+        """One page of a user's posts with their sentiment, newest first."""
+        params = {"limit": limit, "cursor": cursor}
+        return self._get(f"/v1/users/{_seg(user_id)}/posts", PostList, params)
 
     def user_recommendations(self, user_id: str, limit: int = 10) -> RecommendationList:
         """Posts recommended to a user, best first, with reasons."""

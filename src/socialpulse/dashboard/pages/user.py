@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from socialpulse.api.schemas import RecommendationRead
+from socialpulse.api.schemas import PostRead, RecommendationRead
 from socialpulse.dashboard import charts
 from socialpulse.dashboard.client import ApiClient, ApiError, ApiNotFoundError
 from socialpulse.dashboard.ui import PageOptions, explain, fetch
 
 TITLE = "User"
 _TOPIC_POSTS = 100  # the newest posts the per-topic view is computed from
+_PAGE = 50  # within every deployment's page-size limit (the API's default cap is 100)
 
 
 def recommendations_table(items: list[RecommendationRead]) -> pd.DataFrame:
@@ -29,6 +30,19 @@ def recommendations_table(items: list[RecommendationRead]) -> pd.DataFrame:
             "score": [r.score for r in items],
         }
     )
+
+
+def _newest_posts(api: ApiClient, user_id: str) -> list[PostRead]:
+    """Up to ``_TOPIC_POSTS`` of the user's newest posts, following the API's cursor."""
+    posts: list[PostRead] = []
+    cursor: str | None = None
+    while len(posts) < _TOPIC_POSTS:
+        page = api.user_posts(user_id, limit=_PAGE, cursor=cursor)
+        posts.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return posts[:_TOPIC_POSTS]
 
 
 def _suggested_user(api: ApiClient) -> str:
@@ -78,7 +92,7 @@ def render(api: ApiClient, options: PageOptions) -> None:
         c3.metric("Positive share", f"{profile.n_positive / max(profile.n_posts, 1):.0%}")
         c4.metric("Active", f"{profile.first_post_at:%Y-%m-%d} → {profile.last_post_at:%m-%d}")
         timeline = fetch(lambda: api.user_timeline(user_id, window))
-        posts = fetch(lambda: api.user_posts(user_id, limit=_TOPIC_POSTS))
+        posts = fetch(lambda: _newest_posts(api, user_id))
         chart_col, mix_col = st.columns([2, 1])
         if timeline is not None:
             frame = charts.trend_frame({user_id: timeline.points})
@@ -93,10 +107,10 @@ def render(api: ApiClient, options: PageOptions) -> None:
         mix_col.altair_chart(charts.label_donut(counts, "Label mix"), width="stretch")
         if timeline is not None and len(timeline.points) > 1:
             st.altair_chart(charts.mean_score_lines(frame, "Mean score over time"), width="stretch")
-        if posts is not None and posts.items:
-            topics = charts.topic_frame(posts.items)
+        if posts:
+            topics = charts.topic_frame(posts)
             st.altair_chart(
-                charts.topic_bars(topics, f"Sentiment per topic (newest {len(posts.items)} posts)"),
+                charts.topic_bars(topics, f"Sentiment per topic (newest {len(posts)} posts)"),
                 width="stretch",
             )
 
