@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from typing import Annotated
 
@@ -32,6 +31,11 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "false",
         "--global.developmentMode",
         "false",
+        "--client.toolbarMode",
+        "minimal",
+        # A blue accent: Streamlit's default red would read as "negative" next to the charts.
+        "--theme.primaryColor",
+        "#3b6ea5",
     ]
 
 
@@ -58,8 +62,7 @@ def dashboard(
         f"dashboard on http://{host}:{port} reading {env['SOCIALPULSE_DASHBOARD_API_URL']}",
         err=True,
     )
-    try:
-        code = subprocess.call(streamlit_command(host, port), env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code=code)
+    command = streamlit_command(host, port)
+    # Become the Streamlit server (exec, not a child process): signals from a terminal or a
+    # supervisor reach it directly, and stopping this command leaves no orphan behind.
+    os.execve(command[0], command, env)

@@ -13,14 +13,15 @@ import streamlit as st
 
 from socialpulse.config import Settings
 from socialpulse.dashboard.client import ApiClient, connect
-from socialpulse.dashboard.pages import health, top_posts, trends, user
 from socialpulse.dashboard.ui import PageOptions
+from socialpulse.dashboard.views import health, top_posts, trends, user
 
 PAGES: dict[str, tuple[ModuleType, str]] = {
-    "trends": (trends, "📈"),
-    "top-posts": (top_posts, "🏆"),
-    "user": (user, "👤"),
-    "health": (health, "🩺"),
+    # Material icons ship with Streamlit's frontend; emoji need a font many servers lack.
+    "trends": (trends, ":material/show_chart:"),
+    "top-posts": (top_posts, ":material/format_list_numbered:"),
+    "user": (user, ":material/person:"),
+    "health": (health, ":material/monitor_heart:"),
 }
 
 
@@ -46,7 +47,7 @@ def run_page(name: str, base_url: str, api_key: str | None, refresh_s: float = 1
 
 def main(settings: Settings) -> None:
     """Every page behind a sidebar navigation, reading the API configured in ``settings``."""
-    st.set_page_config(page_title="socialpulse", page_icon="📊", layout="wide")
+    st.set_page_config(page_title="socialpulse", page_icon=":material/insights:", layout="wide")
     key = settings.dashboard_api_key.get_secret_value() if settings.dashboard_api_key else None
     options = PageOptions(refresh_s=settings.dashboard_refresh_s)
     api = _client(settings.dashboard_api_url, key, settings.dashboard_timeout_s)

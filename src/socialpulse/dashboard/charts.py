@@ -15,6 +15,8 @@ LABEL_ORDER = ("negative", "neutral", "positive")
 LABEL_COLOURS = ("#d1495b", "#b8b8b8", "#2e9e5b")
 _LABEL_SCALE = alt.Scale(domain=list(LABEL_ORDER), range=list(LABEL_COLOURS))
 _SCORE_SCALE = alt.Scale(domain=[-1, 1])
+# Series (hashtags) get hues that are neither the negative red nor the positive green.
+_SERIES_COLOURS = ("#4c78a8", "#f58518", "#8e6bbf", "#17a2b8", "#8c564b", "#e377c2", "#bcbd22")
 
 
 def trend_frame(series: Mapping[str, Sequence[TrendPointRead]]) -> pd.DataFrame:
@@ -45,7 +47,12 @@ def mean_score_lines(frame: pd.DataFrame, title: str = "Mean sentiment score") -
     base = alt.Chart(per_bucket).encode(
         x=alt.X("day:T", title=None),
         y=alt.Y("mean_score:Q", title="mean score (−1 … +1)", scale=_SCORE_SCALE),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
+        color=alt.Color(
+            "series:N",
+            title=None,
+            legend=alt.Legend(orient="top"),
+            scale=alt.Scale(range=list(_SERIES_COLOURS)),
+        ),
         tooltip=[
             alt.Tooltip("series:N", title="series"),
             alt.Tooltip("day:T", title="from"),
@@ -119,11 +126,11 @@ def label_donut(counts: Mapping[str, int], title: str) -> alt.Chart:
 
 
 def topic_frame(posts: Iterable[PostRead]) -> pd.DataFrame:
-    """Per hashtag of ``posts``: ``topic, posts, mean_score`` (posts without one: ``(none)``)."""
+    """Per hashtag of ``posts``: ``topic, posts, mean_score`` (untagged: ``(no hashtag)``)."""
     rows = [
-        {"topic": f"#{tag}", "score": p.sentiment.score}
+        {"topic": tag, "score": p.sentiment.score}
         for p in posts
-        for tag in (p.hashtags or ["(none)"])
+        for tag in ([f"#{t}" for t in p.hashtags] or ["(no hashtag)"])
     ]
     frame = pd.DataFrame(rows, columns=["topic", "score"])
     out = (
@@ -149,7 +156,8 @@ def topic_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
             ),
             tooltip=["topic:N", "posts:Q", alt.Tooltip("mean_score:Q", format="+.3f")],
         )
-        .properties(title=title, height=max(120, 24 * len(frame)))
+        # A step per bar: a fixed height collapses a nominal axis under Streamlit's "fit" sizing.
+        .properties(title=title, height=alt.Step(24))
     )
     return chart
 

@@ -33,20 +33,22 @@ def explain(exc: ApiError) -> None:
             f"**The API is not answering.** {exc.message}.  \n"
             "Start it with `socialpulse serve`, or point the dashboard at it with "
             "`socialpulse dashboard --api-url URL`.",
-            icon="🔌",
+            icon=":material/power_off:",
         )
     elif isinstance(exc, ApiAuthError):
         st.error(
             f"**The API refused the dashboard's key** (HTTP {exc.status}: {exc.message}).  \n"
             "Make one with `socialpulse apikey create --name dashboard` and start the dashboard "
             "with `SOCIALPULSE_DASHBOARD_API_KEY` set to it.",
-            icon="🔑",
+            icon=":material/key_off:",
         )
     elif isinstance(exc, ApiNotFoundError):
-        st.warning(exc.message, icon="🔎")
+        st.warning(exc.message, icon=":material/search_off:")
     else:
         status = f"HTTP {exc.status}: " if exc.status else ""
-        st.error(f"**The API answered with an error.** {status}{exc.message}", icon="⚠️")
+        st.error(
+            f"**The API answered with an error.** {status}{exc.message}", icon=":material/error:"
+        )
 
 
 def fetch(call: Callable[[], T]) -> T | None:

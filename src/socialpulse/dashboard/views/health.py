@@ -74,7 +74,7 @@ def _show_stream(stream: dict[str, Any] | None) -> None:
         st.info(
             "No stream running: the API reports no streaming job. Start one with "
             "`socialpulse stream`; batch runs (`socialpulse process`) still show up above.",
-            icon="⏸️",
+            icon=":material/pause_circle:",
         )
         return
     scalars = {k: v for k, v in stream.items() if isinstance(v, str | int | float | bool)}
@@ -103,10 +103,12 @@ def render(api: ApiClient, options: PageOptions) -> None:
 
         checks = ready.get("checks") or {}
         if ready.get("status") == "ok":
-            st.success(f"API ready (version {ready.get('version', '?')})", icon="✅")
+            st.success(
+                f"API ready (version {ready.get('version', '?')})", icon=":material/check_circle:"
+            )
         else:
             down = ", ".join(k for k, ok in checks.items() if not ok) or "unknown"
-            st.error(f"API not ready: {down} not answering", icon="🛑")
+            st.error(f"API not ready: {down} not answering", icon=":material/dangerous:")
 
         rate = posts_per_minute(history)
         c1, c2, c3, c4 = st.columns(4)
@@ -140,7 +142,7 @@ def render(api: ApiClient, options: PageOptions) -> None:
                 width="stretch",
             )
         else:
-            left.info("No posts stored yet.", icon="🫙")
+            left.info("No posts stored yet.", icon=":material/inbox:")
         frame = pd.DataFrame(history, columns=["at", "posts"])
         right.altair_chart(
             charts.throughput_line(frame, "Stored posts while this page is open"),

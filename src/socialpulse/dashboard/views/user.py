@@ -73,12 +73,15 @@ def render(api: ApiClient, options: PageOptions) -> None:
             # Users who only interact have recommendations but no profile.
             profile, recs = None, api.user_recommendations(user_id, limit=10)
         except ApiNotFoundError:
-            st.warning(f"No user {user_id!r} in the database.", icon="🔎")
+            st.warning(f"No user {user_id!r} in the database.", icon=":material/search_off:")
             return
         except ApiError as exc:
             explain(exc)
             return
-        st.info(f"{user_id} has no posts of their own, so no sentiment profile.", icon="👤")
+        st.info(
+            f"{user_id} has no posts of their own, so no sentiment profile.",
+            icon=":material/person_off:",
+        )
     except ApiError as exc:
         explain(exc)
         return
@@ -90,7 +93,11 @@ def render(api: ApiClient, options: PageOptions) -> None:
         c1.metric("Posts", f"{profile.n_posts:,}")
         c2.metric("Mean score", f"{profile.mean_score:+.3f}")
         c3.metric("Positive share", f"{profile.n_positive / max(profile.n_posts, 1):.0%}")
-        c4.metric("Active", f"{profile.first_post_at:%Y-%m-%d} → {profile.last_post_at:%m-%d}")
+        c4.metric(
+            "Last post",
+            f"{profile.last_post_at:%Y-%m-%d}",
+            help=f"First post {profile.first_post_at:%Y-%m-%d %H:%M} UTC",
+        )
         timeline = fetch(lambda: api.user_timeline(user_id, window))
         posts = fetch(lambda: _newest_posts(api, user_id))
         chart_col, mix_col = st.columns([2, 1])
@@ -117,7 +124,8 @@ def render(api: ApiClient, options: PageOptions) -> None:
     st.subheader("Recommended for them")
     if not recs.items:
         st.info(
-            "No recommendations for this user yet: run `socialpulse recommend train`.", icon="🫙"
+            "No recommendations for this user yet: run `socialpulse recommend train`.",
+            icon=":material/inbox:",
         )
         return
     st.dataframe(

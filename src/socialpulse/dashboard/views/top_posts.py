@@ -13,9 +13,9 @@ from socialpulse.dashboard.ui import PageOptions, fetch
 
 TITLE = "Top posts"
 TABS = {
-    "positive": "😊 Most positive",
-    "negative": "😠 Most negative",
-    "neutral": "😐 Most neutral",
+    "positive": ":material/sentiment_satisfied: Most positive",
+    "negative": ":material/sentiment_dissatisfied: Most negative",
+    "neutral": ":material/sentiment_neutral: Most neutral",
 }
 _ALL = ""
 
@@ -67,7 +67,7 @@ def render(api: ApiClient, options: PageOptions) -> None:
                 continue
             if not page.items:
                 where = f" with #{tag}" if tag else ""
-                st.info(f"No {label} posts{where} yet.", icon="🫙")
+                st.info(f"No {label} posts{where} yet.", icon=":material/inbox:")
                 continue
             st.dataframe(
                 posts_table(page.items),

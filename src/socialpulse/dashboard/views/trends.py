@@ -28,7 +28,7 @@ def render(api: ApiClient, options: PageOptions) -> None:
         st.info(
             "No hashtags yet: the database holds no processed posts. Run `socialpulse process` "
             "or `socialpulse stream`, then come back.",
-            icon="🫙",
+            icon=":material/inbox:",
         )
         return
     names = [h.hashtag for h in top.items]
@@ -46,7 +46,10 @@ def render(api: ApiClient, options: PageOptions) -> None:
         "Bucket", list(WINDOWS), format_func=WINDOWS.__getitem__, key="trend_window"
     )
     if not chosen:
-        st.info("Pick one or more hashtags to see their sentiment over time.", icon="👆")
+        st.info(
+            "Pick one or more hashtags to see their sentiment over time.",
+            icon=":material/touch_app:",
+        )
         return
     run_every = live_toggle("trend_live", options)
 
@@ -63,7 +66,7 @@ def render(api: ApiClient, options: PageOptions) -> None:
                 return
         frame = charts.trend_frame(series)
         if frame.empty:
-            st.info("The chosen hashtags have no posts in the database.", icon="🫙")
+            st.info("The chosen hashtags have no posts in the database.", icon=":material/inbox:")
             return
         first, last = frame["day"].min(), frame["day"].max()
         span = (last - first) + timedelta(days=1)

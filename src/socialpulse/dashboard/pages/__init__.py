@@ -1,1 +1,0 @@
-"""Dashboard pages: each module's ``render(api, options)`` draws one page."""
