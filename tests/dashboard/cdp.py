@@ -8,6 +8,7 @@ exist, then reads the DOM and the pixels.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -56,7 +57,9 @@ class Browser:
         ]
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._ids = itertools.count(1)
+        self._size = (width, height)
         self._ws: ClientConnection | None = None
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Browser:
         port_file = Path(self._profile) / "DevToolsActivePort"
@@ -69,7 +72,17 @@ class Browser:
         port = port_file.read_text().split()[0]
         targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = next(t for t in targets if t["type"] == "page")
-        self._ws = connect(page["webSocketDebuggerUrl"], max_size=64 * 2**20)
+        self._ws = self._stack.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=64 * 2**20)
+        )
+        # The window size includes browser chrome on some builds: pin the page's viewport.
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=self._size[0],
+            height=self._size[1],
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         return self
 
     def __exit__(
@@ -82,8 +95,7 @@ class Browser:
 
     def close(self) -> None:
         """Stop the browser and remove its profile."""
-        if self._ws is not None:
-            self._ws.close()
+        self._stack.close()
         self._proc.terminate()
         try:
             self._proc.wait(timeout=10)

@@ -15,6 +15,7 @@ LABEL_ORDER = ("negative", "neutral", "positive")
 LABEL_COLOURS = ("#d1495b", "#b8b8b8", "#2e9e5b")
 _LABEL_SCALE = alt.Scale(domain=list(LABEL_ORDER), range=list(LABEL_COLOURS))
 _SCORE_SCALE = alt.Scale(domain=[-1, 1])
+AREA_OPACITY = 0.85
 # Series (hashtags) get hues that are neither the negative red nor the positive green.
 _SERIES_COLOURS = ("#4c78a8", "#f58518", "#8e6bbf", "#17a2b8", "#8c564b", "#e377c2", "#bcbd22")
 
@@ -69,7 +70,7 @@ def label_mix_area(frame: pd.DataFrame, title: str) -> alt.Chart:
     """Posts per label per bucket, stacked, for one series."""
     chart: alt.Chart = (
         alt.Chart(frame)
-        .mark_area(opacity=0.85, interpolate="monotone")
+        .mark_area(opacity=AREA_OPACITY, interpolate="monotone")
         .encode(
             x=alt.X("day:T", title=None),
             y=alt.Y("posts:Q", stack="zero", title="posts"),
