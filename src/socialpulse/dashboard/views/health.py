@@ -67,7 +67,8 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _show_stream(stream: dict[str, Any] | None) -> None:
+def show_stream(stream: dict[str, Any] | None) -> None:
+    """The stream's reported fields as metrics, or a plain "no stream running"."""
     st.subheader("Stream")
     running = stream is not None and stream.get("running", True) is not False
     if not running or stream is None:
@@ -148,6 +149,6 @@ def render(api: ApiClient, options: PageOptions) -> None:
             charts.throughput_line(frame, "Stored posts while this page is open"),
             width="stretch",
         )
-        _show_stream(stream_status(ready))
+        show_stream(stream_status(ready))
 
     _panel()
