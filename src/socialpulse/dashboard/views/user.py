@@ -47,15 +47,20 @@ def _newest_posts(api: ApiClient, user_id: str) -> list[PostRead]:
 
 def _suggested_user(api: ApiClient) -> str:
     """The author of the newest post, so the page opens on someone with data."""
-    newest = fetch(lambda: api.search_posts(limit=1))
-    return newest.items[0].author_id if newest and newest.items else ""
+    newest = api.search_posts(limit=1)
+    return newest.items[0].author_id if newest.items else ""
 
 
 def render(api: ApiClient, options: PageOptions) -> None:
     """User picker, profile metrics and charts, then recommendations."""
     st.title(TITLE)
     if "user_id" not in st.session_state:
-        st.session_state["user_id"] = _suggested_user(api)
+        try:
+            suggestion = _suggested_user(api)
+        except ApiError as exc:
+            explain(exc)  # and suggest again on the next run, when the API may be back
+            return
+        st.session_state["user_id"] = suggestion
     left, right = st.columns([3, 1])
     user_id = left.text_input("User id", key="user_id", placeholder="e.g. u0042").strip()
     window = right.selectbox(
