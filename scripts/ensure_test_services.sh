@@ -25,3 +25,19 @@ if [ "$(id -u)" = "0" ] && ! id postgres >/dev/null 2>&1; then
   exit 1
 fi
 "$PG_BIN/initdb" --version
+
+# Chromium: the dashboard's end-to-end test screenshots the running dashboard with Debian's
+# headless chromium (tests/dashboard/test_e2e.py); SOCIALPULSE_CHROMIUM names another binary.
+CHROMIUM=${SOCIALPULSE_CHROMIUM:-chromium}
+if ! command -v "$CHROMIUM" >/dev/null; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "installing chromium for the dashboard end-to-end test"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "error: $CHROMIUM missing and cannot install it (need root and apt-get);" \
+      "the dashboard end-to-end test will fail. Install chromium or set SOCIALPULSE_CHROMIUM." >&2
+    exit 1
+  fi
+fi
+"$CHROMIUM" --version

@@ -164,6 +164,19 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS; empty = no CORS headers."
     )
 
+    # -- dashboard ----------------------------------------------------------------------------
+    dashboard_api_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL of the REST API the dashboard reads."
+    )
+    dashboard_host: str = Field("127.0.0.1", description="Bind address of the dashboard.")
+    dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the dashboard.")
+    dashboard_refresh_s: float = Field(
+        15.0, ge=1, description="Seconds between live refreshes of the dashboard's charts."
+    )
+    dashboard_timeout_s: float = Field(
+        10.0, gt=0, description="HTTP timeout of one dashboard request to the API."
+    )
+
     # -- ingest (X API v2, stand-in server, landing zone, Kafka) ------------------------------
     ingest_source: str = Field("mock", description="Post source: x, mock or file.")
     ingest_sink: str = Field("landing", description="Where ingest writes: landing or kafka.")
@@ -195,6 +208,9 @@ class Settings(BaseSettings):
     # -- secrets (never logged: SecretStr hides them in repr and str) --------------------------
     x_bearer_token: SecretStr | None = None
     hf_token: SecretStr | None = None
+    dashboard_api_key: SecretStr | None = Field(
+        None, description="API key (read scope) the dashboard sends; none when auth is off."
+    )
 
     @property
     def resolved_landing_dir(self) -> Path:

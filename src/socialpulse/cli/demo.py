@@ -228,6 +228,7 @@ def _print_summary(
                     f"  input     {data / 'landing'}  (generated posts, interactions, truth/)",
                     "Explore further:",
                     f"  {env} .venv/bin/socialpulse serve   → http://127.0.0.1:8000/docs",
+                    "  .venv/bin/socialpulse dashboard → http://127.0.0.1:8501 (while serve runs)",
                     f"  {env} .venv/bin/socialpulse recommend evaluate",
                     "  .venv/bin/socialpulse --help",
                 ]

@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli import db, lake
 from socialpulse.cli.apikey import apikey_app
+from socialpulse.cli.dashboard import dashboard
 from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
@@ -30,6 +31,7 @@ console = Console(stderr=True)
 app.command("generate")(generate)
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("dashboard")(dashboard)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(ingest_app, name="ingest")

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: pages that read the REST API (and nothing else) through ``client``."""
