@@ -214,3 +214,50 @@ def write_day_partitions(df: DataFrame, table_uri: str) -> None:
             "overwrite would delete every other day"
         )
     df.write.mode("overwrite").partitionBy(Col.DAY).parquet(table_uri)
+
+
+def unseen_rows(df: DataFrame, table_uri: str, key: list[str], days: list[date]) -> DataFrame:
+    """The rows of ``df`` whose ``key`` is not yet stored in ``table_uri``'s ``days`` partitions.
+
+    ``days`` must cover ``df``'s days: only those partitions are read, so a re-run of the same
+    input costs a scan of its own days, not of the lake. Appending only these rows is what makes
+    the append-only layers (raw lines, interactions) idempotent under re-runs and replays.
+    Count (or persist) the result before appending it: evaluated after the append, it is empty.
+    """
+    if not days or not path_exists(df.sparkSession, table_uri):
+        return df
+    stored = (
+        df.sparkSession.read.parquet(table_uri)
+        .filter(F.col(Col.DAY).isin(days))
+        .select(*key)
+        .distinct()
+    )
+    return df.join(stored, key, "left_anti")
+
+
+def append_day_partitions(df: DataFrame, table_uri: str) -> None:
+    """Append ``df`` to ``table_uri``, partitioned by ``day``."""
+    df.write.mode("append").partitionBy(Col.DAY).parquet(table_uri)
+
+
+def delete_day_partition(spark: SparkSession, table_uri: str, day: date) -> bool:
+    """Delete the ``day=`` partition of ``table_uri``; True when there was one."""
+    fs = _HadoopFs(spark, table_uri)
+    part = f"{table_uri.rstrip('/')}/{DAY_PREFIX}{day.isoformat()}"
+    if not fs.exists(part):
+        return False
+    fs.delete(part, recursive=True)
+    return True
+
+
+def replace_day(df: DataFrame, table_uri: str, day: date) -> None:
+    """Make ``df``'s rows of ``day`` the whole content of that day's partition in ``table_uri``.
+
+    A dynamic overwrite when there are rows; when there are none the partition is deleted, since
+    an overwrite with no rows would leave the old day in place.
+    """
+    rows = df.filter(F.col(Col.DAY) == F.lit(day))
+    if rows.isEmpty():
+        delete_day_partition(df.sparkSession, table_uri, day)
+    else:
+        write_day_partitions(rows, table_uri)
