@@ -20,7 +20,7 @@ app = typer.Typer(help="The Parquet lake: compaction, re-processing a day.", no_
 def compact(
     table: Annotated[
         list[str] | None,
-        typer.Option(help="Table(s) to compact (default: every day-partitioned table)."),
+        typer.Option(help="Table(s) to compact (default: every table of the lake)."),
     ] = None,
     day: Annotated[
         list[str] | None, typer.Option(help="Only these days (YYYY-MM-DD); default: all.")
@@ -36,7 +36,9 @@ def compact(
     from socialpulse.storage.lake_jobs import compact_table
 
     settings = Settings()
-    tables = LakePaths(settings.resolved_lake_uri).day_partitioned()
+    lake = LakePaths(settings.resolved_lake_uri)
+    # The quarantine is not partitioned: its files are compacted as one group.
+    tables = {**lake.day_partitioned(), "quarantine": lake.quarantine}
     chosen = table or list(tables)
     unknown = sorted(set(chosen) - set(tables))
     if unknown:
@@ -56,6 +58,7 @@ def compact(
                 target_file_bytes=int(target_mb * 1024 * 1024),
                 days=set(day) if day else None,
                 on_partition=show,
+                partitioned=name != "quarantine",
             )
             results.append(
                 {

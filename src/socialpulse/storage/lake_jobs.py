@@ -87,6 +87,7 @@ def compact_table(
     target_file_bytes: int = 128 * 1024 * 1024,
     days: set[str] | None = None,
     on_partition: Callable[[str], None] = lambda _d: None,
+    partitioned: bool = True,
 ) -> CompactionReport:
     """Rewrite each ``day=`` partition of ``table_uri`` holding more files than it needs.
 
@@ -94,23 +95,28 @@ def compact_table(
     rewritten into that many files under a staging folder readers do not see, the row count is
     checked, the new files are moved in and only then the old ones deleted: a crash in between
     leaves the rows twice (which ``db reconcile`` reports), never loses them. Run it when no
-    writer is appending to the same partitions.
+    writer is appending to the same partitions. ``partitioned=False`` compacts the files at the
+    table's top level instead (the quarantine), reported as the day ``*``.
     """
     fs = _HadoopFs(spark, table_uri)
     report = CompactionReport(table=table_uri)
     if not fs.exists(table_uri):
         return report
-    for part in sorted(fs.list(table_uri), key=lambda st: st.getPath().getName()):
-        name = part.getPath().getName()
-        if not part.isDirectory() or not name.startswith(DAY_PREFIX):
-            continue
-        day = name[len(DAY_PREFIX) :]
-        if days is not None and day not in days:
-            continue
+    if partitioned:
+        parts = []
+        for part in sorted(fs.list(table_uri), key=lambda st: st.getPath().getName()):
+            name = part.getPath().getName()
+            if part.isDirectory() and name.startswith(DAY_PREFIX):
+                day = name[len(DAY_PREFIX) :]
+                if days is None or day in days:
+                    parts.append((day, part.getPath().toString()))
+    else:
+        parts = [("*", table_uri)]
+    for day, part_uri in parts:
         report.partitions_seen += 1
         files = [
             st
-            for st in fs.list(part.getPath().toString())
+            for st in fs.list(part_uri)
             if st.isFile() and st.getPath().getName().endswith(".parquet")
         ]
         size = sum(int(st.getLen()) for st in files)
@@ -118,7 +124,7 @@ def compact_table(
         if len(files) <= needed:
             continue
         on_partition(day)
-        done = _rewrite_partition(spark, fs, table_uri, part.getPath().toString(), files, needed)
+        done = _rewrite_partition(spark, fs, table_uri, part_uri, files, needed)
         report.compacted.append(PartitionCompaction(day, len(files), needed, size, done))
     return report
 
