@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
 from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
 from socialpulse.processing import transforms as T
+from socialpulse.processing import validation as V
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
@@ -210,7 +211,7 @@ def process_posts(
         F.col("value"),
         F.col(Col.SOURCE_FILE),
         # A line too broken to carry its ingest time gets the time the lake received it.
-        F.coalesce(F.col(Col.INGESTED_AT), F.current_timestamp()).alias(Col.INGESTED_AT),
+        F.coalesce(_plausible(Col.INGESTED_AT), F.current_timestamp()).alias(Col.INGESTED_AT),
         _raw_day().alias(Col.DAY),
     )
     # Landing files are immutable once published, so a file the raw layer holds is complete.
@@ -238,10 +239,25 @@ def process_posts(
     return outcome
 
 
+def _plausible(name: str) -> Column:
+    # A quarantined record's timestamp may be anything (year 1, year 9999): only one the
+    # validation would accept may place a raw line.
+    ts = F.col(name)
+    return F.when(
+        (ts >= F.lit(V.MIN_TIMESTAMP).cast("timestamp"))
+        & (ts <= F.expr("current_timestamp() + INTERVAL 1 DAY")),
+        ts,
+    )
+
+
 def _raw_day() -> Column:
     # The day the record claims, so re-processing a day finds all of its posts in one partition;
-    # a line without a readable created_at falls back to its ingest day.
-    return F.coalesce(F.to_date(Col.CREATED_AT), F.to_date(Col.INGESTED_AT), F.current_date())
+    # a line without a plausible created_at falls back to its ingest day.
+    return F.coalesce(
+        F.to_date(_plausible(Col.CREATED_AT)),
+        F.to_date(_plausible(Col.INGESTED_AT)),
+        F.current_date(),
+    )
 
 
 def refresh_aggregates(
