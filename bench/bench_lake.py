@@ -71,8 +71,8 @@ def _scan_ms(spark: SparkSession, uri: str, repeats: int) -> tuple[float, int]:
 def main() -> int:
     """Write, scan, compact, scan again; record the section ``lake``."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--appends", type=int, default=100)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--appends", type=int, default=50)
     ap.add_argument("--days", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-record", action="store_true", help="Print only.")
