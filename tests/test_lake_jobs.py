@@ -76,6 +76,25 @@ def test_compaction_can_be_limited_to_days_and_respects_the_target_size(
     assert compact_table(spark, table, target_file_bytes=1).compacted == []
 
 
+def test_compaction_of_an_unpartitioned_table(spark: SparkSession, tmp_path: Path) -> None:
+    table = f"file://{tmp_path}/lake/quarantine"  # what the batch job and stream append to
+    rows = [(f"q{i}", f"line {i}", "malformed JSON") for i in range(40)]
+    cols = [Col.QUARANTINE_ID, Col.RAW, Col.REASON]
+    for part in range(4):  # four appends, like four batches
+        spark.createDataFrame(rows[part::4], cols).coalesce(1).write.mode("append").parquet(table)
+    n_before = len(list((tmp_path / "lake/quarantine").glob("*.parquet")))
+    assert n_before == 4
+
+    report = compact_table(spark, table, partitioned=False)
+
+    assert [(p.day, p.files_before, p.files_after, p.rows) for p in report.compacted] == [
+        ("*", n_before, 1, 40)
+    ]
+    assert len(list((tmp_path / "lake/quarantine").glob("*.parquet"))) == 1
+    assertDataFrameEqual(spark.read.parquet(table), spark.createDataFrame(rows, cols))
+    assert compact_table(spark, table, partitioned=False).compacted == []
+
+
 def test_write_day_partitions_replaces_only_the_days_written(
     spark: SparkSession, tmp_path: Path
 ) -> None:

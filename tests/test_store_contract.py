@@ -277,6 +277,42 @@ def test_label_distribution_and_counts_by_day(store: Store) -> None:
     assert store.post_counts_by_day() == frame[Col.DAY].value_counts().to_dict()
 
 
+def test_delete_day_removes_exactly_that_day(store: Store) -> None:
+    frame = posts_frame(400)  # two days and a bit
+    store.upsert("posts", frame)
+    days = sorted(frame[Col.DAY].unique())
+    store.upsert("hashtag_trends", trends_frame("spark", days, [1] * len(days)))
+    windows = pd.DataFrame(
+        {
+            Col.HASHTAG: "spark",
+            # The last minute and hour of day 0, the first of day 1: only day 0's must go.
+            Col.WINDOW_START: [
+                datetime.combine(days[0], datetime.min.time(), UTC) + timedelta(seconds=s)
+                for s in (86_340, 82_800, 86_400, 86_400)
+            ],
+            Col.WINDOW_SIZE: [60, 3600, 60, 3600],
+            Col.N_POSTS: 1,
+            Col.N_NEGATIVE: 0,
+            Col.N_NEUTRAL: 1,
+            Col.N_POSITIVE: 0,
+            Col.MEAN_SCORE: 0.0,
+        }
+    )
+    store.upsert("hashtag_windows", windows)
+    expected = frame[Col.DAY].value_counts().to_dict()
+
+    assert store.delete_day("posts", days[0]) == expected.pop(days[0])
+    assert store.delete_day("hashtag_trends", days[0]) == 1
+    assert store.delete_day("hashtag_windows", days[0]) == 2
+
+    assert store.post_counts_by_day() == expected
+    assert [r[Col.DAY] for r in store.hashtag_trend("spark")] == days[1:]
+    assert store.count("hashtag_windows") == 2
+    assert store.delete_day("posts", days[0]) == 0  # a second delete finds nothing
+    with pytest.raises(ValueError, match="no day to delete by"):
+        store.delete_day("user_profiles", days[0])
+
+
 def test_quarantine_upsert_counts_occurrences(store: Store) -> None:
     bad = pd.DataFrame(
         {

@@ -1,22 +1,26 @@
-"""``socialpulse lake``: maintenance of the Parquet lake (a composition root: builds Spark)."""
+"""``socialpulse lake``: maintenance of the Parquet lake: compaction, re-processing a day.
+
+A composition root: it builds the Spark session and the store from settings.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from socialpulse.config import Settings
 
-app = typer.Typer(help="The Parquet lake: maintenance.", no_args_is_help=True)
+app = typer.Typer(help="The Parquet lake: compaction, re-processing a day.", no_args_is_help=True)
 
 
 @app.command()
 def compact(
     table: Annotated[
         list[str] | None,
-        typer.Option(help="Table(s) to compact (default: every day-partitioned table)."),
+        typer.Option(help="Table(s) to compact (default: every table of the lake)."),
     ] = None,
     day: Annotated[
         list[str] | None, typer.Option(help="Only these days (YYYY-MM-DD); default: all.")
@@ -32,7 +36,9 @@ def compact(
     from socialpulse.storage.lake_jobs import compact_table
 
     settings = Settings()
-    tables = LakePaths(settings.resolved_lake_uri).day_partitioned()
+    lake = LakePaths(settings.resolved_lake_uri)
+    # The quarantine is not partitioned: its files are compacted as one group.
+    tables = {**lake.day_partitioned(), "quarantine": lake.quarantine}
     chosen = table or list(tables)
     unknown = sorted(set(chosen) - set(tables))
     if unknown:
@@ -52,6 +58,7 @@ def compact(
                 target_file_bytes=int(target_mb * 1024 * 1024),
                 days=set(day) if day else None,
                 on_partition=show,
+                partitioned=name != "quarantine",
             )
             results.append(
                 {
@@ -62,3 +69,48 @@ def compact(
                 }
             )
     typer.echo(json.dumps(results, indent=2))
+
+
+@app.command()
+def reprocess(
+    day: Annotated[
+        datetime,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="UTC day to re-process (YYYY-MM-DD)."),
+    ],
+    backend: Annotated[
+        str | None, typer.Option(help="Sentiment backend (default: settings).")
+    ] = None,
+) -> None:
+    """Rebuild one day from the raw layer, replacing its lake partitions and database rows."""
+    from socialpulse.cli.main import stage_progress
+    from socialpulse.processing.reprocess_job import NothingToReprocessError, reprocess_day
+    from socialpulse.processing.sentiment_step import BackendSpec
+    from socialpulse.spark import build_spark
+    from socialpulse.storage.base import create_store
+    from socialpulse.storage.lake import LakePaths
+
+    settings = Settings()
+    if settings.database_url == "":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.resolved_database_url)
+    try:
+        store.create_schema()
+        spark = build_spark(settings, "socialpulse-lake-reprocess")
+        with stage_progress() as progress:
+            task = progress.add_task("starting", total=None)
+            report = reprocess_day(
+                spark,
+                day.date(),
+                LakePaths(settings.resolved_lake_uri),
+                store,
+                settings.resolved_database_url,
+                BackendSpec(backend or settings.sentiment_backend, settings),
+                batch_size=settings.sentiment_batch_size,
+                on_stage=lambda s: progress.update(task, description=s),
+            )
+    except NothingToReprocessError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        store.close()
+    typer.echo(json.dumps(report.as_dict(), indent=2))

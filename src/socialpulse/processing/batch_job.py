@@ -19,8 +19,15 @@ from pyspark.sql import functions as F
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
 from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
 from socialpulse.processing import transforms as T
+from socialpulse.processing import validation as V
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
 from socialpulse.storage.lake import LakePaths
+from socialpulse.storage.lake_jobs import (
+    append_day_partitions,
+    path_exists,
+    unseen_rows,
+    write_day_partitions,
+)
 from socialpulse.storage.spark_sink import write_to_store
 
 
@@ -35,6 +42,7 @@ class BatchReport:
     stored: int = 0
     interactions_in: int = 0
     interactions_stored: int = 0
+    interactions_already_stored: int = 0
     interactions_quarantined: int = 0
     labels: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -45,7 +53,11 @@ class BatchReport:
         posts_ok = self.input_records == (
             self.stored + self.already_stored + self.quarantined + self.duplicates
         )
-        inter_ok = self.interactions_in == self.interactions_stored + self.interactions_quarantined
+        inter_ok = self.interactions_in == (
+            self.interactions_stored
+            + self.interactions_already_stored
+            + self.interactions_quarantined
+        )
         return posts_ok and inter_ok
 
     def as_dict(self) -> dict[str, object]:
@@ -142,7 +154,8 @@ def process_posts(
 
     Safe to replay after a crash at any point: the database is written before the lake is
     appended (a post is "known" only once it is in the lake, so a replay re-sends it to the
-    database), and increments are applied at most once per batch, before the lake append.
+    database), increments are applied at most once per batch, before the lake append, and the
+    raw layer takes only lines of source files it does not hold yet.
     """
     # A small micro-batch's latency is mostly Spark jobs (each a scheduling round trip), so the
     # input is read and validated once, and a clean batch costs four jobs: the counts, the
@@ -157,9 +170,24 @@ def process_posts(
         F.count_distinct(F.when(ok, F.col(Col.POST_ID))).alias("unique"),
         F.collect_set(F.when(ok, F.to_date(Col.CREATED_AT))).alias("days"),
         F.max(F.when(ok, F.col(Col.CREATED_AT))).alias("latest"),
+        F.collect_set(_raw_day()).alias("raw_days"),
     ).collect()[0]
     n_input, n_quarantined, n_unique = int(head["n"]), int(head["bad"]), int(head["unique"])
     days: list[date] = sorted(head["days"])
+
+    on_stage("writing the raw layer")
+    raw = validated.select(
+        F.col("value"),
+        F.col(Col.SOURCE_FILE),
+        # A line too broken to carry its ingest time gets the time the lake received it.
+        F.coalesce(_plausible(Col.INGESTED_AT), F.current_timestamp()).alias(Col.INGESTED_AT),
+        _raw_day().alias(Col.DAY),
+    )
+    # Landing files are immutable once published, so a file the raw layer holds is complete.
+    append_day_partitions(
+        unseen_rows(raw, lake.raw_posts, [Col.SOURCE_FILE], list(head["raw_days"])),
+        lake.raw_posts,
+    )
     report.input_records += n_input
     report.quarantined += n_quarantined
     report.duplicates += (n_input - n_quarantined) - n_unique
@@ -308,6 +336,27 @@ def _collect_increments(
 _COUNTS = [Col.N_POSTS, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE, Col.MEAN_SCORE]
 
 
+def _plausible(name: str) -> Column:
+    # A quarantined record's timestamp may be anything (year 1, year 9999): only one the
+    # validation would accept may place a raw line.
+    ts = F.col(name)
+    return F.when(
+        (ts >= F.lit(V.MIN_TIMESTAMP).cast("timestamp"))
+        & (ts <= F.expr("current_timestamp() + INTERVAL 1 DAY")),
+        ts,
+    )
+
+
+def _raw_day() -> Column:
+    # The day the record claims, so re-processing a day finds all of its posts in one partition;
+    # a line without a plausible created_at falls back to its ingest day.
+    return F.coalesce(
+        F.to_date(_plausible(Col.CREATED_AT)),
+        F.to_date(_plausible(Col.INGESTED_AT)),
+        F.current_date(),
+    )
+
+
 def refresh_aggregates(
     spark: SparkSession,
     touched: DataFrame,
@@ -321,15 +370,23 @@ def refresh_aggregates(
     ``days`` are the UTC days of ``touched``'s posts. Daily hashtag trends of those days,
     profiles of the touched authors, and the minute/hour hashtag windows of the touched posts
     whose window ends after ``windows_open_from`` (the stream's watermark; None = all).
-    Recomputing instead of adding deltas is what makes a replayed batch change nothing.
+    Recomputing instead of adding deltas is what makes a replayed batch change nothing. The
+    daily trends also replace those days' partitions in the lake's aggregates layer.
     """
     all_posts = spark.read.parquet(lake.posts)
     day_posts = all_posts.filter(F.col(Col.DAY).isin(days))
     authors = touched.select(Col.AUTHOR_ID).distinct()
-    trends = T.hashtag_daily_trends(day_posts)
     profiles = T.user_sentiment_profiles(all_posts.join(authors, Col.AUTHOR_ID, "left_semi"))
-    write_to_store(trends, "hashtag_trends", database_url)
-    write_to_store(T.mention_daily_trends(day_posts), "mention_trends", database_url)
+    for table, trends, lake_uri in (
+        ("hashtag_trends", T.hashtag_daily_trends(day_posts), lake.hashtag_trends),
+        ("mention_trends", T.mention_daily_trends(day_posts), lake.mention_trends),
+        (None, T.user_daily_trends(day_posts), lake.user_trends),
+    ):
+        trends = trends.persist(StorageLevel.MEMORY_AND_DISK)
+        if table is not None:
+            write_to_store(trends, table, database_url)
+        write_day_partitions(trends, lake_uri)
+        trends.unpersist()
     write_to_store(profiles, "user_profiles", database_url)
 
     window_key = [Col.HASHTAG, Col.WINDOW_START, Col.WINDOW_SIZE]
@@ -347,13 +404,32 @@ def _load_interactions(
     validated = T.validate_interactions(read_lines(spark, path)).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    report.interactions_in = validated.count()
+    bad_rows = F.col(Col.REASON).isNotNull()
+    counts = validated.agg(
+        F.count(F.lit(1)),
+        F.count_if(bad_rows),
+        F.collect_set(F.when(~bad_rows, F.to_date(Col.TS))),
+    ).collect()[0]
+    report.interactions_in, report.interactions_quarantined = int(counts[0]), int(counts[1])
     weights = {k.value: w for k, w in DEFAULT_INTERACTION_WEIGHTS.items()}
     good = T.valid_interactions(validated, weights).withColumn(Col.DAY, F.to_date(Col.TS))
-    good.write.mode("append").partitionBy(Col.DAY).parquet(lake.interactions)
-    report.interactions_stored = good.count()
+    # Interactions have no id: one already in the lake with every field equal is a re-run.
+    key = [c for c in good.columns if c != Col.DAY]
+    new = unseen_rows(good, lake.interactions, key, list(counts[2])).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    report.interactions_stored = new.count()
+    report.interactions_already_stored = (
+        report.interactions_in - report.interactions_quarantined - report.interactions_stored
+    )
+    append_day_partitions(new, lake.interactions)
+    new.unpersist()
     bad = T.quarantine_records(validated)
-    report.interactions_quarantined = validated.filter(F.col(Col.REASON).isNotNull()).count()
-    bad.write.mode("append").parquet(lake.quarantine)
+    if path_exists(spark, lake.quarantine):
+        seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
+        bad = bad.join(seen, Col.QUARANTINE_ID, "left_anti")
+    bad = bad.persist(StorageLevel.MEMORY_AND_DISK)
     write_to_store(bad, "quarantine", database_url)
+    bad.write.mode("append").parquet(lake.quarantine)
+    bad.unpersist()
     validated.unpersist()

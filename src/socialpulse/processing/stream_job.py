@@ -170,7 +170,7 @@ class PostsStream:
         cfg = self.config
         posts_dir = f"{cfg.landing_dir.rstrip('/')}/{POSTS_DIR}"
         Path(posts_dir).mkdir(parents=True, exist_ok=True)
-        for table in (cfg.lake.posts, cfg.lake.quarantine):
+        for table in (cfg.lake.posts, cfg.lake.raw_posts, cfg.lake.quarantine):
             _drop_uncommitted_output(self.spark, table)
         self._listener = _ProgressListener(self)
         self.spark.streams.addListener(self._listener)

@@ -188,6 +188,11 @@ def mention_daily_trends(scored: DataFrame) -> DataFrame:
     return _daily_trends(scored, Col.MENTIONS, Col.MENTION)
 
 
+def user_daily_trends(scored: DataFrame) -> DataFrame:
+    """Per author and UTC day: post counts by sentiment label and the mean sentiment score."""
+    return scored.groupBy(Col.AUTHOR_ID, Col.DAY).agg(*_label_counts())
+
+
 def user_sentiment_profiles(scored: DataFrame) -> DataFrame:
     """Per author: post counts by sentiment label, mean score, first and last post times."""
     return scored.groupBy(Col.AUTHOR_ID).agg(

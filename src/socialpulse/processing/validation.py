@@ -19,7 +19,9 @@ _V = "_v"
 VALUE = "value"
 """Column holding one raw line, as produced by ``spark.read.text``."""
 
-_MIN_TS = "2006-03-21 00:00:00"  # the first post ever on Twitter
+MIN_TIMESTAMP = "2006-03-21 00:00:00"
+"""The earliest timestamp a record may carry: the first post ever on Twitter."""
+_MIN_TS = MIN_TIMESTAMP
 
 
 def _path(name: str) -> str:

@@ -149,6 +149,11 @@ class Store(Protocol):
         """Stored posts per ``day``, for reconciliation against the lake."""
         ...
 
+    def delete_day(self, table: str, day: date) -> int:
+        """Delete ``table``'s rows of one UTC ``day`` (re-processing replaces a day); return rows
+        deleted. Tables with a ``day`` column, and ``hashtag_windows`` by window start."""
+        ...
+
     def close(self) -> None:
         """Release pooled connections."""
         ...

@@ -3,9 +3,11 @@
 Three layers under one base URI (a local path, ``file://``, ``hdfs://``, ``s3a://``: whatever
 Hadoop's FileSystem resolves), each table partitioned by ``day`` (UTC):
 
-- raw: records as they arrived (``raw/posts``), for re-processing a day from the source;
+- raw: post lines exactly as they landed (``raw/posts``: ``value``, ``source_file``,
+  ``ingested_at``), partitioned by the day the record claims (``created_at``; the ingest day for
+  a line too broken to say), which is what ``socialpulse lake reprocess --date`` reads back;
 - clean: validated, enriched posts with sentiment (``posts``) and interactions;
-- aggregates: daily hashtag trends and user profiles (``aggregates/...``).
+- aggregates: daily hashtag, mention and user trends (``aggregates/...``), recomputed per day.
 
 ``quarantine`` holds rejected records with their reason and is not partitioned.
 """
@@ -45,6 +47,16 @@ class LakePaths:
         return self._join("aggregates/hashtag_trends")
 
     @property
+    def mention_trends(self) -> str:
+        """Aggregate layer: daily sentiment per mentioned account, partitioned by ``day``."""
+        return self._join("aggregates/mention_trends")
+
+    @property
+    def user_trends(self) -> str:
+        """Aggregate layer: daily sentiment per author, partitioned by ``day``."""
+        return self._join("aggregates/user_trends")
+
+    @property
     def user_profiles(self) -> str:
         """Aggregate layer: per-author sentiment profiles (a snapshot, not partitioned)."""
         return self._join("aggregates/user_profiles")
@@ -61,4 +73,6 @@ class LakePaths:
             "posts": self.posts,
             "interactions": self.interactions,
             "hashtag_trends": self.hashtag_trends,
+            "mention_trends": self.mention_trends,
+            "user_trends": self.user_trends,
         }

@@ -87,6 +87,7 @@ def compact_table(
     target_file_bytes: int = 128 * 1024 * 1024,
     days: set[str] | None = None,
     on_partition: Callable[[str], None] = lambda _d: None,
+    partitioned: bool = True,
 ) -> CompactionReport:
     """Rewrite each ``day=`` partition of ``table_uri`` holding more files than it needs.
 
@@ -94,23 +95,28 @@ def compact_table(
     rewritten into that many files under a staging folder readers do not see, the row count is
     checked, the new files are moved in and only then the old ones deleted: a crash in between
     leaves the rows twice (which ``db reconcile`` reports), never loses them. Run it when no
-    writer is appending to the same partitions.
+    writer is appending to the same partitions. ``partitioned=False`` compacts the files at the
+    table's top level instead (the quarantine), reported as the day ``*``.
     """
     fs = _HadoopFs(spark, table_uri)
     report = CompactionReport(table=table_uri)
     if not fs.exists(table_uri):
         return report
-    for part in sorted(fs.list(table_uri), key=lambda st: st.getPath().getName()):
-        name = part.getPath().getName()
-        if not part.isDirectory() or not name.startswith(DAY_PREFIX):
-            continue
-        day = name[len(DAY_PREFIX) :]
-        if days is not None and day not in days:
-            continue
+    if partitioned:
+        parts = []
+        for part in sorted(fs.list(table_uri), key=lambda st: st.getPath().getName()):
+            name = part.getPath().getName()
+            if part.isDirectory() and name.startswith(DAY_PREFIX):
+                day = name[len(DAY_PREFIX) :]
+                if days is None or day in days:
+                    parts.append((day, part.getPath().toString()))
+    else:
+        parts = [("*", table_uri)]
+    for day, part_uri in parts:
         report.partitions_seen += 1
         files = [
             st
-            for st in fs.list(part.getPath().toString())
+            for st in fs.list(part_uri)
             if st.isFile() and st.getPath().getName().endswith(".parquet")
         ]
         size = sum(int(st.getLen()) for st in files)
@@ -118,7 +124,7 @@ def compact_table(
         if len(files) <= needed:
             continue
         on_partition(day)
-        done = _rewrite_partition(spark, fs, table_uri, part.getPath().toString(), files, needed)
+        done = _rewrite_partition(spark, fs, table_uri, part_uri, files, needed)
         report.compacted.append(PartitionCompaction(day, len(files), needed, size, done))
     return report
 
@@ -214,3 +220,50 @@ def write_day_partitions(df: DataFrame, table_uri: str) -> None:
             "overwrite would delete every other day"
         )
     df.write.mode("overwrite").partitionBy(Col.DAY).parquet(table_uri)
+
+
+def unseen_rows(df: DataFrame, table_uri: str, key: list[str], days: list[date]) -> DataFrame:
+    """The rows of ``df`` whose ``key`` is not yet stored in ``table_uri``'s ``days`` partitions.
+
+    ``days`` must cover ``df``'s days: only those partitions are read, so a re-run of the same
+    input costs a scan of its own days, not of the lake. Appending only these rows is what makes
+    the append-only layers (raw lines, interactions) idempotent under re-runs and replays.
+    Count (or persist) the result before appending it: evaluated after the append, it is empty.
+    """
+    if not days or not path_exists(df.sparkSession, table_uri):
+        return df
+    stored = (
+        df.sparkSession.read.parquet(table_uri)
+        .filter(F.col(Col.DAY).isin(days))
+        .select(*key)
+        .distinct()
+    )
+    return df.join(stored, key, "left_anti")
+
+
+def append_day_partitions(df: DataFrame, table_uri: str) -> None:
+    """Append ``df`` to ``table_uri``, partitioned by ``day``."""
+    df.write.mode("append").partitionBy(Col.DAY).parquet(table_uri)
+
+
+def delete_day_partition(spark: SparkSession, table_uri: str, day: date) -> bool:
+    """Delete the ``day=`` partition of ``table_uri``; True when there was one."""
+    fs = _HadoopFs(spark, table_uri)
+    part = f"{table_uri.rstrip('/')}/{DAY_PREFIX}{day.isoformat()}"
+    if not fs.exists(part):
+        return False
+    fs.delete(part, recursive=True)
+    return True
+
+
+def replace_day(df: DataFrame, table_uri: str, day: date) -> None:
+    """Make ``df``'s rows of ``day`` the whole content of that day's partition in ``table_uri``.
+
+    A dynamic overwrite when there are rows; when there are none the partition is deleted, since
+    an overwrite with no rows would leave the old day in place.
+    """
+    rows = df.filter(F.col(Col.DAY) == F.lit(day))
+    if rows.isEmpty():
+        delete_day_partition(df.sparkSession, table_uri, day)
+    else:
+        write_day_partitions(rows, table_uri)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -202,6 +202,25 @@ class SqlStore:
         q = select(p.c[Col.DAY], func.count()).group_by(p.c[Col.DAY])
         with self.engine.connect() as conn:
             return {_as_date(d): int(n) for d, n in conn.execute(q)}
+
+    def delete_day(self, table: str, day: date) -> int:
+        """Delete ``table``'s rows of one UTC ``day``; return rows deleted.
+
+        ``hashtag_windows`` has no day column: its windows starting that day go (minute and hour
+        windows are epoch-aligned, so none straddles midnight UTC).
+        """
+        tbl = _table(table)
+        if Col.DAY in tbl.c:
+            where = tbl.c[Col.DAY] == day
+        elif table == "hashtag_windows":
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            col = tbl.c[Col.WINDOW_START]
+            where = (col >= start) & (col < start + timedelta(days=1))
+        else:
+            raise ValueError(f"table {table!r} has no day to delete by")
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(tbl).where(where))
+        return int(result.rowcount or 0)
 
     # -- reads ----------------------------------------------------------------------------------
     def count(self, table: str) -> int:
