@@ -191,7 +191,10 @@ def build_catalogue(
     prior = np.where(sentiment <= policy.negative_threshold, policy.negative_penalty, 1.0)
     if policy.recency_half_life_hours > 0:
         created = pd.to_datetime(posts[Col.CREATED_AT], utc=True)
-        age_h = (pd.Timestamp(as_of).tz_convert("UTC") - created).dt.total_seconds() / 3600.0
+        now = pd.Timestamp(as_of)
+        # Spark hands back naive datetimes in the session time zone, which is UTC.
+        now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+        age_h = (now - created).dt.total_seconds() / 3600.0
         age = np.clip(age_h.fillna(0.0).to_numpy(dtype=np.float64), 0.0, None)
         prior = prior * np.power(0.5, age / policy.recency_half_life_hours)
 
