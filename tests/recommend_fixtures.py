@@ -141,7 +141,7 @@ def write_lake(spark: SparkSession, lake: LakePaths, data: Planted, redeliver: i
         row[Col.POST_ID] = rec["post_id"]
         row[Col.AUTHOR_ID] = rec["author_id"]
         row[Col.HASHTAGS] = list(rec["hashtags"])
-        row[Col.CREATED_AT] = rec["created_at"]
+        row[Col.CREATED_AT] = pd.Timestamp(rec["created_at"]).to_pydatetime()
         row[Col.SENTIMENT_SCORE] = float(rec["sentiment_score"])
         post_rows.append(tuple(row[f.name] for f in SCORED_POST_SCHEMA.fields))
     spark.createDataFrame(post_rows, SCORED_POST_SCHEMA).write.mode("append").partitionBy(

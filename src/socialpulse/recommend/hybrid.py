@@ -309,7 +309,9 @@ def score_users(users: DataFrame, catalogue: Catalogue, policy: HybridPolicy, k:
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     shared = users.sparkSession.sparkContext.broadcast(catalogue)
-    chunk = max(1, _MAX_CELLS // max(catalogue.n_posts, 1))
+    # The hashtag gathers materialise users x posts x hashtags-per-post: size chunks by that.
+    width = int(catalogue.tag_idx.shape[1]) if catalogue.tag_idx.ndim == 2 else 1
+    chunk = max(1, _MAX_CELLS // max(catalogue.n_posts * width, 1))
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         cat: Catalogue = shared.value
