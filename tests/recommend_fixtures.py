@@ -60,7 +60,16 @@ def planted(
         group_posts = [f"p{g}_{j:02d}" for j in range(posts_per_group)]
         for j, post in enumerate(group_posts):
             group_of_post[post] = g
-            posts.append({"post_id": post, "author_id": users[j % n_users]})
+            posts.append(
+                {
+                    "post_id": post,
+                    "author_id": users[j % n_users],
+                    # Each group talks about its own topic: what content-based candidates use.
+                    "hashtags": [f"topic{g}"],
+                    "created_at": START + timedelta(hours=j),
+                    "sentiment_score": 0.0,
+                }
+            )
         for user in users:
             group_of_user[user] = g
             own = {p["post_id"] for p in posts if p["author_id"] == user}
@@ -79,7 +88,15 @@ def planted(
                     }
                 )
     for i in range(cold_authors):
-        posts.append({"post_id": f"cold_post_{i}", "author_id": f"cold_{i}"})
+        posts.append(
+            {
+                "post_id": f"cold_post_{i}",
+                "author_id": f"cold_{i}",
+                "hashtags": [f"topic{i % len(group_users)}"],
+                "created_at": START,
+                "sentiment_score": 0.0,
+            }
+        )
     frame = pd.DataFrame(rows)
     frame[Col.TS] = pd.to_datetime(frame[Col.TS], utc=True)
     return Planted(frame, pd.DataFrame(posts), group_of_user, group_of_post)
@@ -119,10 +136,13 @@ def write_lake(spark: SparkSession, lake: LakePaths, data: Planted, redeliver: i
     df = to_spark(spark, inter).withColumn(Col.DAY, F.to_date(Col.TS))
     df.write.mode("append").partitionBy(Col.DAY).parquet(lake.interactions)
     post_rows = []
-    for rec in data.posts.itertuples(False):
+    for rec in data.posts.to_dict("records"):
         row = {f.name: _default(f.dataType, f.name) for f in SCORED_POST_SCHEMA.fields}
-        row[Col.POST_ID] = rec.post_id
-        row[Col.AUTHOR_ID] = rec.author_id
+        row[Col.POST_ID] = rec["post_id"]
+        row[Col.AUTHOR_ID] = rec["author_id"]
+        row[Col.HASHTAGS] = list(rec["hashtags"])
+        row[Col.CREATED_AT] = pd.Timestamp(rec["created_at"]).to_pydatetime()
+        row[Col.SENTIMENT_SCORE] = float(rec["sentiment_score"])
         post_rows.append(tuple(row[f.name] for f in SCORED_POST_SCHEMA.fields))
     spark.createDataFrame(post_rows, SCORED_POST_SCHEMA).write.mode("append").partitionBy(
         Col.DAY

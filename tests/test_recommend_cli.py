@@ -114,14 +114,16 @@ def test_train_and_evaluate_commands_on_a_lake(
     users = set(data.interactions[Col.USER_ID]) | set(data.posts["author_id"])
     assert store.count("recommendations") == 3 * len(users)
     some_user = sorted(users)[0]
-    assert [r[Col.RANK] for r in store.user_recommendations(some_user, 10)] == [1, 2, 3]
+    served = store.user_recommendations(some_user, 10)
+    assert [r[Col.RANK] for r in served] == [1, 2, 3]
+    assert all(r[Col.REASON_CODE] and r[Col.REASON_TEXT] for r in served)
     store.close()
 
     evaluated = CliRunner().invoke(app, ["recommend", "evaluate", "--k", "5"])
     assert evaluated.exit_code == 0, evaluated.output
     assert "precision@5" in evaluated.output
-    assert "als" in evaluated.output
-    assert "popularity" in evaluated.output
+    for name in ("als", "content", "hybrid", "popularity"):
+        assert name in evaluated.output
 
 
 def test_train_without_a_lake_says_what_to_do(

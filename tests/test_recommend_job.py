@@ -21,6 +21,7 @@ from socialpulse.recommend.evaluation import (
     default_grid,
     tune_als,
 )
+from socialpulse.recommend.hybrid import HYBRID, R_HASHTAG, REASON_CODES
 from socialpulse.recommend.job import (
     LakeMissingError,
     evaluate_interactions,
@@ -100,9 +101,15 @@ def test_train_writes_exactly_k_per_user_and_reruns_leave_no_stale_rows(
             assert [r[Col.RANK] for r in ranked] == list(range(1, 11))
             scores = [float(r[Col.SCORE]) for r in ranked]
             assert scores == sorted(scores, reverse=True)
-        algorithms = {r[Col.USER_ID]: r[Col.ALGORITHM] for r in rows}
-        assert {algorithms[u] for u in cold} == {POPULARITY}
-        assert {algorithms[u] for u in interacting} == {ALS}
+        assert {r[Col.ALGORITHM] for r in rows} == {HYBRID}
+        assert all(r[Col.REASON_TEXT] and r[Col.REASON_CODE] in REASON_CODES for r in rows)
+        # Cold authors have no interactions: their lists come from what they write about.
+        for user in cold:
+            theirs = [r for r in rows if r[Col.USER_ID] == user]
+            own = data.posts[data.posts["author_id"] == user]
+            topic = {int(tag.removeprefix("topic")) for tags in own["hashtags"] for tag in tags}
+            assert {data.group_of_post.get(r[Col.POST_ID]) for r in theirs[:3]} <= topic
+            assert theirs[0][Col.REASON_CODE] == R_HASHTAG
         assert len(first.sample) == 3
         assert all(len(v) == 10 for v in first.sample.values())
 

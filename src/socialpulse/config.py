@@ -118,6 +118,40 @@ class Settings(BaseSettings):
     als_reg_param: float = Field(0.05, gt=0)
     als_alpha: float = Field(10.0, gt=0)
     als_max_iter: int = Field(10, ge=1)
+    # Hybrid blend and sentiment policy (recommend/hybrid.py, docs/RECOMMEND.md).
+    recommend_als_weight: float = Field(1.0, ge=0, description="Blend weight of user x post ALS.")
+    recommend_content_weight: float = Field(
+        1.0, ge=0, description="Blend weight of the hashtag-profile (content) score."
+    )
+    recommend_popularity_weight: float = Field(
+        0.2, ge=0, description="Blend weight of log-scaled popularity."
+    )
+    recommend_topic_als_weight: float = Field(
+        0.3, ge=0, description="Share of user x hashtag ALS affinity added to the hashtag profile."
+    )
+    recommend_author_weight: float = Field(
+        1.0, ge=0, description="Profile weight of each hashtag of a user's own posts."
+    )
+    recommend_topic_sentiment_weight: float = Field(
+        0.5,
+        ge=0,
+        description=(
+            "Posts get x (1 + this * the user's mean sentiment on the post's hashtags), clipped"
+            " at 0: users are shown less of topics they write negatively about."
+        ),
+    )
+    recommend_negative_threshold: float = Field(
+        -0.5, ge=-1, le=1, description="Posts with sentiment score <= this are down-weighted."
+    )
+    recommend_negative_penalty: float = Field(
+        0.5, ge=0, le=1, description="Score multiplier of strongly negative posts."
+    )
+    recommend_recency_half_life_hours: float = Field(
+        72.0, ge=0, description="A post's score halves per this many hours of age; 0 = off."
+    )
+    recommend_hashtag_vocabulary: int = Field(
+        512, ge=1, description="Hashtags (most used first) the content profiles cover."
+    )
     seed: int = 42
 
     # -- streaming ----------------------------------------------------------------------------

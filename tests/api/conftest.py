@@ -133,6 +133,7 @@ def recommendations_of(posts: pd.DataFrame) -> pd.DataFrame:
                     Col.SCORE: 1.0 / rank,
                     Col.ALGORITHM: "als",
                     Col.REASON_TEXT: f"popular with people like you ({p[Col.LIKE_COUNT]} likes)",
+                    Col.REASON_CODE: "popular_topic" if rank == 1 else "similar",
                     Col.GENERATED_AT: datetime(2026, 11, 20, tzinfo=UTC),
                 }
             )

@@ -94,6 +94,7 @@ def test_recommendations_are_ranked_with_text_hashtags_and_reason(live_api: Live
         expected = recs[recs[Col.USER_ID] == user].sort_values(Col.RANK)
         assert [i["post_id"] for i in body["items"]] == list(expected[Col.POST_ID])
         assert [i["rank"] for i in body["items"]] == list(expected[Col.RANK])
+        assert [i["reason_code"] for i in body["items"]] == list(expected[Col.REASON_CODE])
         for item in body["items"]:
             assert item["text"] == posts.loc[item["post_id"], Col.TEXT]
             assert item["hashtags"] == list(posts.loc[item["post_id"], Col.HASHTAGS])

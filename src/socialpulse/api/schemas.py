@@ -219,7 +219,15 @@ class RecommendationRead(_Model):
     post_id: str = Field(examples=["1861234567890123456"])
     score: float = Field(examples=[0.734])
     algorithm: str = Field(examples=["als"])
-    reason: str | None = Field(None, examples=["people who engage with #espresso liked this"])
+    reason: str | None = Field(None, examples=["because you engage with #espresso"])
+    reason_code: str | None = Field(
+        None,
+        description=(
+            "Kind of reason: hashtag, topic (hashtag affinity), similar (collaborative),"
+            " popular_topic, popular."
+        ),
+        examples=["hashtag"],
+    )
     author_id: str | None = Field(None, examples=["u0007"])
     text: str | None = Field(
         None,

@@ -19,10 +19,15 @@ console = Console(stderr=True)
 @app.command()
 def train(
     k: Annotated[int | None, typer.Option(help="List length (default: settings).")] = None,
+    tune: Annotated[
+        bool,
+        typer.Option(help="Choose ALS rank/regParam/alpha on a validation split first."),
+    ] = False,
 ) -> None:
-    """Fit ALS on the lake and persist every user's top-K unseen posts to the database."""
+    """Fit the hybrid recommender on the lake and persist every user's top-K with reasons."""
     from socialpulse.cli.main import stage_progress
     from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import LakeMissingError, run_train
     from socialpulse.spark import build_spark
     from socialpulse.storage.base import create_store
@@ -44,6 +49,8 @@ def train(
                 AlsParams.from_settings(settings),
                 k or settings.recommend_top_k,
                 on_stage=lambda s: progress.update(task, description=s),
+                policy=HybridPolicy.from_settings(settings),
+                tune=tune,
             )
     except LakeMissingError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -64,8 +71,9 @@ def evaluate(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
-    """Compare ALS and popularity on a chronological split of the lake's interactions."""
+    """Compare ALS, content-based, hybrid and popularity on a chronological split."""
     from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import LakeMissingError, run_evaluate
     from socialpulse.spark import build_spark
     from socialpulse.storage.lake import LakePaths
@@ -81,6 +89,7 @@ def evaluate(
                 k,
                 test_fraction,
                 tune,
+                HybridPolicy.from_settings(settings),
             )
     except LakeMissingError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -104,7 +113,8 @@ def evaluate(
             str(m.n_users),
         )
     Console().print(table)
-    Console().print(f"ALS parameters: {report.params}")
+    Console().print(f"ALS parameters{' (tuned)' if report.tuning else ''}: {report.params}")
+    Console().print(f"hybrid policy: {report.policy}")
 
 
 @app.command("fit-predict")

@@ -83,6 +83,7 @@ class Col:
     SCORE: Final = "score"
     ALGORITHM: Final = "algorithm"
     REASON_TEXT: Final = "reason_text"
+    REASON_CODE: Final = "reason_code"
     GENERATED_AT: Final = "generated_at"
 
 

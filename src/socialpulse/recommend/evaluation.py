@@ -9,7 +9,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
-from socialpulse.recommend.als import AlsParams, dedupe_interactions, exclusions, train_als
+from socialpulse.recommend.als import (
+    AlsParams,
+    confidence,
+    dedupe_interactions,
+    exclusions,
+    train_als_on_confidence,
+)
+from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, fit_hybrid
 from socialpulse.recommend.metrics import RankingMetrics, ranking_metrics_spark
 from socialpulse.recommend.popularity import train_popularity
 from socialpulse.recommend.splitters import split_global_time_spark, time_cut_spark
@@ -41,11 +48,16 @@ def evaluate_split(
     authored: DataFrame | None,
     params: AlsParams,
     k: int,
+    posts: DataFrame | None = None,
+    policy: HybridPolicy | None = None,
 ) -> tuple[dict[str, RankingMetrics], SplitCounts]:
-    """Fit ALS and popularity on ``train`` and score their top ``k`` against ``test``.
+    """Fit ALS and popularity (and, given ``posts`` and ``policy``, content-based and hybrid)
+    on ``train`` and score their top ``k`` against ``test``.
 
     Relevant items are the test pairs of users known at training time, minus pairs already seen
     in training and the users' own posts: nothing a recommender is forbidden to show counts.
+    Content and hybrid candidates are the posts created up to the last training interaction
+    (what existed when the model would have been trained), including posts nobody engaged with.
     """
     train = dedupe_interactions(train).persist()
     train_pairs = train.select(Col.USER_ID, Col.POST_ID).distinct().persist()
@@ -60,10 +72,22 @@ def evaluate_split(
     if authored is not None:
         relevant = relevant.join(authored, [Col.USER_ID, Col.POST_ID], "left_anti")
     relevant = relevant.persist()
-    catalogue = train_pairs.select(Col.POST_ID).distinct().count()
+    as_of = train.agg(F.max(Col.TS)).first()[0]  # type: ignore[index]
+    known = (
+        posts.filter(F.col(Col.CREATED_AT) <= F.lit(as_of)).persist()
+        if posts is not None and policy is not None
+        else None
+    )
+    # Coverage is over everything a recommender could show: with content, every known post.
+    catalogue = (
+        known.select(Col.POST_ID).distinct().count()
+        if known is not None
+        else train_pairs.select(Col.POST_ID).distinct().count()
+    )
     excluded = exclusions(train_pairs, authored).persist()
 
-    als = train_als(train, params)
+    conf = confidence(train).persist()
+    als = train_als_on_confidence(conf, params)
     popularity = train_popularity(train)
     results = {
         ALS: ranking_metrics_spark(als.recommend(excluded, k), relevant, k, catalogue),
@@ -71,6 +95,16 @@ def evaluate_split(
             popularity.recommend(train_users, excluded, k), relevant, k, catalogue
         ),
     }
+    if known is not None and policy is not None:
+        model = fit_hybrid(conf, known, train_users, excluded, als, params, policy, as_of)
+        for name, pol in (
+            (CONTENT, policy.with_weights(0.0, 1.0, 0.0)),
+            (HYBRID, policy),
+        ):
+            results[name] = ranking_metrics_spark(model.recommend(pol, k), relevant, k, catalogue)
+        model.users.unpersist()
+        known.unpersist()
+    conf.unpersist()
     counts = SplitCounts(
         train_interactions=train.count(),
         test_interactions=test.count(),

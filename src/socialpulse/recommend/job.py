@@ -25,14 +25,12 @@ from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import INTERACTION_SCHEMA
 from socialpulse.recommend.als import (
     AlsParams,
+    confidence,
     dedupe_interactions,
     exclusions,
-    train_als,
     train_als_on_confidence,
 )
 from socialpulse.recommend.evaluation import (
-    ALS,
-    POPULARITY,
     SplitCounts,
     authored_pairs,
     chronological_split,
@@ -40,16 +38,11 @@ from socialpulse.recommend.evaluation import (
     evaluate_split,
     tune_als,
 )
+from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, fit_hybrid
 from socialpulse.recommend.metrics import RankingMetrics
-from socialpulse.recommend.popularity import train_popularity
 from socialpulse.storage.base import Store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.spark_sink import write_to_store
-
-REASONS = {
-    ALS: "people who engage like you engaged with this",
-    POPULARITY: "popular with everyone right now",
-}
 
 
 class LakeMissingError(FileNotFoundError):
@@ -72,21 +65,29 @@ def read_interactions(spark: SparkSession, lake: LakePaths) -> DataFrame:
     return raw.select(*[F.col(f.name).cast(f.dataType) for f in INTERACTION_SCHEMA.fields])
 
 
-def read_authored(spark: SparkSession, lake: LakePaths) -> DataFrame:
-    """``user_id, post_id`` of every post in the lake, by author."""
+def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
+    """The lake's posts: ``post_id, author_id, hashtags, sentiment_score, created_at``."""
     try:
         posts = spark.read.parquet(lake.posts)
     except AnalysisException as exc:
         raise LakeMissingError(
             f"no posts in the lake at {lake.posts}: run `socialpulse process` first"
         ) from exc
-    return authored_pairs(posts)
+    # The lake is append-only: a re-processed post appears twice, keep one row per id.
+    return posts.select(
+        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT
+    ).dropDuplicates([Col.POST_ID])
+
+
+def read_authored(spark: SparkSession, lake: LakePaths) -> DataFrame:
+    """``user_id, post_id`` of every post in the lake, by author."""
+    return authored_pairs(read_posts(spark, lake))
 
 
 # -- train -------------------------------------------------------------------------------------
 @dataclass
 class TrainReport:
-    """What one training run read and wrote; ``sample`` holds three users' lists."""
+    """What one training run read and wrote; ``sample`` holds three users' lists (post: reason)."""
 
     interactions_read: int = 0
     interactions_unique: int = 0
@@ -97,6 +98,8 @@ class TrainReport:
     stale_removed: int = 0
     generated_at: str = ""
     params: dict[str, float | int] = field(default_factory=dict)
+    policy: dict[str, float | int] = field(default_factory=dict)
+    tuning: list[dict[str, object]] = field(default_factory=list)
     sample: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -112,14 +115,19 @@ def run_train(
     params: AlsParams,
     k: int,
     on_stage: Callable[[str], None] = _noop,
+    policy: HybridPolicy | None = None,
+    tune: bool = False,
 ) -> TrainReport:
     """Fit on the whole lake and replace every user's top-``k`` in the database.
 
-    Users with interactions get ALS; authors who never interacted get the popularity list.
-    Rows are upserted by (user_id, rank) first and stale rows removed after, so a reader never
-    sees a user's list vanish mid-run.
+    Every user who interacted or posted gets the hybrid list (ALS + hashtag content +
+    popularity under the sentiment policy), each item with its reason. With ``tune``, ALS's
+    rank/regParam/alpha are first chosen on a chronological validation split of the lake
+    (recorded in the report). Rows are upserted by (user_id, rank) first and stale rows removed
+    after, so a reader never sees a user's list vanish mid-run.
     """
-    report = TrainReport(params=params.as_dict())
+    policy = policy or HybridPolicy()
+    report = TrainReport()
     on_stage("reading the lake")
     raw = read_interactions(spark, lake).persist()
     report.interactions_read = raw.count()
@@ -127,50 +135,58 @@ def run_train(
         raise ValueError(f"the lake at {lake.interactions} holds no interactions to train on")
     interactions = dedupe_interactions(raw).persist()
     report.interactions_unique = interactions.count()
-    authored = read_authored(spark, lake).persist()
+    posts = read_posts(spark, lake).persist()
+    authored = authored_pairs(posts).persist()
     seen = interactions.select(Col.USER_ID, Col.POST_ID).distinct()
     excluded = exclusions(seen, authored).persist()
     users = seen.select(Col.USER_ID).distinct()
-    cold = authored.select(Col.USER_ID).distinct().join(users, Col.USER_ID, "left_anti")
+    everyone = users.unionByName(authored.select(Col.USER_ID)).distinct()
 
-    on_stage("training ALS")
-    als = train_als(interactions, params)
-    popularity = train_popularity(interactions)
-    report.catalogue = len(popularity.ranked_items)
+    if tune:
+        on_stage("tuning ALS on a validation split")
+        result = tune_als(interactions, authored, default_grid(params), k)
+        report.tuning = [
+            {"params": p.as_dict(), "precision": m.precision} for p, m in result.scores
+        ]
+        params = result.best
+    report.params = params.as_dict()
+    report.policy = policy.as_dict()
+
+    on_stage("training ALS (user x post, user x hashtag)")
+    conf = confidence(interactions).persist()
+    als = train_als_on_confidence(conf, params)
+    as_of = interactions.agg(F.max(Col.TS)).first()[0]  # type: ignore[index]
+    # Fresh posts (newer than any interaction) are candidates too: content scores them.
+    last_post = posts.agg(F.max(Col.CREATED_AT)).first()[0]  # type: ignore[index]
+    if last_post is not None and last_post > as_of:
+        as_of = last_post
+    model = fit_hybrid(conf, posts, everyone, excluded, als, params, policy, as_of)
+    report.catalogue = model.catalogue.n_posts
 
     on_stage("ranking unseen posts")
     generated_at = datetime.now(UTC)
     recs = (
-        als.recommend(excluded, k)
-        .withColumn(Col.ALGORITHM, F.lit(ALS))
-        .unionByName(
-            popularity.recommend(cold, excluded, k).withColumn(Col.ALGORITHM, F.lit(POPULARITY))
-        )
-        .withColumn(
-            Col.REASON_TEXT,
-            F.when(F.col(Col.ALGORITHM) == ALS, F.lit(REASONS[ALS])).otherwise(
-                F.lit(REASONS[POPULARITY])
-            ),
-        )
+        model.recommend(policy, k)
+        .withColumn(Col.ALGORITHM, F.lit(HYBRID))
         .withColumn(Col.GENERATED_AT, F.lit(generated_at).cast("timestamp"))
         .persist()
     )
-    report.users = recs.filter(F.col(Col.ALGORITHM) == ALS).select(Col.USER_ID).distinct().count()
-    report.cold_users = recs.select(Col.USER_ID).distinct().count() - report.users
+    listed = recs.select(Col.USER_ID).distinct().persist()
+    report.users = listed.join(users, Col.USER_ID, "left_semi").count()
+    report.cold_users = listed.count() - report.users
 
     on_stage("writing recommendations")
     report.recommendations_written = write_to_store(recs, "recommendations", database_url)
     report.stale_removed = prune_stale_recommendations(store, generated_at)
     report.generated_at = generated_at.isoformat()
-    sample_users = [
-        r[Col.USER_ID]
-        for r in recs.select(Col.USER_ID).distinct().orderBy(Col.USER_ID).limit(3).collect()
-    ]
+    sample_users = [r[Col.USER_ID] for r in listed.orderBy(Col.USER_ID).limit(3).collect()]
     for row in (
         recs.filter(F.col(Col.USER_ID).isin(sample_users)).orderBy(Col.USER_ID, Col.RANK).collect()
     ):
-        report.sample.setdefault(row[Col.USER_ID], []).append(row[Col.POST_ID])
-    for df in (raw, interactions, authored, excluded, recs):
+        report.sample.setdefault(row[Col.USER_ID], []).append(
+            f"{row[Col.POST_ID]}: {row[Col.REASON_TEXT]}"
+        )
+    for df in (raw, interactions, posts, authored, excluded, conf, recs, listed, model.users):
         df.unpersist()
     return report
 
@@ -183,7 +199,9 @@ def prune_stale_recommendations(store: Store, generated_at: datetime) -> int:
 # -- evaluate ----------------------------------------------------------------------------------
 @dataclass
 class EvaluationReport:
-    """Metrics per algorithm on a chronological split, plus the split's sizes."""
+    """Metrics per algorithm on a chronological split, the split's sizes, the ALS parameters
+    used (the tuned ones with ``tuning``: each grid point's validation precision) and the
+    hybrid policy."""
 
     k: int
     test_fraction: float
@@ -191,6 +209,7 @@ class EvaluationReport:
     metrics: dict[str, RankingMetrics]
     counts: SplitCounts
     tuning: list[tuple[dict[str, float | int], float]] = field(default_factory=list)
+    policy: dict[str, float | int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         """Plain values for JSON output."""
@@ -198,6 +217,7 @@ class EvaluationReport:
             "k": self.k,
             "test_fraction": self.test_fraction,
             "params": self.params,
+            "policy": self.policy,
             "metrics": {name: m.as_dict() for name, m in self.metrics.items()},
             "counts": asdict(self.counts),
             "tuning": [{"params": p, "precision": s} for p, s in self.tuning],
@@ -211,8 +231,14 @@ def evaluate_interactions(
     k: int,
     test_fraction: float,
     tune: bool = False,
+    posts: DataFrame | None = None,
+    policy: HybridPolicy | None = None,
 ) -> EvaluationReport:
-    """Chronological split, optional tuning on the train part, then ALS vs popularity."""
+    """Chronological split, optional ALS tuning on the train part, then the comparison.
+
+    ALS and popularity always; content-based and hybrid too when ``posts`` and ``policy`` are
+    given.
+    """
     interactions = dedupe_interactions(interactions).persist()
     train, test = chronological_split(interactions, test_fraction)
     train, test = train.persist(), test.persist()
@@ -221,10 +247,18 @@ def evaluate_interactions(
         result = tune_als(train, authored, default_grid(params), k)
         tuning = [(p.as_dict(), m.precision) for p, m in result.scores]
         params = result.best
-    metrics, counts = evaluate_split(train, test, authored, params, k)
+    metrics, counts = evaluate_split(train, test, authored, params, k, posts, policy)
     for df in (interactions, train, test):
         df.unpersist()
-    return EvaluationReport(k, test_fraction, params.as_dict(), metrics, counts, tuning)
+    return EvaluationReport(
+        k,
+        test_fraction,
+        params.as_dict(),
+        metrics,
+        counts,
+        tuning,
+        policy.as_dict() if policy is not None else {},
+    )
 
 
 def run_evaluate(
@@ -234,11 +268,23 @@ def run_evaluate(
     k: int,
     test_fraction: float,
     tune: bool = False,
+    policy: HybridPolicy | None = None,
 ) -> EvaluationReport:
-    """Evaluate ALS against popularity on the lake's interactions, split in time."""
-    return evaluate_interactions(
-        read_interactions(spark, lake), read_authored(spark, lake), params, k, test_fraction, tune
-    )
+    """Evaluate ALS, content-based, hybrid and popularity on the lake, split in time."""
+    posts = read_posts(spark, lake).persist()
+    try:
+        return evaluate_interactions(
+            read_interactions(spark, lake),
+            authored_pairs(posts),
+            params,
+            k,
+            test_fraction,
+            tune,
+            posts,
+            policy or HybridPolicy(),
+        )
+    finally:
+        posts.unpersist()
 
 
 # -- fit-predict (file contract) ---------------------------------------------------------------

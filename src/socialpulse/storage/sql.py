@@ -257,6 +257,7 @@ class SqlStore:
                 r.c[Col.SCORE],
                 r.c[Col.ALGORITHM],
                 r.c[Col.REASON_TEXT],
+                r.c[Col.REASON_CODE],
                 p.c[Col.AUTHOR_ID],
                 p.c[Col.TEXT],
                 p.c[Col.HASHTAGS],

@@ -1,7 +1,7 @@
 """``stream_commits``: the last micro-batch whose aggregate increments a stream has applied.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,511 @@
+"""The hybrid recommender: ALS + hashtag content + popularity, re-ranked by a sentiment policy.
+
+Every candidate post of the catalogue gets, per user, three scores each scaled to [0, 1]:
+
+- ``als``: the user x post ALS dot product (zero for users or posts ALS never saw);
+- ``content``: the user's hashtag profile (what they engage with and write about, plus the
+  user x hashtag ALS's predicted affinity for hashtags they have not touched yet) against the
+  post's hashtags; this is what serves cold-start users and posts newer than any interaction;
+- ``popularity``: distinct engaged users, log-scaled.
+
+The blend ``w_als * als + w_content * content + w_pop * popularity`` is then multiplied by the
+policy (see :class:`HybridPolicy` and docs/RECOMMEND.md): the user's own sentiment on the post's
+topics, a penalty for strongly negative posts, and freshness. What the user interacted with or
+wrote is never a candidate. Each item carries the reason of its largest contribution.
+
+All scoring runs in ``mapInPandas`` with numpy against one broadcast catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pyspark.ml.feature import IndexToString
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from socialpulse.config import Settings
+from socialpulse.domain.columns import Col
+from socialpulse.recommend.als import (
+    CONFIDENCE,
+    EXCLUDED,
+    USER_IDX,
+    AlsParams,
+    AlsRecommender,
+    train_als_on_confidence,
+)
+from socialpulse.recommend.content import (
+    AFFINITY,
+    TOPIC_SENTIMENT,
+    hashtag_profile,
+    hashtag_vocabulary,
+    post_hashtags,
+)
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+HYBRID = "hybrid"
+CONTENT = "content"
+REASON_CODE = Col.REASON_CODE
+
+# Reason codes persisted with each item (``recommendations.reason_code``).
+R_HASHTAG = "hashtag"
+R_TOPIC = "topic"
+R_SIMILAR = "similar"
+R_POPULAR_TOPIC = "popular_topic"
+R_POPULAR = "popular"
+REASON_CODES = (R_HASHTAG, R_TOPIC, R_SIMILAR, R_POPULAR_TOPIC, R_POPULAR)
+
+HYBRID_SCHEMA = (
+    "user_id string, post_id string, rank int, score double, reason_code string, reason_text string"
+)
+# Cap on one chunk's users x posts score matrix (several live at once): 2M doubles = 16 MB.
+_MAX_CELLS = 2_000_000
+# Scores below this count as "no signal" when picking a reason.
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class HybridPolicy:
+    """Blend weights and the sentiment policy (settings ``recommend_*``)."""
+
+    als_weight: float = 1.0
+    content_weight: float = 1.0
+    popularity_weight: float = 0.2
+    topic_als_weight: float = 0.3
+    """Share of the user x hashtag ALS prediction added to the observed hashtag profile."""
+    author_weight: float = 1.0
+    """Profile weight of each own post's hashtag (an engaged post weighs its confidence)."""
+    topic_sentiment_weight: float = 0.5
+    """Posts on a topic get x (1 + this * user's mean sentiment on it), clipped at 0."""
+    negative_threshold: float = -0.5
+    """Posts whose sentiment score is at or below this are strongly negative ..."""
+    negative_penalty: float = 0.5
+    """... and get their score multiplied by this."""
+    recency_half_life_hours: float = 72.0
+    """A post's score halves every this many hours of age; 0 = no decay."""
+    vocabulary_size: int = 512
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HybridPolicy:
+        """The policy configured in ``settings``."""
+        return cls(
+            als_weight=settings.recommend_als_weight,
+            content_weight=settings.recommend_content_weight,
+            popularity_weight=settings.recommend_popularity_weight,
+            topic_als_weight=settings.recommend_topic_als_weight,
+            author_weight=settings.recommend_author_weight,
+            topic_sentiment_weight=settings.recommend_topic_sentiment_weight,
+            negative_threshold=settings.recommend_negative_threshold,
+            negative_penalty=settings.recommend_negative_penalty,
+            recency_half_life_hours=settings.recommend_recency_half_life_hours,
+            vocabulary_size=settings.recommend_hashtag_vocabulary,
+        )
+
+    def with_weights(self, als: float, content: float, popularity: float) -> HybridPolicy:
+        """The same policy with other blend weights (content-only, ALS-only, ...)."""
+        d = asdict(self)
+        d.update(als_weight=als, content_weight=content, popularity_weight=popularity)
+        return HybridPolicy(**d)
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain values for reports."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The candidate posts as aligned numpy arrays (broadcast to the scoring tasks).
+
+    ``tag_idx[i]`` holds post ``i``'s hashtag indexes into ``vocabulary``, padded with
+    ``len(vocabulary)`` (a zero column); ``tag_w`` the matching weights ``1/n_tags``.
+    """
+
+    post_ids: list[str]
+    vocabulary: list[str]
+    tag_idx: I64
+    tag_w: F64
+    popularity: F64
+    prior: F64
+    als_items: F64 | None
+    topic_items: F64 | None
+
+    @property
+    def n_posts(self) -> int:
+        """Number of candidate posts."""
+        return len(self.post_ids)
+
+
+def build_catalogue(
+    posts: pd.DataFrame,
+    popularity: pd.DataFrame,
+    vocabulary: list[str],
+    policy: HybridPolicy,
+    as_of: datetime,
+    als: AlsRecommender | None,
+    topic_als: AlsRecommender | None,
+) -> Catalogue:
+    """Align everything the scorer needs to one post order.
+
+    ``posts``: ``post_id, hashtags, sentiment_score, created_at`` (the candidates);
+    ``popularity``: ``post_id, score`` (distinct engaged users).
+    """
+    posts = posts.drop_duplicates(Col.POST_ID).reset_index(drop=True)
+    post_ids = [str(p) for p in posts[Col.POST_ID]]
+    pos = {p: i for i, p in enumerate(post_ids)}
+    vocab_pos = {t: j for j, t in enumerate(vocabulary)}
+    pad = len(vocabulary)
+    per_post = [
+        sorted(
+            {
+                vocab_pos[t.lower()]
+                for t in (tags if tags is not None else [])
+                if t.lower() in vocab_pos
+            }
+        )
+        for tags in posts[Col.HASHTAGS]
+    ]
+    width = max([1, *(len(t) for t in per_post)])
+    tag_idx = np.full((len(post_ids), width), pad, dtype=np.int64)
+    tag_w = np.zeros((len(post_ids), width), dtype=np.float64)
+    for i, tags in enumerate(per_post):
+        if tags:
+            tag_idx[i, : len(tags)] = tags
+            tag_w[i, : len(tags)] = 1.0 / len(tags)
+
+    pop = np.zeros(len(post_ids), dtype=np.float64)
+    for post, score in zip(popularity[Col.POST_ID], popularity[Col.SCORE], strict=True):
+        at = pos.get(str(post))
+        if at is not None:
+            pop[at] = np.log1p(float(score))
+    if pop.max(initial=0.0) > 0:
+        pop /= pop.max()
+
+    sentiment = posts[Col.SENTIMENT_SCORE].astype("float64").fillna(0.0).to_numpy()
+    prior = np.where(sentiment <= policy.negative_threshold, policy.negative_penalty, 1.0)
+    if policy.recency_half_life_hours > 0:
+        created = pd.to_datetime(posts[Col.CREATED_AT], utc=True)
+        now = pd.Timestamp(as_of)
+        # Spark hands back naive datetimes in the session time zone, which is UTC.
+        now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+        age_h = (now - created).dt.total_seconds() / 3600.0
+        age = np.clip(age_h.fillna(0.0).to_numpy(dtype=np.float64), 0.0, None)
+        prior = prior * np.power(0.5, age / policy.recency_half_life_hours)
+
+    return Catalogue(
+        post_ids=post_ids,
+        vocabulary=vocabulary,
+        tag_idx=tag_idx,
+        tag_w=tag_w,
+        popularity=pop,
+        prior=prior.astype(np.float64),
+        als_items=_aligned_items(als, pos, len(post_ids)),
+        topic_items=_aligned_items(topic_als, vocab_pos, len(vocabulary)),
+    )
+
+
+def _aligned_items(model: AlsRecommender | None, pos: dict[str, int], n: int) -> F64 | None:
+    """ALS item factors re-ordered to ``pos`` (rows of unknown items stay zero)."""
+    if model is None:
+        return None
+    labels = list(model.index.items.labels)
+    factors = model.model.itemFactors.toPandas()
+    out = np.zeros((n, model.model.rank), dtype=np.float64)
+    for idx, vec in zip(factors["id"], factors["features"], strict=True):
+        i = pos.get(labels[int(idx)])
+        if i is not None:
+            out[i] = np.asarray(vec, dtype=np.float64)
+    return out
+
+
+def user_factors(model: AlsRecommender, name: str) -> DataFrame:
+    """``user_id, <name> array<float>`` of a fitted ALS model."""
+    to_user = IndexToString(
+        inputCol=USER_IDX, outputCol=Col.USER_ID, labels=list(model.index.users.labels)
+    )
+    ids = model.model.userFactors.select(
+        F.col("id").cast("int").alias(USER_IDX), F.col("features").alias(name)
+    )
+    return to_user.transform(ids).drop(USER_IDX)
+
+
+def train_topic_als(profile: DataFrame, params: AlsParams) -> AlsRecommender:
+    """User x hashtag implicit ALS on the profile affinities (topic affinity)."""
+    conf = profile.select(
+        Col.USER_ID,
+        F.col(Col.HASHTAG).alias(Col.POST_ID),
+        F.col(AFFINITY).alias(CONFIDENCE),
+    )
+    return train_als_on_confidence(conf, params)
+
+
+def user_inputs(
+    spark: SparkSession,
+    users: DataFrame,
+    profile: DataFrame,
+    excluded: DataFrame,
+    catalogue: Catalogue,
+    als: AlsRecommender | None,
+    topic_als: AlsRecommender | None,
+) -> DataFrame:
+    """One row per user with everything :func:`score_users` needs.
+
+    ``user_id, als, topic, tag_idx, tag_w, tag_sent, excluded`` (arrays; null where absent).
+    """
+    vocab = spark.createDataFrame(
+        pd.DataFrame({Col.HASHTAG: catalogue.vocabulary, "tag": range(len(catalogue.vocabulary))}),
+        schema="hashtag string, tag int",
+    )
+    prof = (
+        profile.join(F.broadcast(vocab), Col.HASHTAG)
+        .groupBy(Col.USER_ID)
+        .agg(F.sort_array(F.collect_list(F.struct("tag", AFFINITY, TOPIC_SENTIMENT))).alias("p"))
+        .select(
+            Col.USER_ID,
+            F.col("p.tag").alias("tag_idx"),
+            F.col(f"p.{AFFINITY}").alias("tag_w"),
+            F.transform(f"p.{TOPIC_SENTIMENT}", lambda s: F.coalesce(s, F.lit(0.0))).alias(
+                "tag_sent"
+            ),
+        )
+    )
+    post_pos = spark.createDataFrame(
+        pd.DataFrame({Col.POST_ID: catalogue.post_ids, "pos": range(catalogue.n_posts)}),
+        schema="post_id string, pos int",
+    )
+    excl = (
+        excluded.select(Col.USER_ID, F.explode(EXCLUDED).alias(Col.POST_ID))
+        .join(post_pos, Col.POST_ID)
+        .groupBy(Col.USER_ID)
+        .agg(F.collect_list("pos").alias(EXCLUDED))
+    )
+    out = users.select(Col.USER_ID).distinct()
+    out = out.join(
+        user_factors(als, "als") if als is not None else _null_factor(spark, "als"),
+        Col.USER_ID,
+        "left",
+    )
+    out = out.join(
+        user_factors(topic_als, "topic") if topic_als is not None else _null_factor(spark, "topic"),
+        Col.USER_ID,
+        "left",
+    )
+    return out.join(prof, Col.USER_ID, "left").join(excl, Col.USER_ID, "left")
+
+
+def _null_factor(spark: SparkSession, name: str) -> DataFrame:
+    return spark.createDataFrame([], f"user_id string, {name} array<float>")
+
+
+def score_users(users: DataFrame, catalogue: Catalogue, policy: HybridPolicy, k: int) -> DataFrame:
+    """Top ``k`` per user with a reason: ``user_id, post_id, rank, score, reason_code,
+    reason_text`` (``users`` from :func:`user_inputs`)."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    shared = users.sparkSession.sparkContext.broadcast(catalogue)
+    # The hashtag gathers materialise users x posts x hashtags-per-post: size chunks by that.
+    width = int(catalogue.tag_idx.shape[1]) if catalogue.tag_idx.ndim == 2 else 1
+    chunk = max(1, _MAX_CELLS // max(catalogue.n_posts * width, 1))
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        cat: Catalogue = shared.value
+        for pdf in batches:
+            for start in range(0, len(pdf), chunk):
+                yield score_chunk(cat, policy, pdf.iloc[start : start + chunk], k)
+
+    return users.mapInPandas(run, HYBRID_SCHEMA)
+
+
+def _scaled(scores: F64) -> F64:
+    """Clip at 0 and divide each row by its maximum (rows without signal stay 0)."""
+    scores = np.clip(scores, 0.0, None)
+    top = scores.max(axis=1, keepdims=True)
+    out: F64 = np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
+    return out
+
+
+def _factor_scores(column: pd.Series, items: F64 | None, n: int, width: int) -> F64:
+    out = np.zeros((n, width), dtype=np.float64)
+    if items is None:
+        return out
+    rows = [i for i, f in enumerate(column) if f is not None and len(f)]
+    if rows:
+        u = np.stack([np.asarray(column.iloc[i], dtype=np.float64) for i in rows])
+        out[rows] = _scaled(u @ items.T)
+    return out
+
+
+def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Score one chunk of users against the whole catalogue (pure numpy; see module doc)."""
+    n, n_posts, v = len(part), cat.n_posts, len(cat.vocabulary)
+    if n == 0 or n_posts == 0:
+        return _empty()
+    observed = np.zeros((n, v + 1), dtype=np.float64)  # last column: the padding tag
+    sentiment = np.zeros((n, v + 1), dtype=np.float64)
+    for i, (idx, w, s) in enumerate(
+        zip(part["tag_idx"], part["tag_w"], part["tag_sent"], strict=True)
+    ):
+        if idx is not None and len(idx):
+            observed[i, np.asarray(idx, dtype=np.int64)] = np.asarray(w, dtype=np.float64)
+            sentiment[i, np.asarray(idx, dtype=np.int64)] = np.asarray(s, dtype=np.float64)
+    observed[:, :v] = _scaled(observed[:, :v])
+    profile = observed.copy()
+    if policy.topic_als_weight > 0:
+        profile[:, :v] += policy.topic_als_weight * _factor_scores(
+            part["topic"], cat.topic_items, n, v
+        )
+
+    # (n, posts, tags-per-post) gathers: the post's hashtags looked up in each user's profile.
+    content = _scaled((profile[:, cat.tag_idx] * cat.tag_w[None]).sum(axis=2))
+    als = _factor_scores(part["als"], cat.als_items, n, n_posts)
+    pop = np.broadcast_to(cat.popularity, (n, n_posts))
+    parts = np.stack(
+        [policy.als_weight * als, policy.content_weight * content, policy.popularity_weight * pop]
+    )
+    # A vanishing popularity term breaks ties between equal blends by engagement.
+    total = parts.sum(axis=0) + 1e-6 * pop
+    topic_mood = (sentiment[:, cat.tag_idx] * cat.tag_w[None]).sum(axis=2)
+    total *= np.clip(1.0 + policy.topic_sentiment_weight * topic_mood, 0.0, None)
+    total *= cat.prior[None]
+    for i, excl in enumerate(part[EXCLUDED]):
+        if excl is not None and len(excl):
+            total[i, np.asarray(excl, dtype=np.int64)] = -np.inf
+
+    kk = min(k, n_posts)
+    cand = (
+        np.argpartition(-total, kk - 1, axis=1)[:, :kk]
+        if kk < n_posts
+        else np.tile(np.arange(n_posts), (n, 1))
+    )
+    cand_scores = np.take_along_axis(total, cand, axis=1)
+    order = np.lexsort((cand, -cand_scores), axis=1)[:, :kk]
+    best = np.take_along_axis(cand, order, axis=1)
+    best_scores = np.take_along_axis(cand_scores, order, axis=1)
+
+    rows_user: list[str] = []
+    rows_post: list[str] = []
+    rows_rank: list[int] = []
+    rows_score: list[float] = []
+    codes: list[str] = []
+    texts: list[str] = []
+    users = part[Col.USER_ID].tolist()
+    for i in range(n):
+        # Excluded posts score -inf and sort last: the finite ones are the list.
+        finite = np.isfinite(best_scores[i])
+        for rank, (item, score) in enumerate(
+            zip(best[i][finite], best_scores[i][finite], strict=True), start=1
+        ):
+            code, text = _reason(cat, parts[:, i, item], observed[i], profile[i], int(item))
+            rows_user.append(users[i])
+            rows_post.append(cat.post_ids[int(item)])
+            rows_rank.append(rank)
+            rows_score.append(float(score))
+            codes.append(code)
+            texts.append(text)
+    return pd.DataFrame(
+        {
+            Col.USER_ID: pd.Series(rows_user, dtype="object"),
+            Col.POST_ID: pd.Series(rows_post, dtype="object"),
+            Col.RANK: pd.Series(rows_rank, dtype="int32"),
+            Col.SCORE: pd.Series(rows_score, dtype="float64"),
+            REASON_CODE: pd.Series(codes, dtype="object"),
+            Col.REASON_TEXT: pd.Series(texts, dtype="object"),
+        }
+    )
+
+
+def _reason(
+    cat: Catalogue, contrib: F64, observed: F64, profile: F64, item: int
+) -> tuple[str, str]:
+    """The largest contribution, in words."""
+    tags = [int(t) for t in cat.tag_idx[item] if t < len(cat.vocabulary)]
+    liked = [t for t in tags if observed[t] > _EPS]
+    source = int(np.argmax(contrib)) if contrib.max() > _EPS else 2
+    if source == 1 and tags:
+        tag = max(tags, key=lambda t: (profile[t], -t))
+        if observed[tag] > _EPS:
+            return R_HASHTAG, f"because you engage with #{cat.vocabulary[tag]}"
+        return R_TOPIC, f"people with your interests follow #{cat.vocabulary[tag]}"
+    if source == 0:
+        return R_SIMILAR, "similar to posts you liked"
+    if liked:
+        tag = max(liked, key=lambda t: (observed[t], -t))
+        return R_POPULAR_TOPIC, f"popular in topics you like (#{cat.vocabulary[tag]})"
+    return R_POPULAR, "popular with everyone right now"
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            Col.USER_ID: pd.Series(dtype="object"),
+            Col.POST_ID: pd.Series(dtype="object"),
+            Col.RANK: pd.Series(dtype="int32"),
+            Col.SCORE: pd.Series(dtype="float64"),
+            REASON_CODE: pd.Series(dtype="object"),
+            Col.REASON_TEXT: pd.Series(dtype="object"),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class HybridModel:
+    """Everything fitted for one hybrid run: the catalogue and the per-user inputs."""
+
+    catalogue: Catalogue
+    users: DataFrame
+
+    def recommend(self, policy: HybridPolicy, k: int) -> DataFrame:
+        """Top ``k`` per user under ``policy`` (weights may differ from the fitted one)."""
+        return score_users(self.users, self.catalogue, policy, k)
+
+
+def fit_hybrid(
+    conf: DataFrame,
+    posts: DataFrame,
+    users: DataFrame,
+    excluded: DataFrame,
+    als: AlsRecommender | None,
+    params: AlsParams,
+    policy: HybridPolicy,
+    as_of: datetime,
+) -> HybridModel:
+    """Build profiles, fit the user x hashtag ALS and align the catalogue.
+
+    ``conf``: ``user_id, post_id, confidence`` (training pairs); ``posts``: the candidate posts
+    (``post_id, author_id, hashtags, sentiment_score, created_at``) -- profiles come from the
+    same posts, so pass only posts that existed at ``as_of``; ``users``: who gets a list.
+    """
+    spark = conf.sparkSession
+    posts = posts.select(
+        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT
+    ).persist()
+    profile = hashtag_profile(conf, posts, policy.author_weight).persist()
+    vocabulary = hashtag_vocabulary(post_hashtags(posts), policy.vocabulary_size)
+    topic_als = None
+    if policy.topic_als_weight > 0 and vocabulary and profile.limit(1).count() > 0:
+        topic_als = train_topic_als(profile, params)
+    popularity = (
+        conf.groupBy(Col.POST_ID)
+        .agg(F.countDistinct(Col.USER_ID).cast("double").alias(Col.SCORE))
+        .toPandas()
+    )
+    catalogue = build_catalogue(
+        posts.select(Col.POST_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT).toPandas(),
+        popularity,
+        vocabulary,
+        policy,
+        as_of,
+        als,
+        topic_als,
+    )
+    inputs = user_inputs(spark, users, profile, excluded, catalogue, als, topic_als).persist()
+    inputs.count()
+    posts.unpersist()
+    profile.unpersist()
+    return HybridModel(catalogue=catalogue, users=inputs)

@@ -1,0 +1,196 @@
+"""The hybrid recommender: the scorer's policy on hand-made catalogues, then the whole model on
+planted data against the baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.testing import assertDataFrameEqual
+
+from socialpulse.domain.columns import Col
+from socialpulse.recommend.als import AlsParams
+from socialpulse.recommend.content import hashtag_profile
+from socialpulse.recommend.evaluation import ALS, POPULARITY, authored_pairs
+from socialpulse.recommend.hybrid import (
+    CONTENT,
+    HYBRID,
+    R_HASHTAG,
+    R_POPULAR,
+    R_POPULAR_TOPIC,
+    Catalogue,
+    HybridPolicy,
+    build_catalogue,
+    score_chunk,
+)
+from socialpulse.recommend.job import evaluate_interactions
+from tests.recommend_fixtures import Planted, planted, to_spark
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+# No decay, no popularity: each test switches on the one part it checks.
+PLAIN = HybridPolicy(
+    als_weight=0.0,
+    content_weight=1.0,
+    popularity_weight=0.0,
+    topic_als_weight=0.0,
+    topic_sentiment_weight=0.0,
+    negative_penalty=1.0,
+    recency_half_life_hours=0.0,
+)
+
+
+def _catalogue(
+    posts: Sequence[tuple[str, list[str], float, float]],
+    policy: HybridPolicy,
+    engaged: dict[str, int] | None = None,
+) -> Catalogue:
+    """``posts``: (id, hashtags, sentiment score, age in hours)."""
+    frame = pd.DataFrame(
+        {
+            Col.POST_ID: [p[0] for p in posts],
+            Col.HASHTAGS: [p[1] for p in posts],
+            Col.SENTIMENT_SCORE: [p[2] for p in posts],
+            Col.CREATED_AT: [NOW - timedelta(hours=p[3]) for p in posts],
+        }
+    )
+    pop = pd.DataFrame(
+        {Col.POST_ID: list((engaged or {}).keys()), Col.SCORE: list((engaged or {}).values())}
+    )
+    vocab = sorted({t for p in posts for t in p[1]})
+    return build_catalogue(frame, pop, vocab, policy, NOW, None, None)
+
+
+def _user(
+    cat: Catalogue,
+    profile: dict[str, tuple[float, float]],
+    excluded: list[str] = (),  # type: ignore[assignment]
+) -> pd.DataFrame:
+    """One user row: ``profile`` maps hashtag -> (affinity, own mean sentiment)."""
+    tags = sorted(profile)
+    return pd.DataFrame(
+        {
+            Col.USER_ID: ["u"],
+            "als": [None],
+            "topic": [None],
+            "tag_idx": [[cat.vocabulary.index(t) for t in tags]],
+            "tag_w": [[profile[t][0] for t in tags]],
+            "tag_sent": [[profile[t][1] for t in tags]],
+            "excluded": [[cat.post_ids.index(p) for p in excluded]],
+        }
+    )
+
+
+def _ranked(out: pd.DataFrame) -> list[str]:
+    return list(out.sort_values(Col.RANK)[Col.POST_ID])
+
+
+def test_content_follows_the_profile_and_never_returns_excluded_posts() -> None:
+    cat = _catalogue(
+        [("a1", ["ai"], 0, 0), ("a2", ["ai", "ml"], 0, 0), ("c1", ["cats"], 0, 0), ("x", [], 0, 0)],
+        PLAIN,
+    )
+    out = score_chunk(cat, PLAIN, _user(cat, {"ai": (3.0, 0.0), "cats": (1.0, 0.0)}, ["a1"]), 3)
+    # a2 is half #ai, c1 all #cats (a third of the user's #ai weight): a2 first, a1 excluded.
+    assert _ranked(out) == ["a2", "c1", "x"]
+    assert list(out[Col.RANK]) == [1, 2, 3]
+    assert list(out[Col.REASON_CODE])[:2] == [R_HASHTAG, R_HASHTAG]
+    assert list(out[Col.REASON_TEXT])[:2] == [
+        "because you engage with #ai",
+        "because you engage with #cats",
+    ]
+
+
+def test_topic_sentiment_steers_and_negative_posts_sink() -> None:
+    posts = [("p_ai", ["ai"], 0.0, 0), ("p_cats", ["cats"], 0.0, 0)]
+    steer = HybridPolicy(**{**PLAIN.as_dict(), "topic_sentiment_weight": 1.0})  # type: ignore[arg-type]
+    cat = _catalogue(posts, steer)
+    # Equal affinity; the user writes angrily about #ai and happily about #cats.
+    user = _user(cat, {"ai": (1.0, -0.8), "cats": (1.0, 0.4)})
+    assert _ranked(score_chunk(cat, steer, user, 2)) == ["p_cats", "p_ai"]
+    # With the steering off the tie goes to the lower catalogue position.
+    assert _ranked(score_chunk(_catalogue(posts, PLAIN), PLAIN, user, 2)) == ["p_ai", "p_cats"]
+
+    hostile = [("rant", ["ai"], -0.9, 0), ("calm", ["ai"], -0.2, 0)]
+    policy = HybridPolicy(**{**PLAIN.as_dict(), "negative_penalty": 0.3})  # type: ignore[arg-type]
+    hostile_cat = _catalogue(hostile, policy)
+    out = score_chunk(hostile_cat, policy, _user(hostile_cat, {"ai": (1.0, 0.0)}), 2)
+    assert _ranked(out) == ["calm", "rant"]
+    scores = dict(zip(out[Col.POST_ID], out[Col.SCORE], strict=True))
+    assert scores["rant"] == pytest.approx(0.3 * scores["calm"])
+
+
+def test_recency_and_popularity_fallback_with_reasons() -> None:
+    policy = HybridPolicy(
+        **{**PLAIN.as_dict(), "popularity_weight": 1.0, "recency_half_life_hours": 24.0}  # type: ignore[arg-type]
+    )
+    posts = [("old_hit", ["ai"], 0.0, 48), ("new_hit", ["ai"], 0.0, 0), ("other", ["golf"], 0.0, 0)]
+    cat = _catalogue(posts, policy, engaged={"old_hit": 100, "new_hit": 100, "other": 100})
+    # A newcomer with no profile: popularity alone, fresh first (a 48 h-old post weighs 1/4).
+    out = score_chunk(cat, policy, _user(cat, {}), 3)
+    assert _ranked(out)[-1] == "old_hit"
+    assert set(out[Col.REASON_CODE]) == {R_POPULAR}
+    scores = dict(zip(out[Col.POST_ID], out[Col.SCORE], strict=True))
+    assert scores["old_hit"] == pytest.approx(scores["new_hit"] / 4, rel=1e-4)
+    # Popular posts on a hashtag the user likes say so.
+    only_pop = HybridPolicy(**{**policy.as_dict(), "content_weight": 0.0})  # type: ignore[arg-type]
+    liked = score_chunk(cat, only_pop, _user(cat, {"ai": (1.0, 0.0)}), 3)
+    reasons = dict(zip(liked[Col.POST_ID], liked[Col.REASON_TEXT], strict=True))
+    assert reasons["new_hit"] == "popular in topics you like (#ai)"
+    assert dict(zip(liked[Col.POST_ID], liked[Col.REASON_CODE], strict=True))["other"] == R_POPULAR
+    assert R_POPULAR_TOPIC in set(liked[Col.REASON_CODE])
+
+
+def test_hashtag_profile_mixes_engagement_and_authorship(spark: SparkSession) -> None:
+    posts = spark.createDataFrame(
+        [("p1", "a", ["AI", "ml"], 0.5), ("p2", "b", ["ai"], -1.0), ("p3", "b", ["ai"], 0.0)],
+        "post_id string, author_id string, hashtags array<string>, sentiment_score double",
+    )
+    conf = spark.createDataFrame(
+        [("b", "p1", 4.0)], "user_id string, post_id string, confidence double"
+    )
+    got = hashtag_profile(conf, posts, author_weight=1.0)
+    expected = spark.createDataFrame(
+        [
+            ("a", "ai", 1.0, 0.5),
+            ("a", "ml", 1.0, 0.5),
+            # b engaged with p1 (4 spread over 2 tags) and wrote p2, p3 on #ai (mean -0.5).
+            ("b", "ai", 2.0 + 2.0, -0.5),
+            ("b", "ml", 2.0, None),
+        ],
+        "user_id string, hashtag string, affinity double, topic_sentiment double",
+    )
+    assertDataFrameEqual(got, expected)
+
+
+@pytest.mark.slow
+def test_hybrid_doubles_popularity_on_planted_data(spark: SparkSession) -> None:
+    data: Planted = planted()
+    posts = spark.createDataFrame(data.posts).select(
+        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT
+    )
+    report = evaluate_interactions(
+        to_spark(spark, data.interactions),
+        authored_pairs(posts),
+        AlsParams(rank=8, reg_param=0.05, alpha=10.0, max_iter=8, seed=42),
+        k=10,
+        test_fraction=0.2,
+        posts=posts,
+        policy=HybridPolicy(),
+    )
+    m = report.metrics
+    assert set(m) == {ALS, CONTENT, HYBRID, POPULARITY}
+    print({name: round(x.precision, 4) for name, x in m.items()})
+    assert len({x.n_users for x in m.values()}) == 1
+    assert m[HYBRID].precision >= 2 * m[POPULARITY].precision
+    assert m[CONTENT].precision > m[POPULARITY].precision
+    assert report.policy == HybridPolicy().as_dict()
+
+
+def test_scorer_on_an_empty_catalogue_returns_nothing() -> None:
+    cat = _catalogue([], PLAIN)
+    assert score_chunk(cat, PLAIN, _user(cat, {}), 5).empty
+    assert np.asarray(cat.popularity).size == 0
