@@ -116,6 +116,7 @@ def main() -> int:
                 continue  # the first batch warms up the Python workers and the model
             secs[mode].append(time.perf_counter() - t0)
             jobs[mode].append(len(tracker.getJobIdsForGroup(None)) - before)
+            print(f"batch {b} {mode}: {jobs[mode][-1]} jobs, {secs[mode][-1]:.1f} s", flush=True)
     load.append(os.getloadavg()[0])
     cpu = time.process_time() - cpu0
     same = all(
@@ -123,10 +124,6 @@ def main() -> int:
         == _rounded(modes["recompute"][0].hashtag_trend(tag))
         for tag in ("phone", "tech", "football", "sport")
     )
-    for store, _url, _lake in modes.values():
-        store.close()
-    spark.stop()
-    shutil.rmtree(work, ignore_errors=True)
 
     def row(mode: str) -> str:
         s = sorted(secs[mode])
@@ -163,6 +160,11 @@ def main() -> int:
         "## streaming: Spark jobs per micro-batch\n\n" + body,
         "python bench/bench_stream_jobs.py " + " ".join(sys.argv[1:]),
     )
+    # Recorded before shutting Spark down: a stop on a loaded machine can take minutes.
+    for store, _url, _lake in modes.values():
+        store.close()
+    spark.stop()
+    shutil.rmtree(work, ignore_errors=True)
     return 0 if same else 1
 
 
