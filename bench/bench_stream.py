@@ -276,6 +276,9 @@ def main() -> int:
         "SOCIALPULSE_STREAM_MAX_FILES_PER_TRIGGER": "50",
         "SOCIALPULSE_API_AUTH_ENABLED": "false",
         "SOCIALPULSE_API_MAX_PAGE_SIZE": str(API_PAGE),
+        # The poller is one client asking many times a second; the limiter is not measured here.
+        "SOCIALPULSE_API_RATE_LIMIT_PER_MINUTE": "1000000",
+        "SOCIALPULSE_API_RATE_LIMIT_BURST": "100000",
     }
     cli = str(Path(sys.executable).parent / "socialpulse")
     log = (work / "stream.log").open("w")
