@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli import db, lake
 from socialpulse.cli.apikey import apikey_app
+from socialpulse.cli.cluster import cluster_app
 from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
@@ -36,6 +37,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(mock_x_app, name="mock-x")
 app.add_typer(db.app, name="db")
 app.add_typer(lake.app, name="lake")
+app.add_typer(cluster_app, name="cluster")
 
 app.command(name="stream")(stream)
 
