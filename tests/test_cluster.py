@@ -83,8 +83,22 @@ def test_cluster_registers_two_one_core_workers(cluster: LocalCluster) -> None:
 # `stream` comes last: it stops the Spark session when it ends.
 DRIVER = """
 import json, os, sys
+import pandas as pd
+from pyspark.sql import SparkSession
 from socialpulse.cli import app
+
+def where(batches):
+    import socialpulse
+    for _ in batches:
+        yield pd.DataFrame({"file": [socialpulse.__file__]})
+
 for data_dir, args in json.loads(sys.argv[1]):
+    if args == ["probe"]:
+        # Where the executors' Python workers import the project from.
+        spark = SparkSession.getActiveSession()
+        rows = spark.range(0, 4, 1, 4).mapInPandas(where, "file string").collect()
+        print("EXECUTORS_IMPORT=" + json.dumps(sorted({r.file for r in rows})))
+        continue
     os.environ["SOCIALPULSE_DATA_DIR"] = data_dir
     code = app(args, standalone_mode=False)
     if code:
@@ -92,17 +106,36 @@ for data_dir, args in json.loads(sys.argv[1]):
 """
 
 
-def _run_cli_commands(runs: list[tuple[Path, list[str]]], env: dict[str, str]) -> None:
+def _run_cli_commands(runs: list[tuple[Path, list[str]]], env: dict[str, str]) -> list[str]:
+    """Run the commands in one driver; return where executors imported socialpulse from."""
     plan = json.dumps([(str(d), args) for d, args in runs])
     done = subprocess.run(
         [sys.executable, "-c", DRIVER, plan],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=600,
         check=False,
     )
     assert done.returncode == 0, f"cluster run failed:\n{done.stderr[-4000:]}"
+    probe = [line for line in done.stdout.splitlines() if line.startswith("EXECUTORS_IMPORT=")]
+    assert len(probe) == 1, done.stdout[-2000:]
+    files: list[str] = json.loads(probe[0].split("=", 1)[1])
+    return files
+
+
+def _build_wheel(out: Path) -> Path:
+    """The project's wheel, as `make dist` builds it."""
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--wheel-dir", str(out), str(root)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = out.glob("socialpulse-*.whl")
+    return wheel
 
 
 def _run_local(spark: SparkSession, settings: Settings, data: Path) -> None:
@@ -191,14 +224,21 @@ def test_batch_stream_and_als_on_the_cluster_match_local_mode(
         "SOCIALPULSE_SPARK_MASTER": cluster.master_url,
         "SOCIALPULSE_SPARK_EXECUTOR_MEMORY": "512m",
     }
-    _run_cli_commands(
+    # The executors import the project from the shipped wheel (`make dist`), not from this
+    # checkout: what a cluster whose nodes lack it would do.
+    wheel = _build_wheel(tmp_path / "dist")
+    env["SOCIALPULSE_SPARK_PY_FILES"] = str(wheel)
+    executor_imports = _run_cli_commands(
         [
             (remote.data_dir, ["process", "--input", str(data)]),
             (remote.data_dir, ["recommend", "train"]),
+            (remote.data_dir, ["probe"]),
             (remote_stream.data_dir, ["stream", "--landing", str(data), "--available-now"]),
         ],
         env,
     )
+    assert executor_imports
+    assert all(wheel.name in f for f in executor_imports), executor_imports
 
     _assert_same_outputs(spark, local, remote, DB_TABLES)
     stream_tables = {k: v for k, v in DB_TABLES.items() if k != "recommendations"}
