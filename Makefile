@@ -59,11 +59,13 @@ clean:
 DIST := dist
 SPARK_ENV := build/spark-env
 
-# The project as one wheel: executors import it from --py-files / spark.submit.pyFiles.
+# The project as one wheel, and the same file as .zip: PySpark puts only .zip/.egg py-files on
+# the executors' sys.path (--py-files, SOCIALPULSE_SPARK_PY_FILES).
 dist: setup
-	rm -f $(DIST)/socialpulse-*.whl
+	rm -f $(DIST)/socialpulse-*.whl $(DIST)/socialpulse-*.zip
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir $(DIST) .
-	@ls -l $(DIST)/socialpulse-*.whl
+	for w in $(DIST)/socialpulse-*.whl; do cp "$$w" "$${w%.whl}.zip"; done
+	@ls -l $(DIST)/socialpulse-*
 
 # Everything executors need (the wheel and all its dependencies) as one relocatable archive for
 # spark.archives=dist/socialpulse-env.tar.gz#environment. Executors need Python 3.11 at the path
@@ -72,7 +74,7 @@ spark-archive: dist
 	rm -rf $(SPARK_ENV) $(DIST)/socialpulse-env.tar.gz
 	$(PYTHON) -m venv $(SPARK_ENV)
 	$(SPARK_ENV)/bin/python -m pip install --quiet $(DIST)/socialpulse-*.whl
-	$(VENV)/bin/venv-pack --prefix $(SPARK_ENV) --output $(DIST)/socialpulse-env.tar.gz
+	$(VENV)/bin/venv-pack --quiet --prefix $(SPARK_ENV) --output $(DIST)/socialpulse-env.tar.gz
 	@ls -l $(DIST)/socialpulse-env.tar.gz
 
 cluster-up: setup

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -124,7 +125,7 @@ def _run_cli_commands(runs: list[tuple[Path, list[str]]], env: dict[str, str]) -
 
 
 def _build_wheel(out: Path) -> Path:
-    """The project's wheel, as `make dist` builds it."""
+    """The project's wheel as the importable .zip `make dist` writes beside it."""
     root = Path(__file__).resolve().parents[1]
     subprocess.run(
         [
@@ -135,7 +136,8 @@ def _build_wheel(out: Path) -> Path:
         capture_output=True,
     )
     (wheel,) = out.glob("socialpulse-*.whl")
-    return wheel
+    # As `make dist` does: PySpark imports only .zip/.egg files shipped as py-files.
+    return Path(shutil.copyfile(wheel, wheel.with_suffix(".zip")))
 
 
 def _run_local(spark: SparkSession, settings: Settings, data: Path) -> None:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from socialpulse.cli.main import app
 from socialpulse.config import Settings
-from socialpulse.spark import cluster_conf, master_on_loopback
+from socialpulse.spark import build_spark, cluster_conf, master_on_loopback
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,9 @@ def test_cluster_down_and_status_without_a_cluster_fail_clearly(tmp_path: Path) 
         result = runner.invoke(app, ["cluster", command, "--root", str(tmp_path)])
         assert result.exit_code == 1
         assert "no cluster recorded" in result.output
+
+
+def test_a_wheel_as_py_file_is_refused_before_spark_starts() -> None:
+    settings = Settings(spark_py_files="dist/socialpulse-0.1.0-py3-none-any.whl", _env_file=None)
+    with pytest.raises(ValueError, match=r"\.zip copy"):
+        build_spark(settings)

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         ),
     )
     spark_py_files: str = Field(
-        "", description="spark.submit.pyFiles: comma-separated .whl/.zip/.py for executors."
+        "", description="Comma-separated .whl/.zip/.py files shipped to executors (addPyFile)."
     )
     spark_conf: dict[str, str] = Field(
         default_factory=dict,

@@ -46,8 +46,21 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
         )
     for key, value in cluster_conf(settings).items():
         builder = builder.config(key, value)
+    py_files = [p.strip() for p in settings.spark_py_files.split(",") if p.strip()]
+    for path in py_files:
+        # PySpark puts only .zip/.egg/.jar on the executors' sys.path; a wheel would be shipped
+        # and silently never imported.
+        if not path.lower().endswith((".zip", ".egg", ".jar", ".py")):
+            raise ValueError(
+                f"spark_py_files: {path!r} is not a .zip/.egg/.py (ship a wheel as the .zip"
+                " copy `make dist` writes beside it)"
+            )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # spark.submit.pyFiles only works through spark-submit (it also registers the files);
+    # addPyFile ships them to executors from a plain Python driver too.
+    for path in py_files:
+        spark.sparkContext.addPyFile(path)
     return spark
 
 
@@ -72,6 +85,5 @@ def cluster_conf(settings: Settings) -> dict[str, str]:
         "spark.cores.max": str(settings.spark_cores_max or ""),
         "spark.archives": settings.spark_archives,
         "spark.pyspark.python": settings.spark_executor_python,
-        "spark.submit.pyFiles": settings.spark_py_files,
     }
     return {k: v for k, v in conf.items() if v} | settings.spark_conf
