@@ -7,12 +7,16 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= dev
 
 .PHONY: help setup demo test test-fast bench lint format clean check-java
+.PHONY: dist spark-archive cluster-up cluster-down bench-scale
 
 help:
 	@echo "make demo   - set up, then run the whole system end to end on the embedded default"
 	@echo "make test   - set up, then run the test suite"
 	@echo "make bench  - benchmarks (results in docs/BENCHMARKS.md)"
 	@echo "make lint   - ruff + mypy"
+	@echo "make dist   - the socialpulse wheel in dist/ (for spark-submit --py-files)"
+	@echo "make spark-archive - dist/socialpulse-env.tar.gz, a packed venv for spark.archives"
+	@echo "make cluster-up / cluster-down - a Spark standalone cluster on 127.0.0.1"
 
 check-java:
 	@bash scripts/check_java.sh
@@ -37,6 +41,9 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
 bench: setup
+	@# bench_recommend_library compares with the `implicit` library on MovieLens-100k from the
+	@# `recbole` wheel; neither is a dependency of socialpulse itself.
+	$(PY) -m pip install --quiet implicit && $(PY) -m pip install --quiet --no-deps recbole
 	$(PY) bench/run_all.py
 
 lint: setup
@@ -50,3 +57,34 @@ format: setup
 
 clean:
 	rm -rf $(VENV) data spark-warehouse .pytest_cache .mypy_cache .ruff_cache
+
+# -- scale out (docs/DEPLOYMENT.md) -----------------------------------------------------------
+DIST := dist
+SPARK_ENV := build/spark-env
+
+# The project as one wheel, and the same file as .zip: PySpark puts only .zip/.egg py-files on
+# the executors' sys.path (--py-files, SOCIALPULSE_SPARK_PY_FILES).
+dist: setup
+	rm -f $(DIST)/socialpulse-*.whl $(DIST)/socialpulse-*.zip
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir $(DIST) .
+	for w in $(DIST)/socialpulse-*.whl; do cp "$$w" "$${w%.whl}.zip"; done
+	@ls -l $(DIST)/socialpulse-*
+
+# Everything executors need (the wheel and all its dependencies) as one relocatable archive for
+# spark.archives=dist/socialpulse-env.tar.gz#environment. Executors need Python 3.11 at the path
+# this machine has it (a venv links to its base interpreter).
+spark-archive: dist
+	rm -rf $(SPARK_ENV) $(DIST)/socialpulse-env.tar.gz
+	$(PYTHON) -m venv $(SPARK_ENV)
+	$(SPARK_ENV)/bin/python -m pip install --quiet $(DIST)/socialpulse-*.whl
+	$(VENV)/bin/venv-pack --quiet --prefix $(SPARK_ENV) --output $(DIST)/socialpulse-env.tar.gz
+	@ls -l $(DIST)/socialpulse-env.tar.gz
+
+cluster-up: setup
+	$(VENV)/bin/socialpulse cluster up
+
+cluster-down: setup
+	$(VENV)/bin/socialpulse cluster down
+
+bench-scale: setup
+	$(PY) bench/run_all.py scale

@@ -37,6 +37,41 @@ class Settings(BaseSettings):
     spark_arrow_batch_size: int = Field(
         2_000, ge=1, description="Rows per Arrow batch handed to pandas UDFs."
     )
+    # Scaled out (standalone, YARN, Kubernetes): empty / 0 = Spark's own default.
+    spark_driver_host: str = Field(
+        "",
+        description=(
+            "Address executors reach the driver at; empty = Spark's default, or 127.0.0.1 when"
+            " the master is local or on loopback."
+        ),
+    )
+    spark_executor_memory: str = Field("", description="spark.executor.memory, e.g. 4g.")
+    spark_executor_cores: int = Field(0, ge=0, description="spark.executor.cores.")
+    spark_cores_max: int = Field(0, ge=0, description="spark.cores.max (standalone).")
+    spark_archives: str = Field(
+        "",
+        description=(
+            "spark.archives: a packed Python environment for executors, e.g."
+            " socialpulse-env.tar.gz#environment (`make spark-archive`)."
+        ),
+    )
+    spark_executor_python: str = Field(
+        "",
+        description=(
+            "spark.pyspark.python: the executors' interpreter, e.g. ./environment/bin/python"
+            " with spark_archives; empty = the driver's interpreter."
+        ),
+    )
+    spark_py_files: str = Field(
+        "", description="Comma-separated .whl/.zip/.py files shipped to executors (addPyFile)."
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Any other Spark settings, applied last (JSON in the environment, e.g."
+            ' {"spark.hadoop.fs.s3a.endpoint": "..."}).'
+        ),
+    )
 
     # -- sentiment ----------------------------------------------------------------------------
     sentiment_backend: str = Field("vader", description="Name of the sentiment backend.")

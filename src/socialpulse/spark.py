@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from urllib.parse import urlsplit
 
 from pyspark.sql import SparkSession
 
@@ -35,13 +36,54 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )
-    if settings.spark_master.startswith("local"):
-        # Embedded mode talks to itself only: keep the driver on loopback instead of whatever
-        # interface the host name resolves to.
+    if settings.spark_master.startswith("local") or master_on_loopback(settings.spark_master):
+        # Embedded mode, or a cluster on this machine (`socialpulse cluster up`), talks to itself
+        # only: keep the driver on loopback instead of whatever interface the host name resolves
+        # to, so executors reach it without any other network.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
         )
+    for key, value in cluster_conf(settings).items():
+        builder = builder.config(key, value)
+    py_files = [p.strip() for p in settings.spark_py_files.split(",") if p.strip()]
+    for path in py_files:
+        # PySpark puts only .zip/.egg/.jar on the executors' sys.path; a wheel would be shipped
+        # and silently never imported.
+        if not path.lower().endswith((".zip", ".egg", ".jar", ".py")):
+            raise ValueError(
+                f"spark_py_files: {path!r} is not a .zip/.egg/.py (ship a wheel as the .zip"
+                " copy `make dist` writes beside it)"
+            )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # spark.submit.pyFiles only works through spark-submit (it also registers the files);
+    # addPyFile ships them to executors from a plain Python driver too.
+    for path in py_files:
+        spark.sparkContext.addPyFile(path)
     return spark
+
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def master_on_loopback(master: str) -> bool:
+    """True for a standalone master URL on this machine (``spark://127.0.0.1:7077``)."""
+    if not master.startswith("spark://"):
+        return False
+    # A standalone URL may list several masters (high availability): all must be local.
+    hosts = [urlsplit(f"spark://{part}").hostname for part in master[8:].split(",")]
+    return all(h in _LOOPBACK_HOSTS for h in hosts)
+
+
+def cluster_conf(settings: Settings) -> dict[str, str]:
+    """The Spark settings a scaled-out deployment sets; empty values leave Spark's defaults."""
+    conf = {
+        "spark.driver.host": settings.spark_driver_host,
+        "spark.executor.memory": settings.spark_executor_memory,
+        "spark.executor.cores": str(settings.spark_executor_cores or ""),
+        "spark.cores.max": str(settings.spark_cores_max or ""),
+        "spark.archives": settings.spark_archives,
+        "spark.pyspark.python": settings.spark_executor_python,
+    }
+    return {k: v for k, v in conf.items() if v} | settings.spark_conf

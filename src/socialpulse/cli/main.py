@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli import db, lake
 from socialpulse.cli.apikey import apikey_app
+from socialpulse.cli.cluster import cluster_app
 from socialpulse.cli.dashboard import dashboard
 from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
@@ -38,6 +39,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(mock_x_app, name="mock-x")
 app.add_typer(db.app, name="db")
 app.add_typer(lake.app, name="lake")
+app.add_typer(cluster_app, name="cluster")
 
 app.command(name="stream")(stream)
 
