@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     sentiment_threads: int = Field(
         0, ge=0, description="Torch CPU threads for local models; 0 = all cores."
     )
+    sentiment_multilingual_backend: str = Field(
+        "",
+        description=(
+            "Backend for posts whose lang is neither English nor undetermined (e.g. a"
+            " multilingual `transformers` model). Empty = such posts are kept, marked"
+            " unsupported_language, and not labelled."
+        ),
+    )
+    sentiment_onnx_dir: Path | None = Field(
+        None,
+        description="Exported ONNX encoders (built on first use); empty = ~/.cache/socialpulse.",
+    )
 
     # -- sentiment: Hugging Face models, the REST backend, its server and its fallback ----------
     transformers_model: str = Field(
