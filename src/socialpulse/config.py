@@ -39,7 +39,13 @@ class Settings(BaseSettings):
     )
 
     # -- sentiment ----------------------------------------------------------------------------
-    sentiment_backend: str = Field("vader", description="Name of the sentiment backend.")
+    sentiment_backend: str = Field(
+        "minilm",
+        description=(
+            "Name of the sentiment backend; `minilm` runs on ONNX Runtime int8 (exported on"
+            " first use, see `socialpulse sentiment export`); `vader` is the lexicon fast path."
+        ),
+    )
     sentiment_batch_size: int = Field(256, ge=1, le=10_000)
     sentiment_cache: bool = Field(
         True, description="Keep results in a persistent cache keyed by text hash + model version."

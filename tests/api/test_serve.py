@@ -38,6 +38,7 @@ def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
         "SOCIALPULSE_API_PORT": str(port),
         # The embedded demo's setting: no keys needed on loopback.
         "SOCIALPULSE_API_AUTH_ENABLED": "false",
+        "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
     }
     exe = Path(sys.executable).with_name("socialpulse")
     proc = subprocess.Popen(

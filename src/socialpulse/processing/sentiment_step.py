@@ -205,6 +205,12 @@ def add_sentiment(
     Posts are routed by ``lang_col`` when ``posts`` has it (see :func:`is_english`); without
     it every post goes to the main backend.
     """
+    from socialpulse.sentiment.minilm import prepare
+
+    # Runs on the driver: one-off exports happen here, not in every worker at once.
+    prepare(spec.name, spec.settings)
+    if spec.settings.sentiment_multilingual_backend:
+        prepare(spec.settings.sentiment_multilingual_backend, spec.settings)
     out_schema = StructType([*posts.schema.fields, *SENTIMENT_FIELDS])
     has_lang = lang_col in posts.columns
 

@@ -258,6 +258,7 @@ class MiniLMBackend:
         self._head = head
         self._batch_size = batch_size
         self.version = head.version
+        self.batch_invariant = True
 
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text, in input order; empty texts included."""
@@ -329,6 +330,9 @@ def build_minilm(
     )
     backend = MiniLMBackend(Featurizer(encoder, head.use_vader), head)
     backend.name = name
+    # Dynamic int8 quantisation scales activations per batch: a score may move slightly
+    # (~0.01) with the batch a text runs in (the contract suite checks the bound).
+    backend.batch_invariant = not chosen.endswith("int8")
     if chosen != trained_on:
         backend.version = f"{head.version}+{chosen}"
     return backend
@@ -346,7 +350,30 @@ def onnx_cache_dir(settings: Settings) -> Path:
     return Path(base) / "socialpulse" / "onnx"
 
 
+def prepare(name: str, settings: Settings) -> None:
+    """Export the ONNX encoder that backend ``name`` needs, if any, before workers start.
+
+    Called on the driver, so Spark's Python workers find the files instead of each exporting
+    them at once. Backends that are not ONNX minilm ones need nothing.
+    """
+    runtime = _RUNTIME_OF.get(name, "")
+    if name not in _RUNTIME_OF:
+        return
+    head = Head.load(DEFAULT_HEAD)
+    chosen = runtime or head.runtime
+    if chosen.startswith("onnx"):
+        from socialpulse.sentiment.onnx_encoder import ensure_exported
+
+        flavour = "int8" if chosen == "onnx-int8" else "fp32"
+        ensure_exported(encoder_dir(), head.layers, onnx_cache_dir(settings), flavour)
+
+
+_RUNTIME_OF: dict[str, str] = {}
+
+
 def _register_runtime(name: str, runtime: str | None) -> None:
+    _RUNTIME_OF[name] = runtime or ""
+
     @register(name)
     def _build(settings: Settings) -> MiniLMBackend:
         return build_minilm(

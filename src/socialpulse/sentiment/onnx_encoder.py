@@ -13,6 +13,7 @@ longest text; pooling runs inside the graph; intra-op threads = cores.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -33,9 +34,21 @@ RUNTIMES = ("fp32", "int8")
 
 
 def _weights_hash(model_dir: Path) -> str:
+    stats = tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in _hashed_files(model_dir))
+    return _hash_files(model_dir, stats)
+
+
+def _hashed_files(model_dir: Path) -> list[Path]:
+    return [model_dir / "model.safetensors", model_dir / "config.json"]
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_files(model_dir: Path, _stats: tuple[tuple[int, int], ...]) -> str:
+    # Hashing 90 MB takes a moment; the sizes and mtimes in the cache key make a changed file
+    # rehash while a stream's micro-batches reuse the digest.
     digest = hashlib.sha256()
-    for name in ("model.safetensors", "config.json"):
-        with (model_dir / name).open("rb") as fh:
+    for path in _hashed_files(model_dir):
+        with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
