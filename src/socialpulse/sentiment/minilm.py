@@ -326,7 +326,11 @@ def build_minilm(
     trained_on = head.runtime
     chosen = runtime or trained_on
     encoder = build_encoder(
-        chosen, head.layers, max_length=head.max_length, threads=threads, onnx_cache=onnx_cache
+        chosen,
+        head.layers,
+        max_length=head.max_length,
+        threads=threads,
+        onnx_cache=onnx_cache or default_onnx_dir(),
     )
     backend = MiniLMBackend(Featurizer(encoder, head.use_vader), head)
     backend.name = name
@@ -344,8 +348,11 @@ def onnx_cache_dir(settings: Settings) -> Path:
     The default is per user, not per data dir: exports are keyed by the encoder's hash, so
     every project folder (and every test) on a machine can share one export.
     """
-    if settings.sentiment_onnx_dir is not None:
-        return settings.sentiment_onnx_dir
+    return settings.sentiment_onnx_dir or default_onnx_dir()
+
+
+def default_onnx_dir() -> Path:
+    """``$XDG_CACHE_HOME/socialpulse/onnx`` (``~/.cache/socialpulse/onnx``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "socialpulse" / "onnx"
 

@@ -25,6 +25,7 @@ from socialpulse.sentiment.minilm import (
     FloatArray,
     Head,
     build_encoder,
+    default_onnx_dir,
     vader_features,
 )
 from socialpulse.sentiment.preprocess import PREPROCESS_VERSION, normalize_tweet
@@ -113,7 +114,7 @@ class FeatureCache:
         self.max_length = max_length
         self.runtime = runtime
         self.layers = ALL_LAYERS[runtime]
-        self._onnx_cache = onnx_cache or cache_dir / "onnx"
+        self._onnx_cache = onnx_cache or default_onnx_dir()
         self._encoder: Encoder | None = None
 
     def layers_for(self, tag: str, texts: Sequence[str]) -> FloatArray:
