@@ -124,6 +124,9 @@ def main() -> None:
     lines = [
         "## sentiment: `socialpulse sentiment classify`, posts/s per backend (issue 5)",
         "",
+        "Machine: 2-core CI-class VM, 24 GB (x86_64, AVX-512 VNNI), shared with other engineers'"
+        " jobs during the run.",
+        "",
         f"The first {len(texts):,} airline tweets (`../shared/data/social/airline_tweets.csv`),"
         " one run. Each backend built as `classify` builds it (cold result cache), start-up"
         " apart, warmed up on 64 other posts; then `predict` in the CLI's chunks of 1,024 plus"
@@ -151,7 +154,7 @@ def main() -> None:
     record(
         "sentiment",
         "\n".join(lines),
-        "python bench/bench_sentiment.py " + " ".join(sys.argv[1:]),
+        " ".join(["python bench/bench_sentiment.py", *sys.argv[1:]]),
     )
 
 
