@@ -3,7 +3,9 @@
 ``ok`` (the configured backend labelled it), ``fallback`` (a remote backend was down and the
 fallback backend labelled it) or ``unsupported_language`` (no backend for the post's ``lang``;
 the label is a neutral placeholder). Rows stored before this revision were labelled by the
-configured backend, hence the ``ok`` default.
+configured backend, hence the ``ok`` default. Nullable because the PostgreSQL bulk upsert stages
+rows in a ``LIKE posts`` table, which copies NOT NULL but not defaults: a writer whose frame
+lacks the column must fall through to the default, not fail.
 
 Revision ID: 0006
 Revises: 0005
@@ -25,7 +27,7 @@ def upgrade() -> None:
     """Add ``posts.sentiment_status``."""
     with op.batch_alter_table("posts") as batch:
         batch.add_column(
-            sa.Column("sentiment_status", sa.String(32), nullable=False, server_default="ok")
+            sa.Column("sentiment_status", sa.String(32), nullable=True, server_default="ok")
         )
 
 
