@@ -15,7 +15,7 @@ from socialpulse.sentiment.minilm import DEFAULT_HEAD, Head, build_minilm
 from socialpulse.sentiment.training import HOLDOUT_FILE, TrainConfig, holdout_rows, train
 
 # Macro recall the shipped head reached on its 3,000 held-out 2016 tweets (docs/SENTIMENT.md),
-# 0.678, minus 5 points of margin for the 600-tweet subsample below.
+# 0.674, minus 4 points of margin for the 600-tweet subsample below.
 MIN_HELDOUT_MACRO_RECALL = 0.63
 
 _TWEETS = {
@@ -50,7 +50,7 @@ def test_training_is_seeded_and_reproducible(tmp_path: Path) -> None:
     data.mkdir()
     _write_semeval(data / "twitter-2013train-A.txt", 100)
     _write_semeval(data / HOLDOUT_FILE, 900)
-    config = TrainConfig(data_dir=data, cache_dir=tmp_path / "cache", layers=(2, 6), c=1.0)
+    config = TrainConfig(data_dir=data, cache_dir=tmp_path / "cache", layers=(2, 4), c=1.0)
     first = train(config, "socialpulse sentiment train --test")
     out = tmp_path / "head.npz"
     first.head.save(out)
@@ -61,7 +61,8 @@ def test_training_is_seeded_and_reproducible(tmp_path: Path) -> None:
     assert set(first.head.meta["train_files"]) == {"twitter-2013train-A.txt"}
     loaded = Head.load(out)
     np.testing.assert_array_equal(loaded.coef, first.head.coef)
-    assert loaded.layers == (2, 6)
+    assert loaded.layers == (2, 4)
+    assert loaded.runtime == "onnx-int8"
     # The separable toy data is learnt, and the backend built on it labels new text.
     backend = build_minilm(out, threads=1)
     assert backend.predict(["i hate mondays 100"])[0].label.value == "negative"

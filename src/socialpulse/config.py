@@ -74,7 +74,13 @@ class Settings(BaseSettings):
     )
 
     # -- sentiment ----------------------------------------------------------------------------
-    sentiment_backend: str = Field("vader", description="Name of the sentiment backend.")
+    sentiment_backend: str = Field(
+        "minilm",
+        description=(
+            "Name of the sentiment backend; `minilm` runs on ONNX Runtime int8 (exported on"
+            " first use, see `socialpulse sentiment export`); `vader` is the lexicon fast path."
+        ),
+    )
     sentiment_batch_size: int = Field(256, ge=1, le=10_000)
     sentiment_cache: bool = Field(
         True, description="Keep results in a persistent cache keyed by text hash + model version."
@@ -84,6 +90,18 @@ class Settings(BaseSettings):
     )
     sentiment_threads: int = Field(
         0, ge=0, description="Torch CPU threads for local models; 0 = all cores."
+    )
+    sentiment_multilingual_backend: str = Field(
+        "",
+        description=(
+            "Backend for posts whose lang is neither English nor undetermined (e.g. a"
+            " multilingual `transformers` model). Empty = such posts are kept, marked"
+            " unsupported_language, and not labelled."
+        ),
+    )
+    sentiment_onnx_dir: Path | None = Field(
+        None,
+        description="Exported ONNX encoders (built on first use); empty = ~/.cache/socialpulse.",
     )
 
     # -- sentiment: Hugging Face models, the REST backend, its server and its fallback ----------

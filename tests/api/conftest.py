@@ -184,6 +184,8 @@ def api_settings(tmp: Path, **overrides: object) -> Settings:
         # The endpoint tests send many requests from one key; test_auth covers the limiter.
         "api_rate_limit_per_minute": 1_000_000,
         "api_rate_limit_burst": 100_000,
+        # The lexicon backend: exact and fast; the default minilm has its own tests.
+        "sentiment_backend": "vader",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -85,6 +85,7 @@ def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
         "SOCIALPULSE_DATA_DIR": str(data_dir),
         # The embedded demo's setting: no keys needed on loopback.
         "SOCIALPULSE_API_AUTH_ENABLED": "false",
+        "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
     }
     proc = _start([], env, tmp_path, port)
     try:

@@ -206,9 +206,12 @@ def train(
     train_files: Annotated[
         str, typer.Option(help="Training file names, comma separated (default: all but held out).")
     ] = "",
+    runtime: Annotated[
+        str, typer.Option(help="Encoder runtime the features come from: onnx-int8, onnx, torch.")
+    ] = "onnx-int8",
 ) -> None:
     """Train the minilm head (seeded; data hashes and this command go into its metadata)."""
-    from socialpulse.sentiment.minilm import DEFAULT_HEAD
+    from socialpulse.sentiment.minilm import DEFAULT_HEAD, onnx_cache_dir
     from socialpulse.sentiment.training import TrainConfig
     from socialpulse.sentiment.training import train as run_training
 
@@ -216,6 +219,8 @@ def train(
     config = TrainConfig(
         data_dir=data_dir,
         cache_dir=settings.data_dir / "sentiment_features",
+        runtime=runtime,
+        onnx_cache=onnx_cache_dir(settings),
         layers=tuple(int(x) for x in layers.split(",")),
         vader=vader,
         c=c,
@@ -235,3 +240,39 @@ def train(
             indent=2,
         )
     )
+
+
+@sentiment_app.command()
+def export(
+    backend: Annotated[
+        str | None, typer.Option(help="minilm backend to prepare (default: settings).")
+    ] = None,
+) -> None:
+    """Export (and quantise) the minilm encoder to ONNX now, so the first classify is fast.
+
+    The files go to ``sentiment_onnx_dir`` (default ``data_dir/models/onnx``), keyed by the
+    encoder's hash; running it again only loads them. Other backends need no export.
+    """
+    import time
+
+    settings = Settings()
+    name = backend or settings.sentiment_backend
+    started = time.perf_counter()
+    model = _build_backend(name, settings)
+    model.predict(["warm-up"])
+    typer.echo(
+        json.dumps(
+            {
+                "backend": model.name,
+                "model_version": model.version,
+                "onnx_dir": str(_onnx_dir(settings)),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
+    )
+
+
+def _onnx_dir(settings: Settings) -> Path:
+    from socialpulse.sentiment.minilm import onnx_cache_dir
+
+    return onnx_cache_dir(settings)

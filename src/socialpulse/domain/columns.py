@@ -50,6 +50,7 @@ class Col:
     PROB_POSITIVE: Final = "prob_positive"
     SENTIMENT_MODEL: Final = "sentiment_model"
     SENTIMENT_MODEL_VERSION: Final = "sentiment_model_version"
+    SENTIMENT_STATUS: Final = "sentiment_status"  # ok / fallback / unsupported_language
 
     # -- interaction -------------------------------------------------------------------------
     USER_ID: Final = "user_id"

@@ -57,6 +57,7 @@ SENTIMENT_FIELDS: list[StructField] = [
     StructField(Col.PROB_POSITIVE, _DOUBLE, False),
     StructField(Col.SENTIMENT_MODEL, _STR, False),
     StructField(Col.SENTIMENT_MODEL_VERSION, _STR, False),
+    StructField(Col.SENTIMENT_STATUS, _STR, False),
 ]
 
 VALID_POST_SCHEMA = StructType(

@@ -2,20 +2,29 @@
 
 The backend is built lazily inside the worker (never pickled) and reused for every batch that
 process handles; texts are classified in batches, each distinct text once per batch.
+
+Posts are routed by their ``lang`` (X's BCP 47 code): English, and posts whose language is
+missing or one of X's "no language" codes (``und``, ``zxx``, ``art``, ``q*``), go to the main
+backend, which is English-only. Any other language goes to
+``settings.sentiment_multilingual_backend`` when one is configured; otherwise the post is kept,
+marked ``unsupported_language`` with a neutral, zero-score placeholder, and never labelled as
+if it were English. ``sentiment_status`` says which of these happened to each post.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
 from socialpulse.domain.columns import Col
 from socialpulse.domain.protocols import SentimentBackend
+from socialpulse.domain.records import SentimentResult
 from socialpulse.domain.schemas import SENTIMENT_FIELDS
 
 if TYPE_CHECKING:
@@ -31,15 +40,26 @@ class BackendSpec:
 
     def build(self) -> SentimentBackend:
         """Build the backend (called in the worker process), behind the persistent cache."""
+        return self._build(self.name)
+
+    def build_multilingual(self) -> SentimentBackend | None:
+        """The backend for non-English posts, or ``None`` when none is configured."""
+        name = self.settings.sentiment_multilingual_backend
+        return self._build(name) if name else None
+
+    def _build(self, name: str) -> SentimentBackend:
         from socialpulse.sentiment.base import create_backend
         from socialpulse.sentiment.cache import with_cache
 
-        return with_cache(create_backend(self.name, self.settings), self.settings)
+        return with_cache(create_backend(name, self.settings), self.settings)
 
 
 # One backend per Python worker process, keyed by spec. Spark reuses Python workers between
 # tasks (spark.python.worker.reuse), so the model is loaded once per worker, not per batch.
 _WORKER_BACKENDS: dict[str, SentimentBackend] = {}
+
+
+_WORKER_MULTILINGUAL: dict[str, SentimentBackend | None] = {}
 
 
 def _backend_for(spec: BackendSpec) -> SentimentBackend:
@@ -51,13 +71,55 @@ def _backend_for(spec: BackendSpec) -> SentimentBackend:
     return backend
 
 
-def classify_frame(texts: pd.Series, backend: SentimentBackend, batch_size: int) -> pd.DataFrame:
-    """Sentiment columns for ``texts``: each distinct text is classified once."""
-    filled = texts.fillna("").astype(str)
-    codes, uniques = pd.factorize(filled, sort=False)
-    rows: list[tuple[str, float, float, float, float, str, str]] = []
-    for start in range(0, len(uniques), batch_size):
-        for r in backend.predict(list(uniques[start : start + batch_size])):
+def _multilingual_for(spec: BackendSpec) -> SentimentBackend | None:
+    key = spec.settings.model_dump_json()
+    if key not in _WORKER_MULTILINGUAL:
+        # Built only when a batch holds a non-English post, so English-only streams never
+        # load the multilingual model.
+        _WORKER_MULTILINGUAL[key] = spec.build_multilingual()
+    return _WORKER_MULTILINGUAL[key]
+
+
+class Status:
+    """Values of the ``sentiment_status`` column."""
+
+    OK: Final = "ok"
+    FALLBACK: Final = "fallback"  # a remote backend was down; its fallback labelled the post
+    UNSUPPORTED_LANGUAGE: Final = "unsupported_language"
+
+
+# X's codes for posts without a detectable language: undetermined, no linguistic content,
+# emoji/art only, and the q* family (hashtags, mentions, media or cashtags only).
+NO_LANGUAGE: Final = frozenset({"und", "zxx", "art", "qam", "qct", "qht", "qme", "qst"})
+UNSUPPORTED_MODEL: Final = "unsupported-language"
+
+
+def is_english(lang: object) -> bool:
+    """Whether a post with this ``lang`` goes to the main (English) backend.
+
+    English (``en``, ``en-GB``, ...) and posts with no language (missing, empty or one of X's
+    no-language codes) do: no detector runs, because the codes X leaves undetermined are
+    mostly short, emoji- or hashtag-heavy posts that the English model's preprocessing handles.
+    """
+    if lang is None or (isinstance(lang, float) and np.isnan(lang)):
+        return True
+    code = str(lang).strip().lower()
+    return code == "" or code in NO_LANGUAGE or code.split("-")[0] == "en"
+
+
+def _status(backend: SentimentBackend, r: SentimentResult) -> str:
+    fallback = getattr(backend, "fallback", None)
+    if fallback is not None and (r.model, r.model_version) == (fallback.name, fallback.version):
+        return Status.FALLBACK
+    return Status.OK
+
+
+def _rows(
+    texts: list[str], backend: SentimentBackend, batch_size: int
+) -> list[tuple[str, float, float, float, float, str, str, str]]:
+    rows = []
+    for start in range(0, len(texts), batch_size):
+        for r in backend.predict(texts[start : start + batch_size]):
             p = r.probabilities
             rows.append(
                 (
@@ -68,11 +130,66 @@ def classify_frame(texts: pd.Series, backend: SentimentBackend, batch_size: int)
                     p.get("positive", 0.0),
                     r.model,
                     r.model_version,
+                    _status(backend, r),
                 )
             )
+    return rows
+
+
+def classify_frame(
+    texts: pd.Series,
+    backend: SentimentBackend,
+    batch_size: int,
+    langs: pd.Series | None = None,
+    multilingual: Callable[[], SentimentBackend | None] = lambda: None,
+) -> pd.DataFrame:
+    """Sentiment columns for ``texts``: each distinct (text, route) is classified once.
+
+    ``langs`` (aligned with ``texts``; ``None`` = all English) routes each post, see
+    :func:`is_english`; ``multilingual`` supplies the backend for the other languages.
+    """
+    filled = texts.fillna("").astype(str).reset_index(drop=True)
+    english = (
+        np.ones(len(filled), dtype=bool)
+        if langs is None
+        else np.fromiter((is_english(v) for v in langs), dtype=bool, count=len(filled))
+    )
     names = [f.name for f in SENTIMENT_FIELDS]
-    table = pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
-    return table.iloc[codes].reset_index(drop=True)
+    out = pd.DataFrame(index=range(len(filled)), columns=names)
+    other = multilingual() if not english.all() else None
+    for mask, route in ((english, backend), (~english, other)):
+        if not mask.any():
+            continue
+        positions = np.flatnonzero(mask)
+        if route is None:
+            rows = [_unsupported(langs.iloc[i] if langs is not None else None) for i in positions]
+            out.iloc[positions] = pd.DataFrame.from_records(rows, columns=names).to_numpy()
+            continue
+        codes, uniques = pd.factorize(filled.iloc[positions], sort=False)
+        table = pd.DataFrame.from_records(_rows(list(uniques), route, batch_size), columns=names)
+        out.iloc[positions] = table.iloc[codes].to_numpy()
+    return out.astype(
+        {
+            n: ("float64" if f.dataType.typeName() == "double" else "object")
+            for n, f in zip(names, SENTIMENT_FIELDS, strict=True)
+        }
+    )
+
+
+def _unsupported(lang: object) -> tuple[str, float, float, float, float, str, str, str]:
+    # A placeholder that says "no opinion": neutral, zero score, equal probabilities; the
+    # status column (and the model name) tell it apart from a real neutral label.
+    third = 1.0 / 3.0
+    return (
+        "neutral",
+        0.0,
+        third,
+        third,
+        third,
+        UNSUPPORTED_MODEL,
+        str(lang),
+        Status.UNSUPPORTED_LANGUAGE,
+    )
 
 
 def add_sentiment(
@@ -81,14 +198,32 @@ def add_sentiment(
     text_col: str = Col.TEXT_CLEAN,
     batch_size: int = 256,
     backend_for: Callable[[BackendSpec], SentimentBackend] = _backend_for,
+    lang_col: str = Col.LANG,
 ) -> DataFrame:
-    """Append the sentiment columns to ``posts``, classifying ``text_col``."""
+    """Append the sentiment columns to ``posts``, classifying ``text_col``.
+
+    Posts are routed by ``lang_col`` when ``posts`` has it (see :func:`is_english`); without
+    it every post goes to the main backend.
+    """
+    from socialpulse.sentiment.minilm import prepare
+
+    # Runs on the driver: one-off exports happen here, not in every worker at once.
+    prepare(spec.name, spec.settings)
+    if spec.settings.sentiment_multilingual_backend:
+        prepare(spec.settings.sentiment_multilingual_backend, spec.settings)
     out_schema = StructType([*posts.schema.fields, *SENTIMENT_FIELDS])
+    has_lang = lang_col in posts.columns
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         backend = backend_for(spec)
         for pdf in batches:
-            sent = classify_frame(pdf[text_col], backend, batch_size)
+            sent = classify_frame(
+                pdf[text_col],
+                backend,
+                batch_size,
+                langs=pdf[lang_col].reset_index(drop=True) if has_lang else None,
+                multilingual=lambda: _multilingual_for(spec),
+            )
             yield pd.concat([pdf.reset_index(drop=True), sent], axis=1)
 
     return posts.mapInPandas(run, out_schema)

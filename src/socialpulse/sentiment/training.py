@@ -21,16 +21,19 @@ import numpy as np
 from socialpulse.domain.records import LABELS
 from socialpulse.sentiment.evaluation import LabelledText, Metrics, compute_metrics, read_semeval
 from socialpulse.sentiment.minilm import (
+    Encoder,
     FloatArray,
     Head,
-    MiniLMEncoder,
-    encoder_dir,
+    build_encoder,
+    default_onnx_dir,
     vader_features,
 )
 from socialpulse.sentiment.preprocess import PREPROCESS_VERSION, normalize_tweet
 
 HOLDOUT_FILE = "twitter-2016test-A.txt"
-ALL_LAYERS = (0, 1, 2, 3, 4, 5, 6)
+# Features are cached for every layer up to the deepest a head may read; runtimes other than
+# torch are cut after layer 4 (see docs/SENTIMENT.md: deeper layers did not help).
+ALL_LAYERS = {"torch": (0, 1, 2, 3, 4, 5, 6), "onnx": (0, 1, 2, 3, 4), "onnx-int8": (0, 1, 2, 3, 4)}
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,11 @@ class TrainConfig:
     holdout_file: str = HOLDOUT_FILE
     holdout_size: int = 3000
     train_files: tuple[str, ...] = ()  # file names; empty = every file but the held-out one
-    name: str = "minilm-head-v1"
+    name: str = "minilm-head-v2"
+    # The encoder runtime whose features the head learns from; the backend serves with the same
+    # one, so int8 quantisation noise is seen at training time rather than only at prediction.
+    runtime: str = "onnx-int8"
+    onnx_cache: Path | None = None
 
 
 @dataclass
@@ -98,25 +105,33 @@ def holdout_rows(path: Path, size: int, seed: int) -> list[LabelledText]:
 class FeatureCache:
     """Per-file encoder outputs for all layers (float16 ``.npy`` under ``cache_dir``)."""
 
-    def __init__(self, cache_dir: Path, max_length: int) -> None:
+    def __init__(
+        self, cache_dir: Path, max_length: int, runtime: str, onnx_cache: Path | None
+    ) -> None:
+        if runtime not in ALL_LAYERS:
+            raise ValueError(f"cannot train on runtime {runtime!r}; use one of {list(ALL_LAYERS)}")
         self.cache_dir = cache_dir
         self.max_length = max_length
-        self._encoder: MiniLMEncoder | None = None
+        self.runtime = runtime
+        self.layers = ALL_LAYERS[runtime]
+        self._onnx_cache = onnx_cache or default_onnx_dir()
+        self._encoder: Encoder | None = None
 
     def layers_for(self, tag: str, texts: Sequence[str]) -> FloatArray:
-        """All-layer features ``(n, 7, 384)`` of normalised ``texts``, cached by content."""
+        """All-layer features ``(n, len(self.layers), 384)`` of normalised ``texts``, cached."""
         digest = hashlib.sha256(
             f"{PREPROCESS_VERSION}|{self.max_length}|".encode() + "\n".join(texts).encode()
         ).hexdigest()[:16]
-        path = self.cache_dir / f"{tag}-{digest}.npy"
+        suffix = "" if self.runtime == "torch" else f"-{self.runtime}"
+        path = self.cache_dir / f"{tag}-{digest}{suffix}.npy"
         if path.is_file():
             cached: FloatArray = np.load(path).astype(np.float32)
             return cached
         if self._encoder is None:
-            self._encoder = MiniLMEncoder(
-                encoder_dir(), layers=ALL_LAYERS, max_length=self.max_length
+            self._encoder = build_encoder(
+                self.runtime, self.layers, self.max_length, onnx_cache=self._onnx_cache
             )
-        feats = self._encoder.encode(texts).reshape(len(texts), len(ALL_LAYERS), -1)
+        feats = self._encoder.encode(texts).reshape(len(texts), len(self.layers), -1)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         stored = feats.astype(np.float16)
         np.save(path, stored)
@@ -124,10 +139,21 @@ class FeatureCache:
         rounded: FloatArray = stored.astype(np.float32)
         return rounded
 
+    def select(self, all_layers: FloatArray, layers: Sequence[int]) -> FloatArray:
+        """The columns of ``layers`` from an all-layer block, flattened per text."""
+        missing = [i for i in layers if i not in self.layers]
+        if missing:
+            raise ValueError(f"runtime {self.runtime} caches layers {self.layers}, not {missing}")
+        picked = all_layers[:, [self.layers.index(i) for i in layers], :]
+        flat: FloatArray = picked.reshape(len(all_layers), -1)
+        return flat
 
-def assemble(all_layers: FloatArray, texts: Sequence[str], config: TrainConfig) -> FloatArray:
+
+def assemble(
+    all_layers: FloatArray, texts: Sequence[str], config: TrainConfig, cache: FeatureCache
+) -> FloatArray:
     """The head's feature matrix from cached all-layer features (+ VADER when configured)."""
-    parts = [all_layers[:, list(config.layers), :].reshape(len(texts), -1)]
+    parts = [cache.select(all_layers, config.layers)]
     if config.vader:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -165,7 +191,7 @@ def train(
 ) -> TrainResult:
     """Train a head on the training files and score it on the held-out sample."""
     train_files, holdout_file = split_files(config)
-    cache = FeatureCache(config.cache_dir, config.max_length)
+    cache = FeatureCache(config.cache_dir, config.max_length, config.runtime, config.onnx_cache)
     xs: list[FloatArray] = []
     ys: list[str] = []
     hashes: dict[str, str] = {}
@@ -173,14 +199,14 @@ def train(
         on_stage(f"encoding {path.name}")
         rows = read_semeval(path)
         texts = [normalize_tweet(r.text) for r in rows]
-        xs.append(assemble(cache.layers_for(path.stem, texts), texts, config))
+        xs.append(assemble(cache.layers_for(path.stem, texts), texts, config, cache))
         ys.extend(r.label.value for r in rows)
         hashes[path.name] = file_sha256(path)
     on_stage(f"encoding {holdout_file.name} (held out)")
     held = holdout_rows(holdout_file, config.holdout_size, config.seed)
     held_texts = [normalize_tweet(r.text) for r in held]
     held_layers = cache.layers_for(f"{holdout_file.stem}-holdout", held_texts)
-    x_held = assemble(held_layers, held_texts, config)
+    x_held = assemble(held_layers, held_texts, config, cache)
     hashes[holdout_file.name] = file_sha256(holdout_file)
 
     on_stage("fitting the head")
@@ -193,6 +219,7 @@ def train(
         "layers": list(config.layers),
         "pooling": "attention-masked mean per layer",
         "vader": config.vader,
+        "runtime": config.runtime,
         "max_length": config.max_length,
         "preprocess_version": PREPROCESS_VERSION,
         "c": config.c,

@@ -110,6 +110,10 @@ posts = Table(
     Column(Col.PROB_POSITIVE, Float, nullable=False),
     Column(Col.SENTIMENT_MODEL, String(128), nullable=False),
     Column(Col.SENTIMENT_MODEL_VERSION, String(64), nullable=False),
+    # How the label came about: ok / fallback / unsupported_language (see sentiment_step).
+    # Nullable only so that writers whose frames lack it (the PostgreSQL COPY stage copies
+    # NOT NULL but not defaults) fall through to the 'ok' default instead of failing.
+    Column(Col.SENTIMENT_STATUS, String(32), nullable=True, server_default="ok"),
     # The post as the source delivered it (X API v2 JSON), when the writer has it.
     Column(Col.RAW, DOC, nullable=True),
     # Serves per-day counts (reconcile) and the label mix as an index-only scan.

