@@ -161,6 +161,7 @@ def test_spark_step_with_hf_api(spark: SparkSession, served: str) -> None:
                 p["positive"],
                 r.model,
                 r.model_version,
+                "ok",
             )
         )
     want = spark.createDataFrame(rows, got.schema)
@@ -194,6 +195,7 @@ def test_spark_step_falls_back_when_the_server_is_down(spark: SparkSession) -> N
                 p["positive"],
                 "vader",  # recorded as the fallback's label, every post kept
                 vader.version,
+                "fallback",
             )
         )
     assertDataFrameEqual(got, spark.createDataFrame(rows, got.schema), rtol=1e-9)
