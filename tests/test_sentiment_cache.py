@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,30 +59,44 @@ def test_each_text_is_classified_once_across_batches_and_processes(tmp_path: Pat
     assert cached.misses == 4
 
 
-_FRESH_FILES = 25
+_FRESH_FILES = 100
+# Each worker waits for the go file, then opens and fills the same fresh cache files as the
+# others. Plain subprocesses rather than multiprocessing: spawn re-runs the parent's __main__,
+# which other tests (Streamlit's AppTest) point at scripts of their own.
+_WORKER = """
+import sys, time
+from pathlib import Path
+from socialpulse.sentiment.cache import SentimentCache, text_key
+from socialpulse.sentiment.vader import VaderBackend
 
-
-def _open_and_fill(folder: str, start: object, worker: int) -> int:
-    start.wait()  # type: ignore[attr-defined]
-    text = f"text {worker}"
-    result = VaderBackend().predict([text])[0]
-    for n in range(_FRESH_FILES):
-        cache = SentimentCache(Path(folder) / f"fresh-{n}.sqlite")
-        cache.put_many([(text_key(text), result)])
-        cache.close()
-    return worker
+folder, worker = Path(sys.argv[1]), sys.argv[2]
+text = f"text {worker}"
+result = VaderBackend().predict([text])[0]
+while not (folder / "go").exists():
+    time.sleep(0.001)
+for n in range(int(sys.argv[3])):
+    cache = SentimentCache(folder / f"fresh-{n}.sqlite")
+    cache.put_many([(text_key(text), result)])
+    cache.close()
+"""
 
 
 def test_many_processes_can_open_a_fresh_cache_at_once(tmp_path: Path) -> None:
     # Spark starts one Python worker per core and each opens the cache on its first batch:
     # a fresh file must survive all of them switching it to WAL together.
     workers = 8
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Manager() as manager:
-        start = manager.Barrier(workers)
-        with ctx.Pool(workers) as pool:
-            done = pool.starmap(_open_and_fill, [(str(tmp_path), start, i) for i in range(workers)])
-    assert sorted(done) == list(range(workers))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(tmp_path), str(i), str(_FRESH_FILES)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(workers)
+    ]
+    time.sleep(1.0)  # let every worker import and reach the wait
+    (tmp_path / "go").touch()
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * workers, "\n".join(errors)
     for n in range(_FRESH_FILES):
         assert len(SentimentCache(tmp_path / f"fresh-{n}.sqlite")) == workers
 
