@@ -215,6 +215,13 @@ class Settings(BaseSettings):
     stream_trigger_seconds: float = Field(
         2.0, gt=0, description="Processing-time trigger interval of `socialpulse stream`."
     )
+    stream_shuffle_partitions: int = Field(
+        2, ge=1, description="spark.sql.shuffle.partitions inside `socialpulse stream`'s batches."
+    )
+    stream_adaptive_execution: bool = Field(
+        False,
+        description="Spark adaptive query execution in the stream (off: fewer jobs per batch).",
+    )
     stream_max_files_per_trigger: int = Field(
         50, ge=1, description="Most landing files one micro-batch takes (backpressure)."
     )

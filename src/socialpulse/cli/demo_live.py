@@ -87,6 +87,8 @@ def run_live(console: Console, duration: float, rate: float, refresh: float, kee
         max_files_per_trigger=settings.stream_max_files_per_trigger,
         watermark_seconds=settings.stream_watermark_seconds,
         sentiment_batch_size=settings.sentiment_batch_size,
+        shuffle_partitions=settings.stream_shuffle_partitions,
+        adaptive_execution=settings.stream_adaptive_execution,
     )
     runner = PostsStream(spark, config, store)
     query = runner.start()

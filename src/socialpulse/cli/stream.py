@@ -55,6 +55,8 @@ def stream(
         max_files_per_trigger=max_files_per_trigger or settings.stream_max_files_per_trigger,
         watermark_seconds=settings.stream_watermark_seconds,
         sentiment_batch_size=settings.sentiment_batch_size,
+        shuffle_partitions=settings.stream_shuffle_partitions,
+        adaptive_execution=settings.stream_adaptive_execution,
     )
     runner = PostsStream(spark, config, store)
     query = runner.start(available_now=available_now)
