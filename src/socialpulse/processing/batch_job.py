@@ -24,7 +24,6 @@ from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
     append_day_partitions,
-    path_exists,
     unseen_rows,
     write_day_partitions,
 )
@@ -193,7 +192,7 @@ def process_posts(
     report.duplicates += (n_input - n_quarantined) - n_unique
     outcome = PostsOutcome(max_created_at=head["latest"])
     if n_quarantined:
-        _store_quarantine(spark, validated, lake, database_url)
+        store_quarantine(spark, validated, lake, database_url)
     if not n_unique:
         validated.unpersist()
         return outcome
@@ -238,7 +237,7 @@ def process_posts(
     return outcome
 
 
-def _store_quarantine(
+def store_quarantine(
     spark: SparkSession, validated: DataFrame, lake: LakePaths, database_url: str
 ) -> None:
     """Upsert the failed records into the database, then append the unseen ones to the lake."""
@@ -424,12 +423,5 @@ def _load_interactions(
     )
     append_day_partitions(new, lake.interactions)
     new.unpersist()
-    bad = T.quarantine_records(validated)
-    if path_exists(spark, lake.quarantine):
-        seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
-        bad = bad.join(seen, Col.QUARANTINE_ID, "left_anti")
-    bad = bad.persist(StorageLevel.MEMORY_AND_DISK)
-    write_to_store(bad, "quarantine", database_url)
-    bad.write.mode("append").parquet(lake.quarantine)
-    bad.unpersist()
+    store_quarantine(spark, validated, lake, database_url)
     validated.unpersist()

@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
 from socialpulse.processing import transforms as T
-from socialpulse.processing.batch_job import refresh_aggregates
+from socialpulse.processing.batch_job import refresh_aggregates, store_quarantine
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
 from socialpulse.storage.base import Store
 from socialpulse.storage.lake import LakePaths
@@ -97,14 +97,7 @@ def reprocess_day(
 
     on_stage("replacing the day in the lake")
     replace_day(scored, lake.posts, day)
-    quarantine = T.quarantine_records(validated)
-    if path_exists(spark, lake.quarantine):
-        seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
-        quarantine = quarantine.join(seen, Col.QUARANTINE_ID, "left_anti")
-    quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
-    write_to_store(quarantine, "quarantine", database_url)
-    quarantine.write.mode("append").parquet(lake.quarantine)
-    quarantine.unpersist()
+    store_quarantine(spark, validated, lake, database_url)
 
     on_stage("replacing the day in the database")
     for table in DAY_TABLES:
