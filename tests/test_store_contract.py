@@ -256,6 +256,27 @@ def test_top_hashtags_weights_mean_scores_by_posts(store: Store) -> None:
     assert len(store.top_hashtags(1)) == 1
 
 
+def test_means_weigh_labelled_posts_only(store: Store) -> None:
+    # Unsupported-language posts count in n_posts but in no label count and not in the mean.
+    def trend(day: int, n: int, neg: int, neu: int, pos: int, mean: float) -> pd.DataFrame:
+        row = {Col.HASHTAG: "x", Col.DAY: date(2026, 10, day), Col.N_POSTS: n}
+        row |= {Col.N_NEGATIVE: neg, Col.N_NEUTRAL: neu, Col.N_POSITIVE: pos}
+        return pd.DataFrame([{**row, Col.MEAN_SCORE: mean}])
+
+    assert store.add_increments("s", 0, {"hashtag_trends": trend(3, 2, 0, 0, 0, 0.0)})
+    assert store.add_increments("s", 1, {"hashtag_trends": trend(3, 3, 0, 0, 1, 0.6)})
+    assert store.add_increments("s", 2, {"hashtag_trends": trend(3, 2, 1, 0, 0, -0.2)})
+    (row,) = store.hashtag_trend("x")
+    assert [row[c] for c in (Col.N_POSTS, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE)] == [
+        7, 1, 0, 1,
+    ]  # fmt: skip
+    assert row[Col.MEAN_SCORE] == pytest.approx((0.6 - 0.2) / 2)
+    store.upsert("hashtag_trends", trend(4, 5, 0, 0, 0, 0.0))  # nothing labelled that day
+    (top,) = store.top_hashtags(10)
+    assert int(top[Col.N_POSTS]) == 12
+    assert top[Col.MEAN_SCORE] == pytest.approx((0.6 - 0.2) / 2)
+
+
 def test_mention_trend_and_top_mentions(store: Store) -> None:
     days = [date(2026, 2, d) for d in (20, 21, 22)]
     united = trends_frame("x", days, [4, 2, 6]).drop(columns=[Col.HASHTAG])

@@ -90,3 +90,22 @@ def test_user_timeline_counts_per_day(seeded: tuple[Store, Seeded]) -> None:
         r[Col.N_NEGATIVE] + r[Col.N_NEUTRAL] + r[Col.N_POSITIVE] == r[Col.N_POSTS] for r in rows
     )
     assert store.user_timeline("nobody") == []
+
+
+def test_user_timeline_leaves_unsupported_language_posts_out_of_the_sentiment(
+    seeded: tuple[Store, Seeded],
+) -> None:
+    store, data = seeded
+    day = sorted(data.posts[data.posts[Col.AUTHOR_ID] == "u001"][Col.DAY].unique())[0]
+    (before,) = [r for r in store.user_timeline("u001") if r[Col.DAY] == day]
+    foreign = data.posts[data.posts[Col.AUTHOR_ID] == "u001"].head(1).copy()
+    foreign[Col.POST_ID] = "foreign-1"
+    foreign[Col.SENTIMENT_LABEL] = "neutral"
+    foreign[Col.SENTIMENT_SCORE] = 0.0
+    foreign[Col.SENTIMENT_STATUS] = "unsupported_language"
+    foreign[Col.DAY] = day
+    store.upsert("posts", foreign)
+    (after,) = [r for r in store.user_timeline("u001") if r[Col.DAY] == day]
+    assert after[Col.N_POSTS] == before[Col.N_POSTS] + 1
+    labels = (Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE, Col.MEAN_SCORE)
+    assert [after[c] for c in labels] == pytest.approx([before[c] for c in labels])

@@ -23,20 +23,28 @@ from socialpulse.storage.lake import LakePaths
 pytestmark = pytest.mark.slow
 
 
-def post_line(pid: str, text: str, created_at: str, author: str = "u1", likes: int = 0) -> str:
+def post_line(
+    pid: str,
+    text: str,
+    created_at: str,
+    author: str = "u1",
+    likes: int = 0,
+    lang: str | None = None,
+) -> str:
     """One landing-zone post record, as the ingest writer produces it."""
-    return json.dumps(
-        {
-            "schema_version": 1,
-            "post_id": pid,
-            "author_id": author,
-            "author_handle": author.upper(),
-            "text": text,
-            "created_at": created_at,
-            "like_count": likes,
-            "ingested_at": created_at,
-        }
-    )
+    record: dict[str, Any] = {
+        "schema_version": 1,
+        "post_id": pid,
+        "author_id": author,
+        "author_handle": author.upper(),
+        "text": text,
+        "created_at": created_at,
+        "like_count": likes,
+        "ingested_at": created_at,
+    }
+    if lang is not None:
+        record["lang"] = lang
+    return json.dumps(record)
 
 
 def drop(landing: Path, name: str, lines: list[str]) -> Path:
@@ -106,11 +114,13 @@ def test_stream_processes_new_files_and_replays_change_nothing(
             [
                 post_line("1", "I love this #Product, great work!", "2026-10-03T12:00:10Z"),
                 post_line("2", "This is terrible #product", "2026-10-03T12:00:20Z", "u2"),
+                # No model reads French here: a post of #product, but no sentiment.
+                post_line("9", "Super #produit #product", "2026-10-03T12:00:30Z", lang="fr"),
                 '{"post_id": "x", "text": ',  # truncated: quarantined, not lost
             ],
         )
         query.processAllAvailable()
-        assert store.count("posts") == 2
+        assert store.count("posts") == 3
         assert store.count("quarantine") == 1
 
         drop(
@@ -126,21 +136,24 @@ def test_stream_processes_new_files_and_replays_change_nothing(
         query.stop()
         stream.finish(query)
 
-    assert store.count("posts") == 3  # post 2 came twice, is stored once
+    assert store.count("posts") == 4  # post 2 came twice, is stored once
     trend = store.hashtag_trend("product")
-    assert [(r[Col.N_POSTS], r[Col.N_POSITIVE], r[Col.N_NEGATIVE]) for r in trend] == [(2, 1, 1)]
+    got = [(r[Col.N_POSTS], r[Col.N_POSITIVE], r[Col.N_NEGATIVE], r[Col.N_NEUTRAL]) for r in trend]
+    assert got == [(3, 1, 1, 0)]  # the French post counts as a post, not as a neutral one
+    (only_french,) = store.hashtag_trend("produit")
+    assert (only_french[Col.N_POSTS], only_french[Col.N_NEUTRAL]) == (1, 0)
     profile = store.user_profile("u1")
     assert profile is not None
-    assert profile[Col.N_POSTS] == 2
+    assert (profile[Col.N_POSTS], profile[Col.N_NEUTRAL]) == (3, 1)  # "Meeting at noon"
     status = table_rows(url, t.stream_status, ["query_name"])
     assert len(status) == 1
     assert status[0]["state"] == "stopped"
     assert status[0]["batches_run"] == 2
-    assert (status[0]["posts_stored_run"], status[0]["quarantined_run"]) == (3, 1)
+    assert (status[0]["posts_stored_run"], status[0]["quarantined_run"]) == (4, 1)
     assert status[0]["processed_rows_per_second"] is not None
     before = snapshot(url)
     lake = LakePaths(settings.resolved_lake_uri)
-    assert spark.read.parquet(lake.posts).count() == 3
+    assert spark.read.parquet(lake.posts).count() == 4
 
     # A crash after the last batch's work but before its commit: Spark replays that batch.
     commits = Path(stream.config.checkpoint) / "commits"
@@ -161,7 +174,7 @@ def test_stream_processes_new_files_and_replays_change_nothing(
     assert after["hashtag_windows"] == before["hashtag_windows"]
     # The copy is another file, so its bad line is quarantined again under its own name.
     assert len(after["quarantine"]) == 2
-    assert spark.read.parquet(lake.posts).count() == 3
+    assert spark.read.parquet(lake.posts).count() == 4
     final = table_rows(url, t.stream_status, ["query_name"])[0]
     assert (final["batches_run"], final["posts_stored_run"]) == (2, 0)
     store.close()

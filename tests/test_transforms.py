@@ -169,23 +169,30 @@ def _scored(spark: SparkSession) -> DataFrame:
             ["ai", "ml"],
             "positive",
             0.8,
+            "ok",
         ),
-        ("2", "u1", "a2", datetime(2026, 10, 1, 20), date(2026, 10, 1), ["ai"], "negative", -0.6),
-        ("3", "u2", "b", datetime(2026, 10, 2, 8), date(2026, 10, 2), ["ai"], "neutral", 0.0),
-        ("4", "u2", "b", datetime(2026, 10, 2, 9), date(2026, 10, 2), [], "positive", 0.4),
-    ]
+        ("2", "u1", "a2", datetime(2026, 10, 1, 20), date(2026, 10, 1), ["ai"], "negative", -0.6,
+         "fallback"),
+        ("3", "u2", "b", datetime(2026, 10, 2, 8), date(2026, 10, 2), ["ai"], "neutral", 0.0,
+         "ok"),
+        ("4", "u2", "b", datetime(2026, 10, 2, 9), date(2026, 10, 2), [], "positive", 0.4, None),
+        # No model reads its language: counted as a post, never as a neutral one.
+        ("5", "u1", "a", datetime(2026, 10, 1, 10), date(2026, 10, 1), ["ai"], "neutral", 0.0,
+         "unsupported_language"),
+    ]  # fmt: skip
     return spark.createDataFrame(
         rows,
         f"{Col.POST_ID} string, {Col.AUTHOR_ID} string, {Col.AUTHOR_HANDLE} string, "
         f"{Col.CREATED_AT} timestamp, {Col.DAY} date, {Col.HASHTAGS} array<string>, "
-        f"{Col.SENTIMENT_LABEL} string, {Col.SENTIMENT_SCORE} double",
+        f"{Col.SENTIMENT_LABEL} string, {Col.SENTIMENT_SCORE} double, "
+        f"{Col.SENTIMENT_STATUS} string",
     )
 
 
 def test_hashtag_daily_trends(spark: SparkSession) -> None:
     expected = spark.createDataFrame(
         [
-            ("ai", date(2026, 10, 1), 2, 1, 0, 1, 0.1),
+            ("ai", date(2026, 10, 1), 3, 1, 0, 1, 0.1),
             ("ml", date(2026, 10, 1), 1, 0, 0, 1, 0.8),
             ("ai", date(2026, 10, 2), 1, 0, 1, 0, 0.0),
         ],
@@ -204,7 +211,8 @@ def test_mention_daily_trends(spark: SparkSession) -> None:
     )
     expected = spark.createDataFrame(
         [
-            ("united", date(2026, 10, 1), 2, 1, 0, 1, 0.1),
+            ("united", date(2026, 10, 1), 3, 1, 0, 1, 0.1),
+            ("jetblue", date(2026, 10, 1), 1, 0, 0, 0, 0.0),  # nothing labelled: mean 0
             ("united", date(2026, 10, 2), 2, 0, 1, 1, 0.2),
             ("jetblue", date(2026, 10, 2), 2, 0, 1, 1, 0.2),
         ],
@@ -217,7 +225,7 @@ def test_mention_daily_trends(spark: SparkSession) -> None:
 def test_user_sentiment_profiles(spark: SparkSession) -> None:
     expected = spark.createDataFrame(
         [
-            ("u1", "a2", 2, 1, 0, 1, 0.1, datetime(2026, 10, 1, 9), datetime(2026, 10, 1, 20)),
+            ("u1", "a2", 3, 1, 0, 1, 0.1, datetime(2026, 10, 1, 9), datetime(2026, 10, 1, 20)),
             ("u2", "b", 2, 0, 1, 1, 0.2, datetime(2026, 10, 2, 8), datetime(2026, 10, 2, 9)),
         ],
         "author_id string, author_handle string, n_posts long, n_negative long, "

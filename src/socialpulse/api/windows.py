@@ -27,7 +27,11 @@ def bucket_start(day: date, window: Window) -> date:
 
 
 def roll_up(daily: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
-    """Sum the label counts of ``daily`` rows per bucket; the mean score is weighted by posts."""
+    """Sum the label counts of ``daily`` rows per bucket; the mean score is weighted by posts.
+
+    The weight is a row's labelled posts (negative + neutral + positive): ``n_posts`` also
+    counts the posts in languages no model reads, which have no place in the mean.
+    """
     buckets: dict[date, dict[str, Any]] = {}
     for row in daily:
         start = bucket_start(row[Col.DAY], window)
@@ -40,15 +44,18 @@ def roll_up(daily: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]
                 Col.N_NEUTRAL: 0,
                 Col.N_POSITIVE: 0,
                 "_score_sum": 0.0,
+                "_labelled": 0,
             },
         )
         for name in (Col.N_POSTS, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE):
             acc[name] += int(row[name])
-        acc["_score_sum"] += float(row[Col.MEAN_SCORE]) * int(row[Col.N_POSTS])
+        labelled = int(row[Col.N_NEGATIVE]) + int(row[Col.N_NEUTRAL]) + int(row[Col.N_POSITIVE])
+        acc["_score_sum"] += float(row[Col.MEAN_SCORE]) * labelled
+        acc["_labelled"] += labelled
     out = []
     for start in sorted(buckets):
         acc = buckets[start]
-        total = acc.pop("_score_sum")
-        acc[Col.MEAN_SCORE] = total / acc[Col.N_POSTS] if acc[Col.N_POSTS] else 0.0
+        total, weight = acc.pop("_score_sum"), acc.pop("_labelled")
+        acc[Col.MEAN_SCORE] = total / weight if weight else 0.0
         out.append(acc)
     return out

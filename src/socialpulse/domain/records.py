@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Final
 
 
 class SentimentLabel(StrEnum):
@@ -13,6 +14,15 @@ class SentimentLabel(StrEnum):
     NEGATIVE = "negative"
     NEUTRAL = "neutral"
     POSITIVE = "positive"
+
+
+class SentimentStatus:
+    """Values of the ``sentiment_status`` column: how a post's label came about."""
+
+    OK: Final = "ok"
+    FALLBACK: Final = "fallback"  # a remote backend was down; its fallback labelled the post
+    UNSUPPORTED_LANGUAGE: Final = "unsupported_language"
+    """No model for the post's language: label neutral, score 0, left out of sentiment counts."""
 
 
 LABELS: tuple[SentimentLabel, ...] = (

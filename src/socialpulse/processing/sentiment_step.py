@@ -24,7 +24,7 @@ from pyspark.sql.types import StructType
 
 from socialpulse.domain.columns import Col
 from socialpulse.domain.protocols import SentimentBackend
-from socialpulse.domain.records import SentimentResult
+from socialpulse.domain.records import SentimentResult, SentimentStatus
 from socialpulse.domain.schemas import SENTIMENT_FIELDS
 
 if TYPE_CHECKING:
@@ -80,12 +80,8 @@ def _multilingual_for(spec: BackendSpec) -> SentimentBackend | None:
     return _WORKER_MULTILINGUAL[key]
 
 
-class Status:
-    """Values of the ``sentiment_status`` column."""
-
-    OK: Final = "ok"
-    FALLBACK: Final = "fallback"  # a remote backend was down; its fallback labelled the post
-    UNSUPPORTED_LANGUAGE: Final = "unsupported_language"
+Status = SentimentStatus
+"""Values of the ``sentiment_status`` column (defined in ``domain`` for the aggregates)."""
 
 
 # X's codes for posts without a detectable language: undetermined, no linguistic content,

@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
-from socialpulse.domain.records import SentimentLabel
+from socialpulse.domain.records import SentimentLabel, SentimentStatus
 from socialpulse.domain.schemas import (
     ENRICHED_POST_SCHEMA,
     INTERACTION_SCHEMA,
@@ -157,26 +157,48 @@ def enrich_posts(posts: DataFrame) -> DataFrame:
     return out.select(*[F.col(f.name) for f in ENRICHED_POST_SCHEMA.fields])
 
 
+def labelled() -> Column:
+    """True for posts whose label counts in sentiment aggregates.
+
+    A post in a language no model reads is marked ``unsupported_language`` with a placeholder
+    neutral label: counting it as neutral would misstate the sentiment, so only ``n_posts``
+    (the volume) counts it. A missing status (rows older than the column) means ``ok``.
+    """
+    status = F.coalesce(F.col(Col.SENTIMENT_STATUS), F.lit(SentimentStatus.OK))
+    return status != F.lit(SentimentStatus.UNSUPPORTED_LANGUAGE)
+
+
 def _label_counts() -> list[Column]:
     label = F.col(Col.SENTIMENT_LABEL)
+    ok = labelled()
     return [
         F.count(F.lit(1)).alias(Col.N_POSTS),
-        F.count_if(label == SentimentLabel.NEGATIVE.value).alias(Col.N_NEGATIVE),
-        F.count_if(label == SentimentLabel.NEUTRAL.value).alias(Col.N_NEUTRAL),
-        F.count_if(label == SentimentLabel.POSITIVE.value).alias(Col.N_POSITIVE),
-        F.avg(Col.SENTIMENT_SCORE).alias(Col.MEAN_SCORE),
+        F.count_if(ok & (label == SentimentLabel.NEGATIVE.value)).alias(Col.N_NEGATIVE),
+        F.count_if(ok & (label == SentimentLabel.NEUTRAL.value)).alias(Col.N_NEUTRAL),
+        F.count_if(ok & (label == SentimentLabel.POSITIVE.value)).alias(Col.N_POSITIVE),
+        # 0.0 when no post is labelled: the column is NOT NULL, and the labelled count (the
+        # mean's weight when rows are combined) is then 0, so the value never weighs in.
+        F.coalesce(F.avg(F.when(ok, F.col(Col.SENTIMENT_SCORE))), F.lit(0.0)).alias(Col.MEAN_SCORE),
     ]
 
 
 def _daily_trends(scored: DataFrame, array_col: str, key: str) -> DataFrame:
     exploded = scored.select(
-        F.explode(array_col).alias(key), Col.DAY, Col.SENTIMENT_LABEL, Col.SENTIMENT_SCORE
+        F.explode(array_col).alias(key),
+        Col.DAY,
+        Col.SENTIMENT_LABEL,
+        Col.SENTIMENT_SCORE,
+        Col.SENTIMENT_STATUS,
     )
     return exploded.groupBy(key, Col.DAY).agg(*_label_counts())
 
 
 def hashtag_daily_trends(scored: DataFrame) -> DataFrame:
-    """Per hashtag and UTC day: post counts by sentiment label and the mean sentiment score."""
+    """Per hashtag and UTC day: post counts by sentiment label and the mean sentiment score.
+
+    Like every aggregate here: ``n_posts`` counts all posts, the label counts and the mean
+    only the :func:`labelled` ones.
+    """
     return _daily_trends(scored, Col.HASHTAGS, Col.HASHTAG)
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from socialpulse.domain.columns import Col
+from socialpulse.domain.records import SentimentStatus
 from socialpulse.storage import migrate
 from socialpulse.storage import tables as t
 from socialpulse.storage.base import PostCursor, PostFilter
@@ -302,6 +303,8 @@ class SqlStore:
 
     def _top(self, tbl: Any, key: str, limit: int) -> list[dict[str, Any]]:
         n = func.sum(tbl.c[Col.N_POSTS])
+        weight = func.sum(_labelled(tbl.c))
+        mean = func.sum(tbl.c[Col.MEAN_SCORE] * _labelled(tbl.c)) * 1.0 / weight
         q = (
             select(
                 tbl.c[key],
@@ -309,7 +312,7 @@ class SqlStore:
                 func.sum(tbl.c[Col.N_NEGATIVE]).label(Col.N_NEGATIVE),
                 func.sum(tbl.c[Col.N_NEUTRAL]).label(Col.N_NEUTRAL),
                 func.sum(tbl.c[Col.N_POSITIVE]).label(Col.N_POSITIVE),
-                (func.sum(tbl.c[Col.MEAN_SCORE] * tbl.c[Col.N_POSTS]) / n).label(Col.MEAN_SCORE),
+                case((weight > 0, mean), else_=0.0).label(Col.MEAN_SCORE),
             )
             .group_by(tbl.c[key])
             .order_by(n.desc(), tbl.c[key])
@@ -339,9 +342,13 @@ class SqlStore:
         """A user's posts per UTC day with counts per label and the mean score, oldest first."""
         p = t.posts
         label = p.c[Col.SENTIMENT_LABEL]
+        # As the pipeline's aggregates: unsupported-language posts count in n_posts only.
+        ok = func.coalesce(p.c[Col.SENTIMENT_STATUS], SentimentStatus.OK) != (
+            SentimentStatus.UNSUPPORTED_LANGUAGE
+        )
 
         def n(value: str) -> Any:
-            return func.sum(case((label == value, 1), else_=0))
+            return func.sum(case((ok & (label == value), 1), else_=0))
 
         q = select(
             p.c[Col.DAY],
@@ -349,7 +356,9 @@ class SqlStore:
             n("negative").label(Col.N_NEGATIVE),
             n("neutral").label(Col.N_NEUTRAL),
             n("positive").label(Col.N_POSITIVE),
-            func.avg(p.c[Col.SENTIMENT_SCORE]).label(Col.MEAN_SCORE),
+            func.coalesce(func.avg(case((ok, p.c[Col.SENTIMENT_SCORE]))), 0.0).label(
+                Col.MEAN_SCORE
+            ),
         ).where(p.c[Col.AUTHOR_ID] == author_id)
         if start is not None:
             q = q.where(p.c[Col.DAY] >= start)
@@ -604,6 +613,11 @@ def _pg_copy_upsert(
 _INCREMENTAL = ("hashtag_trends", "mention_trends", "hashtag_windows", "user_profiles")
 
 
+def _labelled(c: Any) -> Any:
+    """Posts of an aggregate row that have a sentiment label: the weight of its mean score."""
+    return c[Col.N_NEGATIVE] + c[Col.N_NEUTRAL] + c[Col.N_POSITIVE]
+
+
 def _add_rows(conn: Connection, tbl: Table, frame: pd.DataFrame) -> None:
     """Upsert ``frame`` into ``tbl`` adding to the stored counts instead of replacing them."""
     pk = [c.name for c in tbl.primary_key.columns]
@@ -616,14 +630,19 @@ def _add_rows(conn: Connection, tbl: Table, frame: pd.DataFrame) -> None:
     rows = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
     stmt: Any = postgresql.insert(tbl) if conn.dialect.name == "postgresql" else sqlite.insert(tbl)
     old, new = tbl.c, stmt.excluded
-    n = Col.N_POSTS
     updates: dict[str, Any] = {
-        c: old[c] + new[c] for c in (n, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE)
+        c: old[c] + new[c] for c in (Col.N_POSTS, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE)
     }
-    # SET sees the row before the update, so this weighs the old mean by the old count.
-    updates[Col.MEAN_SCORE] = (
-        old[Col.MEAN_SCORE] * old[n] * 1.0 + new[Col.MEAN_SCORE] * new[n]
-    ) / (old[n] + new[n])
+    # SET sees the row before the update, so this weighs the old mean by the old count. The
+    # mean is over labelled posts only (unsupported-language ones count in n_posts alone).
+    w_old, w_new = _labelled(old), _labelled(new)
+    updates[Col.MEAN_SCORE] = case(
+        (
+            w_old + w_new > 0,
+            (old[Col.MEAN_SCORE] * w_old * 1.0 + new[Col.MEAN_SCORE] * w_new) / (w_old + w_new),
+        ),
+        else_=0.0,
+    )
     if tbl.name == "user_profiles":
         first, last = Col.FIRST_POST_AT, Col.LAST_POST_AT
         updates[first] = case((new[first] < old[first], new[first]), else_=old[first])
