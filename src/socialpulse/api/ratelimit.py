@@ -10,7 +10,6 @@ The file is local, so with API servers on several hosts each host counts its own
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from socialpulse.config import Settings
+from socialpulse.sqlite_wal import open_wal
 
 RATE_LIMIT_FILE = "api_ratelimit.db"
 
@@ -77,22 +77,6 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS buckets (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, "
     "ts REAL NOT NULL, allowed INTEGER NOT NULL)"
 )
-# Switching a fresh file to WAL takes an exclusive lock and SQLite answers "database is locked"
-# at once (without the busy handler) when several workers open it together; WAL is a property
-# of the file, so only the first opener has to succeed.
-_OPEN_ATTEMPTS = 60
-_OPEN_BACKOFF_S = 0.05
-
-
-def _retry_locked(step: Callable[[], None]) -> None:
-    for attempt in range(_OPEN_ATTEMPTS):
-        try:
-            step()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
-                raise
-            time.sleep(_OPEN_BACKOFF_S * (1 + attempt % 10))
 
 
 class SqliteTokenBucket:
@@ -108,22 +92,12 @@ class SqliteTokenBucket:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self.clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit: each statement is its own transaction; no Python-side BEGIN/COMMIT.
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA busy_timeout=5000")
         # Losing the last moments of counters in an OS crash is harmless; an fsync per request
-        # is not.
-        self._conn.execute("PRAGMA synchronous=OFF")
-        _retry_locked(self._prepare)
+        # is not: synchronous OFF.
+        self._conn = open_wal(path, _SCHEMA, timeout_s=5.0, synchronous="OFF", autocommit=True)
         self._lock = threading.Lock()
         self._calls = 0
-
-    def _prepare(self) -> None:
-        (mode,) = self._conn.execute("PRAGMA journal_mode").fetchone()
-        if str(mode).lower() != "wal":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_SCHEMA)
 
     def take(self, key: str) -> float:
         """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""

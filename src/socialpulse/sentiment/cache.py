@@ -8,8 +8,6 @@ Spark worker processes on one machine can share it); it is a cache, so losing it
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING
 from socialpulse.domain.protocols import SentimentBackend
 from socialpulse.domain.records import LABELS, SentimentLabel, SentimentResult
 from socialpulse.sentiment.preprocess import normalize_tweet
+from socialpulse.sqlite_wal import open_wal
 
 if TYPE_CHECKING:
     from socialpulse.config import Settings
@@ -37,23 +36,6 @@ CREATE TABLE IF NOT EXISTS sentiment_cache (
 UNVERSIONED = frozenset({"", "remote"})
 # SQLite caps the number of host parameters per statement; stay well below it.
 _LOOKUP_CHUNK = 500
-# Switching to WAL takes an exclusive lock, and SQLite answers "database is locked" at once
-# (without the busy handler) when several processes open a fresh file together, as the Spark
-# workers of one job do. WAL is a property of the file, so only the first opener must succeed.
-_OPEN_ATTEMPTS = 60
-_OPEN_BACKOFF_S = 0.05
-
-
-def _retry_locked(step: Callable[[], None]) -> None:
-    """Run ``step``, retrying while another process holds the file's lock."""
-    for attempt in range(_OPEN_ATTEMPTS):
-        try:
-            step()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
-                raise
-            time.sleep(_OPEN_BACKOFF_S * (1 + attempt % 10))
 
 
 def text_key(text: str, normalise: Callable[[str], str] = normalize_tweet) -> str:
@@ -65,20 +47,9 @@ class SentimentCache:
     """Results in an SQLite file, keyed by (text hash, model, version)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # check_same_thread=False: the FastAPI server may call from a thread pool; sqlite3
-        # serialises access on one connection itself.
-        self._conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        _retry_locked(self._prepare)
-
-    def _prepare(self) -> None:
-        (mode,) = self._conn.execute("PRAGMA journal_mode").fetchone()
-        if str(mode).lower() != "wal":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_SCHEMA)
-        self._conn.commit()
+        # The FastAPI server may call from a thread pool: open_wal's connection allows that.
+        self._conn = open_wal(path, _SCHEMA, timeout_s=30.0, synchronous="NORMAL")
 
     def get_many(self, keys: Sequence[str], model: str, version: str) -> dict[str, SentimentResult]:
         """Cached results for those ``keys`` that have one."""
