@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from socialpulse.config import Settings
+
+if TYPE_CHECKING:
+    from socialpulse.cluster import ClusterState
 
 cluster_app = typer.Typer(
     help="A Spark standalone cluster (master + workers) on 127.0.0.1.", no_args_is_help=True
@@ -21,6 +24,17 @@ cluster_app = typer.Typer(
 
 def _root(settings: Settings, root: Path | None) -> Path:
     return (root or settings.data_dir / "cluster").resolve()
+
+
+def _recorded(root: Path | None) -> tuple[Path, ClusterState]:
+    """The state file ``cluster up`` wrote under ``root`` and its content; exit 1 if none."""
+    from socialpulse.cluster import STATE_FILE, ClusterState
+
+    state_file = _root(Settings(), root) / STATE_FILE
+    if not state_file.exists():
+        typer.echo(f"no cluster recorded in {state_file}", err=True)
+        raise typer.Exit(code=1)
+    return state_file, ClusterState.load(state_file)
 
 
 @cluster_app.command()
@@ -58,13 +72,9 @@ def down(
     ] = None,
 ) -> None:
     """Stop the cluster started by ``cluster up`` (workers first, then the master)."""
-    from socialpulse.cluster import STATE_FILE, ClusterState, stop_pids
+    from socialpulse.cluster import stop_pids
 
-    state_file = _root(Settings(), root) / STATE_FILE
-    if not state_file.exists():
-        typer.echo(f"no cluster recorded in {state_file}", err=True)
-        raise typer.Exit(code=1)
-    state = ClusterState.load(state_file)
+    state_file, state = _recorded(root)
     stop_pids(list(reversed(state.pids)))
     state_file.unlink()
     typer.echo(f"stopped {state.master_url}", err=True)
@@ -77,13 +87,9 @@ def status(
     ] = None,
 ) -> None:
     """Print the master's view: URL, alive workers, cores, running applications."""
-    from socialpulse.cluster import STATE_FILE, ClusterState, alive_workers, master_status
+    from socialpulse.cluster import alive_workers, master_status
 
-    state_file = _root(Settings(), root) / STATE_FILE
-    if not state_file.exists():
-        typer.echo(f"no cluster recorded in {state_file}", err=True)
-        raise typer.Exit(code=1)
-    state = ClusterState.load(state_file)
+    _, state = _recorded(root)
     try:
         info = master_status(state.web_url)
     except OSError as exc:
