@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialpulse.cli.main import app
+from socialpulse.cluster import STATE_FILE, ClusterState, free_port
 from socialpulse.config import Settings
 from socialpulse.spark import build_spark, cluster_conf, master_on_loopback
 
@@ -55,6 +56,21 @@ def test_cluster_down_and_status_without_a_cluster_fail_clearly(tmp_path: Path) 
         result = runner.invoke(app, ["cluster", command, "--root", str(tmp_path)])
         assert result.exit_code == 1
         assert "no cluster recorded" in result.output
+
+
+def test_status_and_down_read_the_recorded_state(tmp_path: Path) -> None:
+    # A recorded cluster whose master is gone (nothing listens on its port, no daemons left).
+    port = free_port()
+    state = ClusterState(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{port}", str(tmp_path))
+    state.save(tmp_path / STATE_FILE)
+    runner = CliRunner()
+    status = runner.invoke(app, ["cluster", "status", "--root", str(tmp_path)])
+    assert status.exit_code == 1
+    assert f"master at http://127.0.0.1:{port} does not answer" in status.output
+    down = runner.invoke(app, ["cluster", "down", "--root", str(tmp_path)])
+    assert down.exit_code == 0, down.output
+    assert f"stopped spark://127.0.0.1:{port}" in down.output
+    assert not (tmp_path / STATE_FILE).exists()
 
 
 def test_a_wheel_as_py_file_is_refused_before_spark_starts() -> None:
