@@ -37,7 +37,7 @@ def open_wal(
     conn = sqlite3.connect(
         path,
         timeout=timeout_s,
-        isolation_level=None if autocommit else "",
+        isolation_level=None if autocommit else "DEFERRED",  # what "" (the default) does
         check_same_thread=False,
     )
     conn.execute(f"PRAGMA synchronous={synchronous}")
