@@ -20,6 +20,7 @@ from socialpulse.storage.lake_jobs import (
     DayCount,
     compact_table,
     count_files,
+    delete_if_exists,
     lake_post_counts_by_day,
     reconcile_counts,
     write_day_partitions,
@@ -167,3 +168,14 @@ def test_lake_compact_command(spark: SparkSession, settings: Settings) -> None:
     bad = CliRunner().invoke(app, ["lake", "compact", "--table", "nope"], env=env)
     assert bad.exit_code != 0
     assert "unknown table" in bad.output
+
+
+def test_delete_if_exists_removes_a_folder_once(spark: SparkSession, tmp_path: Path) -> None:
+    left = tmp_path / "posts" / "_temporary" / "0"
+    left.mkdir(parents=True)
+    (left / "part-0.parquet").write_bytes(b"half-written")
+    uri = (tmp_path / "posts" / "_temporary").as_uri()
+    assert delete_if_exists(spark, uri)
+    assert not (tmp_path / "posts" / "_temporary").exists()
+    assert (tmp_path / "posts").is_dir()
+    assert not delete_if_exists(spark, uri)

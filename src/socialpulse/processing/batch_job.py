@@ -24,6 +24,7 @@ from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
     append_day_partitions,
+    path_exists,
     unseen_rows,
     write_day_partitions,
 )
@@ -84,14 +85,6 @@ def read_lines(spark: SparkSession, path: str) -> DataFrame:
     )
 
 
-def _path_exists(spark: SparkSession, uri: str) -> bool:
-    # Ask Hadoop's FileSystem, so hdfs:// and s3a:// lakes work as well as local paths.
-    jvm = spark.sparkContext._jvm  # noqa: SLF001 - the documented way to reach Hadoop's FS
-    conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001
-    hpath = jvm.org.apache.hadoop.fs.Path(uri)  # type: ignore[union-attr]
-    return bool(hpath.getFileSystem(conf).exists(hpath))
-
-
 def run_batch(
     spark: SparkSession,
     input_dir: str,
@@ -118,7 +111,7 @@ def run_batch(
 
     on_stage("loading interactions")
     inter_in = f"{input_dir.rstrip('/')}/{INTERACTIONS_DIR}"
-    if _path_exists(spark, inter_in):
+    if path_exists(spark, inter_in):
         _load_interactions(spark, inter_in, lake, database_url, report)
 
     report.seconds = time.perf_counter() - started
@@ -199,7 +192,7 @@ def process_posts(
 
     on_stage("deduplicating")
     new = T.dedupe_posts(T.valid_posts(validated))
-    if _path_exists(spark, lake.posts):
+    if path_exists(spark, lake.posts):
         # A post's day follows from its creation time, so only the batch's day partitions can
         # hold it: the filter prunes the rest of the lake.
         known = spark.read.parquet(lake.posts).filter(F.col(Col.DAY).isin(days))
@@ -242,7 +235,7 @@ def store_quarantine(
 ) -> None:
     """Upsert the failed records into the database, then append the unseen ones to the lake."""
     quarantine = T.quarantine_records(validated)
-    if _path_exists(spark, lake.quarantine):
+    if path_exists(spark, lake.quarantine):
         seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
         quarantine = quarantine.join(seen, Col.QUARANTINE_ID, "left_anti")
     quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)

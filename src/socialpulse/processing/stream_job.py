@@ -35,6 +35,7 @@ from socialpulse.processing.batch_job import BatchReport, process_posts
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage.base import Store
 from socialpulse.storage.lake import LakePaths
+from socialpulse.storage.lake_jobs import delete_if_exists
 
 STATUS_TABLE = "stream_status"
 _KEEP_EVENT_TIME_FILES = 100
@@ -118,12 +119,7 @@ def _drop_uncommitted_output(spark: SparkSession, table_uri: str) -> None:
     crash that would duplicate posts the replayed batch writes again. Called when the stream
     starts, before any of its jobs run (the stream must be the lake's only writer then).
     """
-    jvm = spark.sparkContext._jvm  # noqa: SLF001 - the documented way to reach Hadoop's FS
-    conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001
-    path = jvm.org.apache.hadoop.fs.Path(f"{table_uri.rstrip('/')}/_temporary")  # type: ignore[union-attr]
-    fs = path.getFileSystem(conf)
-    if fs.exists(path):
-        fs.delete(path, True)
+    delete_if_exists(spark, f"{table_uri.rstrip('/')}/_temporary")
 
 
 def _utc(value: datetime | None) -> datetime | None:

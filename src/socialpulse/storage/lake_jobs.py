@@ -56,6 +56,15 @@ def path_exists(spark: SparkSession, uri: str) -> bool:
     return _HadoopFs(spark, uri).exists(uri)
 
 
+def delete_if_exists(spark: SparkSession, uri: str) -> bool:
+    """Delete ``uri`` and everything under it, if it exists; True when something was deleted."""
+    fs = _HadoopFs(spark, uri)
+    if not fs.exists(uri):
+        return False
+    fs.delete(uri, recursive=True)
+    return True
+
+
 @dataclass
 class PartitionCompaction:
     """What compaction did to one ``day=`` partition."""
