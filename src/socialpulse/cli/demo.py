@@ -69,13 +69,8 @@ def demo(
     from socialpulse.storage.base import create_store
     from socialpulse.storage.lake import LakePaths
 
-    base = Settings()
-    root = (base.data_dir / "demo").resolve()
-    if root.exists() and not keep:
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
-    # The demo owns its folder; a DSN the user set (PostgreSQL, say) is honoured as it is.
-    settings = base.model_copy(update={"data_dir": root, "api_auth_enabled": False})
+    settings = fresh_demo_settings("demo", keep)
+    root = settings.data_dir
     landing = root / "landing"
     lake = LakePaths(settings.resolved_lake_uri)
     started = time.perf_counter()
@@ -132,6 +127,20 @@ def demo(
     _print_summary(report.as_dict(), evaluation, answers, settings, time.perf_counter() - started)
     if not report.reconciles:
         raise typer.Exit(code=1)
+
+
+def fresh_demo_settings(folder: str, keep: bool) -> Settings:
+    """Settings of a demo that owns ``data_dir/<folder>`` (emptied first unless ``keep``).
+
+    API auth is off so the demo can query its own API; a DSN the user set (PostgreSQL, say) is
+    honoured as it is.
+    """
+    base = Settings()
+    root = (base.data_dir / folder).resolve()
+    if root.exists() and not keep:
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    return base.model_copy(update={"data_dir": root, "api_auth_enabled": False})
 
 
 def _safe_url(url: str) -> str:

@@ -9,7 +9,6 @@ the next start, exactly once).
 
 from __future__ import annotations
 
-import shutil
 import signal
 import threading
 import time
@@ -23,6 +22,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from socialpulse.cli.demo import fresh_demo_settings
 from socialpulse.config import Settings
 
 QUERY = "#"
@@ -61,12 +61,8 @@ def run_live(console: Console, duration: float, rate: float, refresh: float, kee
     from socialpulse.storage.base import create_store
     from socialpulse.storage.lake import LakePaths
 
-    base = Settings()
-    root = (base.data_dir / "demo-live").resolve()
-    if root.exists() and not keep:
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
-    settings = base.model_copy(update={"data_dir": root, "api_auth_enabled": False})
+    settings = fresh_demo_settings("demo-live", keep)
+    root = settings.data_dir
 
     def _terminate(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
