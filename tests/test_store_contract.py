@@ -272,9 +272,18 @@ def test_means_weigh_labelled_posts_only(store: Store) -> None:
     ]  # fmt: skip
     assert row[Col.MEAN_SCORE] == pytest.approx((0.6 - 0.2) / 2)
     store.upsert("hashtag_trends", trend(4, 5, 0, 0, 0, 0.0))  # nothing labelled that day
-    (top,) = store.top_hashtags(10)
-    assert int(top[Col.N_POSTS]) == 12
+    # A hashtag none of whose posts has a label, also after an increment.
+    assert store.add_increments(
+        "s", 3, {"hashtag_trends": trend(4, 1, 0, 0, 0, 0.0).assign(**{Col.HASHTAG: "y"})}
+    )
+    assert store.add_increments(
+        "s", 4, {"hashtag_trends": trend(4, 1, 0, 0, 0, 0.0).assign(**{Col.HASHTAG: "y"})}
+    )
+    top, unlabelled = store.top_hashtags(10)
+    assert (top[Col.HASHTAG], int(top[Col.N_POSTS])) == ("x", 12)
     assert top[Col.MEAN_SCORE] == pytest.approx((0.6 - 0.2) / 2)
+    assert (unlabelled[Col.HASHTAG], int(unlabelled[Col.N_POSTS])) == ("y", 2)
+    assert (unlabelled[Col.N_NEUTRAL], unlabelled[Col.MEAN_SCORE]) == (0, 0.0)
 
 
 def test_mention_trend_and_top_mentions(store: Store) -> None:
