@@ -493,9 +493,10 @@ def main() -> None:
         f"key, the shared SQLite rate limiter) and wrk `-t{args.threads} -c{args.connections} "
         f"-d{args.duration}s` on the same 2 cores; the tuned configuration also at "
         f"`-c{args.low_connections}` and paced to an offered {args.rate:,.0f} requests/s "
-        "(Poisson-like gaps from wrk's Lua `delay`). wrk rotates over {len(info['users']):,} users "
-        f"and {len(info['tags'])} hashtags. Target (issue 9): >= 1,000 requests/s with "
-        "p99 < 50 ms. Server CPU s = user + system seconds of the whole serve process tree "
+        "(Poisson-like gaps from wrk's Lua `delay`). wrk rotates over "
+        f"{len(info['users']):,} users and {len(info['tags'])} hashtags. "
+        "Target (issue 9): >= 1,000 requests/s with p99 < 50 ms. Server CPU s = user + "
+        "system seconds of the whole serve process tree "
         "during that wrk run; wrk's own CPU is beside it.",
         "",
         "| configuration | endpoint | wrk load | requests/s | p50 ms | p90 ms | p99 ms | non-2xx "
