@@ -522,7 +522,11 @@ def main() -> None:
         "How to read the cache rows: the rotation is a hot set, so once it has gone round "
         "within the 5 s TTL nearly every request is a cache hit (answered before routing, after "
         "the key, scope and rate-limit checks); a workload where every request asks something "
-        "new runs at the 'no answer cache' rows. Answers may be up to `api_cache_seconds` old.",
+        "new runs at the 'no answer cache' rows. Answers may be up to `api_cache_seconds` old. "
+        "Hot answers are recomputed in the background at a jittered 75-95 % of the TTL, so a hot "
+        "set does not expire at once. Each worker caches for itself: at the paced rate each "
+        "worker sees a given user about once per TTL, so those rows are mostly "
+        "refreshes and misses, i.e. close to the uncached path.",
         "",
         f"Deep pages, side by side on the same database: the page of 50 posts {depth:,} rows "
         f"deep takes {pages['offset_s'] * 1000:.1f} ms with OFFSET (naive) and "
