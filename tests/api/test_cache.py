@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+from collections.abc import Callable
 
 import pytest
+from fastapi import HTTPException, Request
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import BaseModel
 
-from socialpulse.api.cache import ResponseCache
+from socialpulse.api.cache import REFRESH_WINDOW, ResponseCache
 from tests.api.conftest import LiveApi
 
 HOT_ROUTES = (
@@ -47,6 +52,75 @@ def test_etag_names_the_body() -> None:
     cache = ResponseCache(ttl_s=1)
     assert cache.put("a", b"[1]").etag == cache.put("b", b"[1]").etag
     assert cache.put("a", b"[1]").etag != cache.put("a", b"[2]").etag
+
+
+class Answer(BaseModel):
+    version: int
+
+
+def _request(path: str) -> Request:
+    return Request(
+        {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}
+    )
+
+
+def _versions(fail_after: int | None = None) -> Callable[[], Answer]:
+    made = [0]
+
+    def compute() -> Answer:
+        if fail_after is not None and made[0] >= fail_after:
+            raise HTTPException(404, "gone")
+        made[0] += 1
+        return Answer(version=made[0])
+
+    return compute
+
+
+def test_hot_answers_are_refreshed_ahead_of_expiry_never_served_stale() -> None:
+    now = [0.0]
+    cache = ResponseCache(ttl_s=10, clock=lambda: now[0], rng=random.Random(3))
+    request = _request("/v1/thing")
+    low, high = REFRESH_WINDOW
+
+    async def scenario() -> None:
+        await cache.answer(request, ("thing",), _versions())
+        now[0] = 10 * low - 0.01  # too early: nothing starts
+        hit = cache.raw_hit(request.scope)
+        assert hit is not None
+        cache.refresh_if_due(request.scope, hit)
+        await cache.settle()
+        assert cache.refreshes == 0
+        now[0] = 10 * high  # due whatever the jitter drew
+        cache.refresh_if_due(request.scope, hit)
+        cache.refresh_if_due(request.scope, hit)  # one refresh per entry at a time
+        await cache.settle()
+        assert cache.refreshes == 1
+        fresh = cache.raw_hit(request.scope)
+        assert fresh is not None
+        assert (fresh.body, fresh.made_at) == (b'{"version":2}', now[0])
+        assert cache.get(("thing",)) is not None
+        now[0] += 10  # not asked for again in time: it expires as before
+        assert cache.raw_hit(request.scope) is None
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_refresh_drops_the_entry_for_the_route_to_answer() -> None:
+    now = [0.0]
+    cache = ResponseCache(ttl_s=10, clock=lambda: now[0])
+    request = _request("/v1/gone")
+
+    async def scenario() -> None:
+        await cache.answer(request, ("gone",), _versions(fail_after=1))
+        now[0] = 9.9
+        hit = cache.raw_hit(request.scope)
+        assert hit is not None
+        cache.refresh_if_due(request.scope, hit)
+        await cache.settle()
+        assert cache.raw_hit(request.scope) is None
+        assert cache.get(("gone",)) is None
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.parametrize("path", HOT_ROUTES)

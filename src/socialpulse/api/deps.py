@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,11 @@ def build_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything built so far (modules, the app, pools) lives as long as the process: move
+        # it out of the collector's reach, so a full collection under load walks only what
+        # requests made since - one of ~160k objects took ~100 ms, stalling every request.
+        gc.collect()
+        gc.freeze()
         yield
         limiter.close()
         store.close()

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from socialpulse.config import Settings
 from socialpulse.sqlite_wal import open_wal
@@ -78,6 +78,11 @@ _SCHEMA = (
     "ts REAL NOT NULL, allowed INTEGER NOT NULL)"
 )
 
+# A take waits for another worker's write lock this long at most, polling from 20 us up to 1 ms.
+_BUSY_TIMEOUT_S = 5.0
+_BUSY_FIRST_PAUSE_S = 20e-6
+_BUSY_MAX_PAUSE_S = 1e-3
+
 
 class SqliteTokenBucket:
     """Token buckets in an SQLite file, shared by every process that opens the same file.
@@ -96,6 +101,10 @@ class SqliteTokenBucket:
         # Losing the last moments of counters in an OS crash is harmless; an fsync per request
         # is not: synchronous OFF.
         self._conn = open_wal(path, _SCHEMA, timeout_s=5.0, synchronous="OFF", autocommit=True)
+        # SQLite's own busy handler sleeps 1, 2, 5, 10... ms between tries, on the event loop,
+        # while the other worker holds the write lock for some 20 us: retry here instead, from
+        # tens of microseconds up (see _run).
+        self._conn.execute("PRAGMA busy_timeout=0")
         self._lock = threading.Lock()
         self._calls = 0
 
@@ -104,7 +113,7 @@ class SqliteTokenBucket:
         now = self.clock()
         params = {"key": key, "now": now, "rate": self.rate, "burst": self.burst}
         with self._lock:
-            tokens, allowed = self._conn.execute(_TAKE, params).fetchone()
+            tokens, allowed = self._run(_TAKE, params).fetchone()
             self._calls += 1
             if self._calls % 10_000 == 0:
                 self._prune(now)
@@ -113,7 +122,18 @@ class SqliteTokenBucket:
     def _prune(self, now: float) -> None:
         # A bucket idle long enough to be full again is the same as no bucket: drop it, so
         # per-address buckets (auth off) do not pile up.
-        self._conn.execute("DELETE FROM buckets WHERE ts < ?", (now - self.burst / self.rate,))
+        self._run("DELETE FROM buckets WHERE ts < :old", {"old": now - self.burst / self.rate})
+
+    def _run(self, sql: str, params: dict[str, Any]) -> sqlite3.Cursor:
+        pause, deadline = _BUSY_FIRST_PAUSE_S, time.monotonic() + _BUSY_TIMEOUT_S
+        while True:
+            try:
+                return self._conn.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, _BUSY_MAX_PAUSE_S)
 
     def close(self) -> None:
         """Close the connection."""

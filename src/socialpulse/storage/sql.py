@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    bindparam,
     case,
     cast,
     create_engine,
@@ -40,6 +41,34 @@ _TABLES = {tbl.name: tbl for tbl in t.metadata.sorted_tables}
 
 # SQLite allows 32,766 bound parameters per statement; chunks keep every dialect well below.
 _CHUNK_ROWS = 500
+
+
+def _recommendations_query() -> Any:
+    r, p = t.recommendations, t.posts
+    columns = (
+        r.c[Col.RANK],
+        r.c[Col.POST_ID],
+        r.c[Col.SCORE],
+        r.c[Col.ALGORITHM],
+        r.c[Col.REASON_TEXT],
+        r.c[Col.REASON_CODE],
+        p.c[Col.AUTHOR_ID],
+        p.c[Col.TEXT],
+        p.c[Col.HASHTAGS],
+        p.c[Col.SENTIMENT_LABEL],
+    )
+    return (
+        select(*columns)
+        .select_from(r.outerjoin(p, r.c[Col.POST_ID] == p.c[Col.POST_ID]))
+        .where(r.c[Col.USER_ID] == bindparam("user_id"))
+        .order_by(r.c[Col.RANK])
+        .limit(bindparam("limit"))
+    )
+
+
+# A statement, not a client: built once, executed through each store's own engine.
+_RECOMMENDATIONS = _recommendations_query()
+_RECOMMENDATION_KEYS = tuple(c.name for c in _RECOMMENDATIONS.selected_columns)
 
 
 class UnknownTableError(KeyError):
@@ -250,26 +279,11 @@ class SqlStore:
 
     def user_recommendations(self, user_id: str, limit: int) -> list[dict[str, Any]]:
         """A user's ranked recommendations joined with the recommended posts."""
-        r, p = t.recommendations, t.posts
-        q = (
-            select(
-                r.c[Col.RANK],
-                r.c[Col.POST_ID],
-                r.c[Col.SCORE],
-                r.c[Col.ALGORITHM],
-                r.c[Col.REASON_TEXT],
-                r.c[Col.REASON_CODE],
-                p.c[Col.AUTHOR_ID],
-                p.c[Col.TEXT],
-                p.c[Col.HASHTAGS],
-                p.c[Col.SENTIMENT_LABEL],
-            )
-            .select_from(r.outerjoin(p, r.c[Col.POST_ID] == p.c[Col.POST_ID]))
-            .where(r.c[Col.USER_ID] == user_id)
-            .order_by(r.c[Col.RANK])
-            .limit(limit)
-        )
-        return self._all(q)
+        # The API's hottest miss: one prebuilt statement (building and coercing a select per
+        # call cost more than SQLite's own work) and plain tuples zipped with the known names.
+        with self.engine.connect() as conn:
+            rows = conn.execute(_RECOMMENDATIONS, {"user_id": user_id, "limit": limit}).all()
+        return [dict(zip(_RECOMMENDATION_KEYS, row, strict=True)) for row in rows]
 
     def hashtag_trend(
         self, hashtag: str, start: date | None = None, end: date | None = None
