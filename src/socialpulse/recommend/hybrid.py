@@ -339,7 +339,11 @@ def user_inputs(
         text = (
             engaged.join(post_pos, Col.POST_ID)
             .groupBy(Col.USER_ID)
-            .agg(F.collect_list(F.struct("pos", F.col(Col.WEIGHT).cast("double"))).alias("t"))
+            .agg(
+                F.collect_list(
+                    F.struct("pos", F.col(Col.WEIGHT).cast("double").alias(Col.WEIGHT))
+                ).alias("t")
+            )
             .select(
                 Col.USER_ID,
                 F.col("t.pos").alias(TEXT_POS),
