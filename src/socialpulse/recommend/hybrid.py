@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,7 @@ from socialpulse.recommend.embedding import TextEmbedder
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
+FA = TypeVar("FA", npt.NDArray[np.float32], npt.NDArray[np.float64])
 I64 = npt.NDArray[np.int64]
 
 HYBRID = "hybrid"
@@ -152,8 +154,8 @@ class Catalogue:
     tag_w: F64
     popularity: F64
     prior: F64
-    als_items: F64 | None
-    topic_items: F64 | None
+    als_items: F32 | None
+    topic_items: F32 | None
     text_vecs: F32 | None = None
 
     @property
@@ -245,17 +247,18 @@ def _text_vectors(posts: pd.DataFrame, embedder: TextEmbedder | None) -> F32 | N
     return embedder.embed(posts[column].tolist())
 
 
-def _aligned_items(model: AlsRecommender | None, pos: dict[str, int], n: int) -> F64 | None:
+def _aligned_items(model: AlsRecommender | None, pos: dict[str, int], n: int) -> F32 | None:
     """ALS item factors re-ordered to ``pos`` (rows of unknown items stay zero)."""
     if model is None:
         return None
     labels = list(model.index.items.labels)
     factors = model.model.itemFactors.toPandas()
-    out = np.zeros((n, model.model.rank), dtype=np.float64)
+    # float32: ALS factors are floats anyway, and the scorer's matrices are float32.
+    out = np.zeros((n, model.model.rank), dtype=np.float32)
     for idx, vec in zip(factors["id"], factors["features"], strict=True):
         i = pos.get(labels[int(idx)])
         if i is not None:
-            out[i] = np.asarray(vec, dtype=np.float64)
+            out[i] = np.asarray(vec, dtype=np.float32)
     return out
 
 
@@ -377,31 +380,36 @@ def score_users(users: DataFrame, catalogue: Catalogue, policy: HybridPolicy, k:
     return users.mapInPandas(run, HYBRID_SCHEMA)
 
 
-def _scaled(scores: F64) -> F64:
-    """Clip at 0 and divide each row by its maximum (rows without signal stay 0)."""
-    scores = np.clip(scores, 0.0, None)
+def _scaled(scores: FA) -> FA:
+    """Clip at 0 and divide each row by its maximum (rows without signal stay 0), in place:
+    ``scores`` must be an array the caller owns."""
+    np.maximum(scores, 0.0, out=scores)
     # initial=0: a catalogue without hashtags has zero-width profiles.
     top = scores.max(axis=1, keepdims=True, initial=0.0)
-    out: F64 = np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
-    return out
+    np.divide(scores, top, out=scores, where=top > 0)
+    return scores
 
 
-def _factor_scores(column: pd.Series, items: F64 | None, n: int, width: int) -> F64:
-    out = np.zeros((n, width), dtype=np.float64)
+def _factor_scores(column: pd.Series, items: F32 | None, n: int, width: int) -> F32:
+    """Each user's factor dot every item's, scaled per user (zero rows for unknown users)."""
     if items is None:
-        return out
+        return np.zeros((n, width), dtype=np.float32)
     rows = [i for i, f in enumerate(column) if f is not None and len(f)]
-    if rows:
-        u = np.stack([np.asarray(column.iloc[i], dtype=np.float64) for i in rows])
-        out[rows] = _scaled(u @ items.T)
+    if not rows:
+        return np.zeros((n, width), dtype=np.float32)
+    u = np.stack([np.asarray(column.iloc[i], dtype=np.float32) for i in rows])
+    scores = _scaled(u @ items.T)
+    if len(rows) == n:
+        return scores
+    out = np.zeros((n, width), dtype=np.float32)
+    out[rows] = scores
     return out
 
 
-def _text_scores(cat: Catalogue, part: pd.DataFrame, n: int) -> F64:
+def _text_scores(cat: Catalogue, part: pd.DataFrame, n: int) -> F32:
     """Cosine of each post to the user's text profile, scaled per user (one matmul)."""
-    out = np.zeros((n, cat.n_posts), dtype=np.float64)
     if cat.text_vecs is None or TEXT_POS not in part.columns:
-        return out
+        return np.zeros((n, cat.n_posts), dtype=np.float32)
     rows: list[int] = []
     pos: list[npt.NDArray[np.int64]] = []
     weights: list[F64] = []
@@ -411,17 +419,33 @@ def _text_scores(cat: Catalogue, part: pd.DataFrame, n: int) -> F64:
             pos.append(np.asarray(p, dtype=np.int64))
             weights.append(np.asarray(w, dtype=np.float64))
     if not rows:
-        return out
+        return np.zeros((n, cat.n_posts), dtype=np.float32)
     owner = np.repeat(np.arange(len(rows)), [len(p) for p in pos])
     flat_pos, flat_w = np.concatenate(pos), np.concatenate(weights)
-    profile = np.zeros((len(rows), cat.text_vecs.shape[1]), dtype=np.float64)
-    np.add.at(profile, owner, flat_w[:, None] * cat.text_vecs[flat_pos])
-    # float32 matmul: twice the BLAS speed, and cosines need no more precision.
-    raw = (profile.astype(np.float32) @ cat.text_vecs.T).astype(np.float64)
+    profile = np.zeros((len(rows), cat.text_vecs.shape[1]), dtype=np.float32)
+    np.add.at(profile, owner, flat_w[:, None].astype(np.float32) * cat.text_vecs[flat_pos])
+    raw = profile @ cat.text_vecs.T
     # The profile's own posts are never candidates and would always be the best match:
     # scale by the best post the user may actually be shown.
     raw[owner, flat_pos] = 0.0
-    out[rows] = _scaled(raw)
+    scores = _scaled(raw)
+    if len(rows) == n:
+        return scores
+    out = np.zeros((n, cat.n_posts), dtype=np.float32)
+    out[rows] = scores
+    return out
+
+
+def _gather_tags(per_tag: F64, cat: Catalogue) -> F32:
+    """``(n, posts)``: each post's tag-weighted sum of a per-user, per-hashtag matrix.
+
+    One tag slot at a time: a single (n, posts, slots) gather allocated several times more.
+    """
+    values = per_tag.astype(np.float32)
+    width = cat.tag_idx.shape[1] if cat.tag_idx.ndim == 2 else 0
+    out = np.zeros((len(values), cat.n_posts), dtype=np.float32)
+    for j in range(width):
+        out += values[:, cat.tag_idx[:, j]] * cat.tag_w[:, j].astype(np.float32)[None]
     return out
 
 
@@ -446,23 +470,25 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
         )
 
     # (n, posts, tags-per-post) gathers: the post's hashtags looked up in each user's profile.
-    content = _scaled((profile[:, cat.tag_idx] * cat.tag_w[None]).sum(axis=2))
+    # Each component is weighted in place and summed without stacking: at 100k users x 20k
+    # posts the copies, not the arithmetic, were most of the time.
+    content = _scaled(_gather_tags(profile, cat))
+    content *= policy.content_weight
     als = _factor_scores(part["als"], cat.als_items, n, n_posts)
-    pop = np.broadcast_to(cat.popularity, (n, n_posts))
-    similar = _text_scores(cat, part, n) if policy.text_weight > 0 else np.zeros((n, n_posts))
-    parts = np.stack(
-        [
-            policy.als_weight * als,
-            policy.content_weight * content,
-            policy.popularity_weight * pop,
-            policy.text_weight * similar,
-        ]
-    )
+    als *= policy.als_weight
+    similar = _text_scores(cat, part, n) if policy.text_weight > 0 else None
+    total = als + content
+    if similar is not None:
+        similar *= policy.text_weight
+        total += similar
     # A vanishing popularity term breaks ties between equal blends by engagement.
-    total = parts.sum(axis=0) + 1e-6 * pop
-    topic_mood = (sentiment[:, cat.tag_idx] * cat.tag_w[None]).sum(axis=2)
-    total *= np.clip(1.0 + policy.topic_sentiment_weight * topic_mood, 0.0, None)
-    total *= cat.prior[None]
+    total += ((policy.popularity_weight + 1e-6) * cat.popularity).astype(np.float32)[None]
+    if policy.topic_sentiment_weight != 0:
+        topic_mood = _gather_tags(sentiment, cat)
+        topic_mood *= policy.topic_sentiment_weight
+        topic_mood += 1.0
+        total *= np.maximum(topic_mood, 0.0, out=topic_mood)
+    total *= cat.prior.astype(np.float32)[None]
     for i, excl in enumerate(part[EXCLUDED]):
         if excl is not None and len(excl):
             total[i, np.asarray(excl, dtype=np.int64)] = -np.inf
@@ -477,6 +503,13 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
     order = np.lexsort((cand, -cand_scores), axis=1)[:, :kk]
     best = np.take_along_axis(cand, order, axis=1)
     best_scores = np.take_along_axis(cand_scores, order, axis=1)
+    # Weighted contributions at the chosen items only, for the reasons: (4, n, k).
+    parts: F64 = np.zeros((4, n, kk), dtype=np.float64)
+    parts[0] = np.take_along_axis(als, best, axis=1)
+    parts[1] = np.take_along_axis(content, best, axis=1)
+    parts[2] = policy.popularity_weight * cat.popularity[best]
+    if similar is not None:
+        parts[3] = np.take_along_axis(similar, best, axis=1)
 
     rows_user: list[str] = []
     rows_post: list[str] = []
@@ -491,7 +524,7 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
         for rank, (item, score) in enumerate(
             zip(best[i][finite], best_scores[i][finite], strict=True), start=1
         ):
-            code, text = _reason(cat, parts[:, i, item], observed[i], profile[i], int(item))
+            code, text = _reason(cat, parts[:, i, rank - 1], observed[i], profile[i], int(item))
             rows_user.append(users[i])
             rows_post.append(cat.post_ids[int(item)])
             rows_rank.append(rank)
