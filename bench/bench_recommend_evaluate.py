@@ -23,6 +23,7 @@ from _common import record
 
 from socialpulse.config import Settings
 from socialpulse.recommend.als import AlsParams
+from socialpulse.recommend.embedding import create_text_embedder
 from socialpulse.recommend.hybrid import HybridPolicy
 from socialpulse.recommend.job import run_evaluate
 from socialpulse.spark import build_spark
@@ -72,6 +73,13 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--no-tune", action="store_true")
+    parser.add_argument(
+        "--params",
+        type=float,
+        nargs=3,
+        metavar=("RANK", "REG", "ALPHA"),
+        help="ALS parameters to use untuned (e.g. an earlier run's tuned ones).",
+    )
     args = parser.parse_args()
     tmp = None
     data_dir = args.data_dir
@@ -82,6 +90,10 @@ def main() -> None:
     settings = Settings(
         data_dir=data_dir, spark_master="local[2]", spark_driver_memory="3g", _env_file=None
     )
+    params = AlsParams.from_settings(settings)
+    if args.params:
+        rank, reg, alpha = args.params
+        params = AlsParams(int(rank), reg, alpha, params.max_iter, params.seed)
     spark = build_spark(settings, "bench-recommend-evaluate")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
@@ -89,11 +101,12 @@ def main() -> None:
     report = run_evaluate(
         spark,
         LakePaths(settings.resolved_lake_uri),
-        AlsParams.from_settings(settings),
+        params,
         args.k,
         args.test_fraction,
         tune=not args.no_tune,
         policy=HybridPolicy.from_settings(settings),
+        embedder=create_text_embedder(settings),
     )
     wall = time.perf_counter() - t0
     cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime - cpu0
@@ -108,17 +121,32 @@ def main() -> None:
         f"| algorithm | precision@{k} | recall@{k} | NDCG@{k} | MAP@{k} | coverage | users |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("als", "content", "hybrid", "popularity"):
-        x = m[name]
+    for name, x in m.items():
         rows.append(
             f"| {name} | {x.precision:.4f} | {x.recall:.4f} | {x.ndcg:.4f} | {x.map:.4f} |"
             f" {x.coverage:.4f} | {x.n_users} |"
         )
+    c = report.counts
+    notes = {
+        "cold users": f"{c.cold_users:,} users with at most 3 training posts",
+        "fresh posts": f"{c.fresh_post_pairs:,} held-out pairs on posts nobody engaged with "
+        "before the cut",
+    }
+    seg_rows = []
+    for segment, by_algo in report.segments.items():
+        seg_rows += [
+            f"\n\nSegment **{segment}** ({notes.get(segment, '')}):\n",
+            f"| algorithm | precision@{k} | recall@{k} | NDCG@{k} | users |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        seg_rows += [
+            f"| {name} | {x.precision:.4f} | {x.recall:.4f} | {x.ndcg:.4f} | {x.n_users} |"
+            for name, x in by_algo.items()
+        ]
     tuning = "\n".join(
         f"| {p['rank']} | {p['reg_param']} | {p['alpha']} | {score:.4f} |"
         for p, score in report.tuning
     )
-    c = report.counts
     ratio = m["hybrid"].precision / pop if pop > 0 else float("inf")
     body = (
         "## recommend-evaluate\n\n"
@@ -133,7 +161,11 @@ def main() -> None:
         + ("tuned" if report.tuning else "from settings (not tuned)")
         + f": {report.params}; hybrid policy (settings defaults): {report.policy}. "
         f"Evaluation wall {wall:.0f} s, driver CPU {cpu:.0f} s (executors are separate "
-        f"processes); load average before the run: {load} (shared 2-core VM).\n\n" + "\n".join(rows)
+        f"processes); load average before the run: {load} (shared 2-core VM). Text embedding: "
+        f"{report.text_embedding} (content = hashtag + text similarity, content-hashtag and "
+        "content-text each alone, hybrid-no-text = the hybrid before text similarity).\n\n"
+        + "\n".join(rows)
+        + "\n".join(seg_rows)
     )
     if report.tuning:
         body += (
@@ -145,6 +177,10 @@ def main() -> None:
     cmd = "python bench/bench_recommend_evaluate.py"
     if args.data_dir is not None or args.posts != 10_000:
         cmd += f" --posts {args.posts} --users {args.users} --seed {args.seed}"
+    if args.no_tune:
+        cmd += " --no-tune"
+    if args.params:
+        cmd += " --params " + " ".join(f"{x:g}" for x in args.params)
     record("recommend-evaluate", body, cmd)
 
 

@@ -23,6 +23,22 @@ from socialpulse.domain.schemas import INTERACTION_SCHEMA, SCORED_POST_SCHEMA
 from socialpulse.storage.lake import LakePaths
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+# Each group writes with its own words (what text-similarity candidates pick up).
+TOPIC_WORDS = (
+    ("model", "training", "gpu", "dataset", "neural", "inference"),
+    ("kitten", "purr", "whiskers", "litter", "meow", "catnip"),
+    ("goal", "striker", "league", "referee", "match", "penalty"),
+    ("recipe", "oven", "flour", "garlic", "simmer", "pasta"),
+)
+
+
+def topic_text(group: int, rng: np.random.Generator) -> str:
+    """A short post in group ``group``'s words wrapped in words every group uses."""
+    words = [f"{w}{group // len(TOPIC_WORDS) or ''}" for w in TOPIC_WORDS[group % len(TOPIC_WORDS)]]
+    picked = " ".join(str(w) for w in rng.choice(words, size=3, replace=False))
+    return f"just saw this: {picked} today"
+
+
 KINDS = [k.value for k in DEFAULT_INTERACTION_WEIGHTS]
 
 
@@ -50,6 +66,8 @@ def planted(
     ``cold_authors`` extra users only write posts and never interact.
     """
     rng = np.random.default_rng(seed)
+    # Its own generator, so texts do not shift the interactions other tests rely on.
+    text_rng = np.random.default_rng(seed + 1)
     rows: list[dict[str, Any]] = []
     posts: list[dict[str, Any]] = []
     group_of_user: dict[str, int] = {}
@@ -66,6 +84,7 @@ def planted(
                     "author_id": users[j % n_users],
                     # Each group talks about its own topic: what content-based candidates use.
                     "hashtags": [f"topic{g}"],
+                    "text": topic_text(g, text_rng),
                     "created_at": START + timedelta(hours=j),
                     "sentiment_score": 0.0,
                 }
@@ -93,6 +112,7 @@ def planted(
                 "post_id": f"cold_post_{i}",
                 "author_id": f"cold_{i}",
                 "hashtags": [f"topic{i % len(group_users)}"],
+                "text": topic_text(i % len(group_users), text_rng),
                 "created_at": START,
                 "sentiment_score": 0.0,
             }
@@ -143,6 +163,7 @@ def write_lake(spark: SparkSession, lake: LakePaths, data: Planted, redeliver: i
         row[Col.HASHTAGS] = list(rec["hashtags"])
         row[Col.CREATED_AT] = pd.Timestamp(rec["created_at"]).to_pydatetime()
         row[Col.SENTIMENT_SCORE] = float(rec["sentiment_score"])
+        row[Col.TEXT] = row[Col.TEXT_CLEAN] = str(rec["text"])
         post_rows.append(tuple(row[f.name] for f in SCORED_POST_SCHEMA.fields))
     spark.createDataFrame(post_rows, SCORED_POST_SCHEMA).write.mode("append").partitionBy(
         Col.DAY

@@ -122,7 +122,16 @@ def test_train_and_evaluate_commands_on_a_lake(
     evaluated = CliRunner().invoke(app, ["recommend", "evaluate", "--k", "5"])
     assert evaluated.exit_code == 0, evaluated.output
     assert "precision@5" in evaluated.output
-    for name in ("als", "content", "hybrid", "popularity"):
+    for name in (
+        "als",
+        "content-hashtag",
+        "content-text",
+        "hybrid-no-text",
+        "popularity",
+        "Segment: cold users",
+        "Segment: fresh posts",
+        "text embedding: hashing",
+    ):
         assert name in evaluated.output
 
 

@@ -15,13 +15,26 @@ from pyspark.testing import assertDataFrameEqual
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.content import hashtag_profile
-from socialpulse.recommend.evaluation import ALS, POPULARITY, authored_pairs
+from socialpulse.recommend.embedding import HashingEmbedder
+from socialpulse.recommend.evaluation import (
+    ALS,
+    COLD_USERS,
+    CONTENT_HASHTAG,
+    CONTENT_TEXT,
+    FRESH_POSTS,
+    HYBRID_NO_TEXT,
+    POPULARITY,
+    authored_pairs,
+)
 from socialpulse.recommend.hybrid import (
     CONTENT,
     HYBRID,
     R_HASHTAG,
     R_POPULAR,
     R_POPULAR_TOPIC,
+    R_TEXT,
+    TEXT_POS,
+    TEXT_W,
     Catalogue,
     HybridPolicy,
     build_catalogue,
@@ -40,6 +53,7 @@ PLAIN = HybridPolicy(
     topic_sentiment_weight=0.0,
     negative_penalty=1.0,
     recency_half_life_hours=0.0,
+    text_weight=0.0,
 )
 
 
@@ -170,7 +184,7 @@ def test_hashtag_profile_mixes_engagement_and_authorship(spark: SparkSession) ->
 def test_hybrid_doubles_popularity_on_planted_data(spark: SparkSession) -> None:
     data: Planted = planted()
     posts = spark.createDataFrame(data.posts).select(
-        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT
+        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT, Col.TEXT
     )
     report = evaluate_interactions(
         to_spark(spark, data.interactions),
@@ -180,10 +194,24 @@ def test_hybrid_doubles_popularity_on_planted_data(spark: SparkSession) -> None:
         test_fraction=0.2,
         posts=posts,
         policy=HybridPolicy(),
+        embedder=HashingEmbedder(dim=32),
     )
     m = report.metrics
-    assert set(m) == {ALS, CONTENT, HYBRID, POPULARITY}
+    assert set(m) == {
+        ALS,
+        CONTENT,
+        CONTENT_HASHTAG,
+        CONTENT_TEXT,
+        HYBRID,
+        HYBRID_NO_TEXT,
+        POPULARITY,
+    }
     print({name: round(x.precision, 4) for name, x in m.items()})
+    # Group words carry the same signal as group hashtags: text alone finds the group too.
+    assert m[CONTENT_TEXT].precision > 2 * m[POPULARITY].precision
+    assert set(report.segments) == {COLD_USERS, FRESH_POSTS}
+    assert all(set(by_algo) == set(m) for by_algo in report.segments.values())
+    assert report.text_embedding == "hashing"
     assert len({x.n_users for x in m.values()}) == 1
     assert m[HYBRID].precision >= 2 * m[POPULARITY].precision
     assert m[CONTENT].precision > m[POPULARITY].precision
@@ -194,3 +222,37 @@ def test_scorer_on_an_empty_catalogue_returns_nothing() -> None:
     cat = _catalogue([], PLAIN)
     assert score_chunk(cat, PLAIN, _user(cat, {}), 5).empty
     assert np.asarray(cat.popularity).size == 0
+
+
+def test_text_similarity_finds_posts_in_the_users_words_with_its_reason() -> None:
+    posts: list[tuple[str, list[str], float, float, str]] = [
+        ("liked", [], 0.0, 0, "the striker scored a late goal in the league match"),
+        ("near", [], 0.0, 0, "what a goal by the striker, the league is on fire"),
+        ("far", [], 0.0, 0, "slow simmer garlic and flour for the pasta recipe"),
+        ("none", [], 0.0, 0, ""),
+    ]
+    frame = pd.DataFrame(
+        {
+            Col.POST_ID: [p[0] for p in posts],
+            Col.HASHTAGS: [p[1] for p in posts],
+            Col.SENTIMENT_SCORE: [p[2] for p in posts],
+            Col.CREATED_AT: [NOW - timedelta(hours=p[3]) for p in posts],
+            Col.TEXT_CLEAN: [p[4] for p in posts],
+        }
+    )
+    policy = PLAIN.with_weights(0.0, 0.0, 0.0, 1.0)
+    pop = pd.DataFrame({Col.POST_ID: [], Col.SCORE: []})
+    cat = build_catalogue(frame, pop, [], policy, NOW, None, None, HashingEmbedder(dim=256))
+    assert cat.text_vecs is not None
+    user = _user(cat, {}, ["liked"])
+    user[TEXT_POS] = [[cat.post_ids.index("liked")]]
+    user[TEXT_W] = [[2.0]]
+    out = score_chunk(cat, policy, user, 3)
+    assert _ranked(out)[0] == "near"
+    assert "liked" not in set(out[Col.POST_ID])
+    scores = dict(zip(out[Col.POST_ID], out[Col.SCORE], strict=True))
+    assert scores["near"] == pytest.approx(1.0)  # scaled to the user's best
+    assert scores["far"] < 0.5 * scores["near"]
+    top = out[out[Col.POST_ID] == "near"]
+    assert list(top[Col.REASON_CODE]) == [R_TEXT]
+    assert list(top[Col.REASON_TEXT]) == ["similar in content to posts you liked"]

@@ -205,6 +205,19 @@ class Settings(BaseSettings):
     recommend_hashtag_vocabulary: int = Field(
         512, ge=1, description="Hashtags (most used first) the content profiles cover."
     )
+    recommend_text_embedding: Literal["hashing", "none"] = Field(
+        "hashing",
+        description=(
+            "Post text embedder for text-similarity candidates (recommend/embedding.py):"
+            " hashed TF-IDF (hashing trick), or none."
+        ),
+    )
+    recommend_text_dim: int = Field(
+        256, ge=8, le=4096, description="Text embedding dimensions (hashed buckets)."
+    )
+    recommend_text_weight: float = Field(
+        0.5, ge=0, description="Blend weight of text similarity to the user's posts and likes."
+    )
     seed: int = 42
 
     # -- streaming ----------------------------------------------------------------------------

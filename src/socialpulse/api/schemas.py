@@ -224,7 +224,7 @@ class RecommendationRead(_Model):
         None,
         description=(
             "Kind of reason: hashtag, topic (hashtag affinity), similar (collaborative),"
-            " popular_topic, popular."
+            " popular_topic, popular, text (text similarity)."
         ),
         examples=["hashtag"],
     )

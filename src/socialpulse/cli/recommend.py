@@ -14,6 +14,10 @@ from socialpulse.config import Settings
 
 app = typer.Typer(help="Train, evaluate and run recommenders.", no_args_is_help=True)
 console = Console(stderr=True)
+SEGMENT_NOTES = {
+    "cold users": "users with at most 3 training posts",
+    "fresh posts": "held-out pairs on posts nobody engaged with before the cut",
+}
 
 
 @app.command()
@@ -27,6 +31,7 @@ def train(
     """Fit the hybrid recommender on the lake and persist every user's top-K with reasons."""
     from socialpulse.cli.main import stage_progress
     from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.embedding import create_text_embedder
     from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import LakeMissingError, run_train
     from socialpulse.spark import build_spark
@@ -51,6 +56,7 @@ def train(
                 on_stage=lambda s: progress.update(task, description=s),
                 policy=HybridPolicy.from_settings(settings),
                 tune=tune,
+                embedder=create_text_embedder(settings),
             )
     except LakeMissingError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -73,6 +79,7 @@ def evaluate(
 ) -> None:
     """Compare ALS, content-based, hybrid and popularity on a chronological split."""
     from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.embedding import create_text_embedder
     from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import LakeMissingError, run_evaluate
     from socialpulse.spark import build_spark
@@ -90,6 +97,7 @@ def evaluate(
                 test_fraction,
                 tune,
                 HybridPolicy.from_settings(settings),
+                create_text_embedder(settings),
             )
     except LakeMissingError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -113,6 +121,16 @@ def evaluate(
             str(m.n_users),
         )
     Console().print(table)
+    for segment, by_algo in report.segments.items():
+        seg = Table(title=f"Segment: {segment} ({SEGMENT_NOTES.get(segment, '')})")
+        for col in ("algorithm", f"precision@{k}", f"recall@{k}", f"NDCG@{k}", "users"):
+            seg.add_column(col, justify="left" if col == "algorithm" else "right")
+        for name, m in by_algo.items():
+            seg.add_row(
+                name, f"{m.precision:.4f}", f"{m.recall:.4f}", f"{m.ndcg:.4f}", str(m.n_users)
+            )
+        Console().print(seg)
+    Console().print(f"text embedding: {report.text_embedding}")
     Console().print(f"ALS parameters{' (tuned)' if report.tuning else ''}: {report.params}")
     Console().print(f"hybrid policy: {report.policy}")
 

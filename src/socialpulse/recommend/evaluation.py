@@ -16,6 +16,7 @@ from socialpulse.recommend.als import (
     exclusions,
     train_als_on_confidence,
 )
+from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, fit_hybrid
 from socialpulse.recommend.metrics import RankingMetrics, ranking_metrics_spark
 from socialpulse.recommend.popularity import train_popularity
@@ -23,6 +24,14 @@ from socialpulse.recommend.splitters import split_global_time_spark, time_cut_sp
 
 ALS = "als"
 POPULARITY = "popularity"
+CONTENT_HASHTAG = "content-hashtag"
+CONTENT_TEXT = "content-text"
+HYBRID_NO_TEXT = "hybrid-no-text"
+# Segments of the held-out pairs where content signals should matter most.
+COLD_USERS = "cold users"
+FRESH_POSTS = "fresh posts"
+COLD_USER_MAX_POSTS = 3
+"""A user with at most this many distinct training posts counts as cold."""
 
 
 def authored_pairs(posts: DataFrame) -> DataFrame:
@@ -40,6 +49,21 @@ class SplitCounts:
     catalogue: int
     evaluated_users: int
     relevant_pairs: int
+    cold_users: int = 0
+    fresh_post_pairs: int = 0
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """Metrics per algorithm on the whole split and on its segments, and the split's sizes.
+
+    ``segments[COLD_USERS]``: only users with at most ``COLD_USER_MAX_POSTS`` training posts;
+    ``segments[FRESH_POSTS]``: only held-out pairs on posts nobody engaged with in training.
+    """
+
+    metrics: dict[str, RankingMetrics]
+    segments: dict[str, dict[str, RankingMetrics]]
+    counts: SplitCounts
 
 
 def evaluate_split(
@@ -50,9 +74,15 @@ def evaluate_split(
     k: int,
     posts: DataFrame | None = None,
     policy: HybridPolicy | None = None,
-) -> tuple[dict[str, RankingMetrics], SplitCounts]:
+    embedder: TextEmbedder | None = None,
+    with_segments: bool = True,
+) -> SplitResult:
     """Fit ALS and popularity (and, given ``posts`` and ``policy``, content-based and hybrid)
     on ``train`` and score their top ``k`` against ``test``.
+
+    Content rows: ``content`` (hashtag and, with ``embedder``, text similarity together),
+    ``content-hashtag`` and ``content-text`` (each alone; text only with ``embedder``), and
+    with ``embedder`` also ``hybrid-no-text`` (the hybrid with text weight 0).
 
     Relevant items are the test pairs of users known at training time, minus pairs already seen
     in training and the users' own posts: nothing a recommender is forbidden to show counts.
@@ -86,22 +116,56 @@ def evaluate_split(
     )
     excluded = exclusions(train_pairs, authored).persist()
 
+    cold = (
+        train_pairs.groupBy(Col.USER_ID)
+        .count()
+        .filter(F.col("count") <= COLD_USER_MAX_POSTS)
+        .select(Col.USER_ID)
+    )
+    segment_relevant = (
+        {
+            COLD_USERS: relevant.join(cold, Col.USER_ID, "left_semi").persist(),
+            FRESH_POSTS: relevant.join(
+                train_pairs.select(Col.POST_ID).distinct(), Col.POST_ID, "left_anti"
+            ).persist(),
+        }
+        if with_segments
+        else {}
+    )
+    results: dict[str, RankingMetrics] = {}
+    segments: dict[str, dict[str, RankingMetrics]] = {name: {} for name in segment_relevant}
+
+    def score(name: str, recs: DataFrame) -> None:
+        recs = recs.persist()
+        results[name] = ranking_metrics_spark(recs, relevant, k, catalogue)
+        for segment, rel in segment_relevant.items():
+            segments[segment][name] = ranking_metrics_spark(recs, rel, k, catalogue)
+        recs.unpersist()
+
     conf = confidence(train).persist()
     als = train_als_on_confidence(conf, params)
     popularity = train_popularity(train)
-    results = {
-        ALS: ranking_metrics_spark(als.recommend(excluded, k), relevant, k, catalogue),
-        POPULARITY: ranking_metrics_spark(
-            popularity.recommend(train_users, excluded, k), relevant, k, catalogue
-        ),
-    }
+    score(ALS, als.recommend(excluded, k))
+    score(POPULARITY, popularity.recommend(train_users, excluded, k))
     if known is not None and policy is not None:
-        model = fit_hybrid(conf, known, train_users, excluded, als, params, policy, as_of)
-        for name, pol in (
-            (CONTENT, policy.with_weights(0.0, 1.0, 0.0)),
-            (HYBRID, policy),
-        ):
-            results[name] = ranking_metrics_spark(model.recommend(pol, k), relevant, k, catalogue)
+        model = fit_hybrid(conf, known, train_users, excluded, als, params, policy, as_of, embedder)
+        variants = [
+            (CONTENT, policy.with_weights(0.0, 1.0, 0.0, policy.text_weight)),
+            (CONTENT_HASHTAG, policy.with_weights(0.0, 1.0, 0.0, 0.0)),
+        ]
+        if model.catalogue.text_vecs is not None:
+            variants.append((CONTENT_TEXT, policy.with_weights(0.0, 0.0, 0.0, 1.0)))
+            # The hybrid as it was before text similarity: the side-by-side baseline.
+            variants.append(
+                (
+                    HYBRID_NO_TEXT,
+                    policy.with_weights(
+                        policy.als_weight, policy.content_weight, policy.popularity_weight, 0.0
+                    ),
+                )
+            )
+        for name, pol in [*variants, (HYBRID, policy)]:
+            score(name, model.recommend(pol, k))
         model.users.unpersist()
         known.unpersist()
     conf.unpersist()
@@ -112,10 +176,16 @@ def evaluate_split(
         catalogue=catalogue,
         evaluated_users=relevant.select(Col.USER_ID).distinct().count(),
         relevant_pairs=relevant.count(),
+        cold_users=(
+            segment_relevant[COLD_USERS].select(Col.USER_ID).distinct().count()
+            if with_segments
+            else 0
+        ),
+        fresh_post_pairs=segment_relevant[FRESH_POSTS].count() if with_segments else 0,
     )
-    for df in (train, train_pairs, relevant, excluded):
+    for df in (train, train_pairs, relevant, excluded, *segment_relevant.values()):
         df.unpersist()
-    return results, counts
+    return SplitResult(results, segments, counts)
 
 
 def chronological_split(
@@ -150,8 +220,8 @@ def tune_als(
     fit, validation = fit.persist(), validation.persist()
     scores: list[tuple[AlsParams, RankingMetrics]] = []
     for params in grid:
-        metrics, _ = evaluate_split(fit, validation, authored, params, k)
-        scores.append((params, metrics[ALS]))
+        result = evaluate_split(fit, validation, authored, params, k, with_segments=False)
+        scores.append((params, result.metrics[ALS]))
     fit.unpersist()
     validation.unpersist()
     best = max(scores, key=lambda s: (s[1].precision, s[1].ndcg))[0]

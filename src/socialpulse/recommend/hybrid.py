@@ -1,14 +1,19 @@
-"""The hybrid recommender: ALS + hashtag content + popularity, re-ranked by a sentiment policy.
+"""The hybrid recommender: ALS + hashtag and text content + popularity, re-ranked by a
+sentiment policy.
 
-Every candidate post of the catalogue gets, per user, three scores each scaled to [0, 1]:
+Every candidate post of the catalogue gets, per user, four scores each scaled to [0, 1]:
 
 - ``als``: the user x post ALS dot product (zero for users or posts ALS never saw);
 - ``content``: the user's hashtag profile (what they engage with and write about, plus the
   user x hashtag ALS's predicted affinity for hashtags they have not touched yet) against the
   post's hashtags; this is what serves cold-start users and posts newer than any interaction;
-- ``popularity``: distinct engaged users, log-scaled.
+- ``popularity``: distinct engaged users, log-scaled;
+- ``text``: cosine between the post's text embedding and the user's text profile (the
+  confidence-weighted sum of the embeddings of the posts they engaged with or wrote); like
+  ``content`` it reaches posts nobody engaged with and users who only post.
 
-The blend ``w_als * als + w_content * content + w_pop * popularity`` is then multiplied by the
+The blend ``w_als * als + w_content * content + w_pop * popularity + w_text * text`` is then
+multiplied by the
 policy (see :class:`HybridPolicy` and docs/RECOMMEND.md): the user's own sentiment on the post's
 topics, a penalty for strongly negative posts, and freshness. What the user interacted with or
 wrote is never a candidate. Each item carries the reason of its largest contribution.
@@ -21,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -46,8 +52,11 @@ from socialpulse.recommend.content import (
     hashtag_vocabulary,
     post_hashtags,
 )
+from socialpulse.recommend.embedding import TextEmbedder
 
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+FA = TypeVar("FA", npt.NDArray[np.float32], npt.NDArray[np.float64])
 I64 = npt.NDArray[np.int64]
 
 HYBRID = "hybrid"
@@ -60,7 +69,11 @@ R_TOPIC = "topic"
 R_SIMILAR = "similar"
 R_POPULAR_TOPIC = "popular_topic"
 R_POPULAR = "popular"
-REASON_CODES = (R_HASHTAG, R_TOPIC, R_SIMILAR, R_POPULAR_TOPIC, R_POPULAR)
+R_TEXT = "text"
+REASON_CODES = (R_HASHTAG, R_TOPIC, R_SIMILAR, R_POPULAR_TOPIC, R_POPULAR, R_TEXT)
+# Per-user inputs of the text profile: catalogue positions of engaged/own posts and weights.
+TEXT_POS = "text_pos"
+TEXT_W = "text_w"
 
 HYBRID_SCHEMA = (
     "user_id string, post_id string, rank int, score double, reason_code string, reason_text string"
@@ -91,6 +104,8 @@ class HybridPolicy:
     recency_half_life_hours: float = 72.0
     """A post's score halves every this many hours of age; 0 = no decay."""
     vocabulary_size: int = 512
+    text_weight: float = 0.5
+    """Blend weight of text similarity (0 where the catalogue has no text embeddings)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HybridPolicy:
@@ -106,12 +121,17 @@ class HybridPolicy:
             negative_penalty=settings.recommend_negative_penalty,
             recency_half_life_hours=settings.recommend_recency_half_life_hours,
             vocabulary_size=settings.recommend_hashtag_vocabulary,
+            text_weight=settings.recommend_text_weight,
         )
 
-    def with_weights(self, als: float, content: float, popularity: float) -> HybridPolicy:
+    def with_weights(
+        self, als: float, content: float, popularity: float, text: float
+    ) -> HybridPolicy:
         """The same policy with other blend weights (content-only, ALS-only, ...)."""
         d = asdict(self)
-        d.update(als_weight=als, content_weight=content, popularity_weight=popularity)
+        d.update(
+            als_weight=als, content_weight=content, popularity_weight=popularity, text_weight=text
+        )
         return HybridPolicy(**d)
 
     def as_dict(self) -> dict[str, float | int]:
@@ -124,7 +144,8 @@ class Catalogue:
     """The candidate posts as aligned numpy arrays (broadcast to the scoring tasks).
 
     ``tag_idx[i]`` holds post ``i``'s hashtag indexes into ``vocabulary``, padded with
-    ``len(vocabulary)`` (a zero column); ``tag_w`` the matching weights ``1/n_tags``.
+    ``len(vocabulary)`` (a zero column); ``tag_w`` the matching weights ``1/n_tags``;
+    ``text_vecs[i]`` post ``i``'s unit text embedding (None: no text signal).
     """
 
     post_ids: list[str]
@@ -133,8 +154,9 @@ class Catalogue:
     tag_w: F64
     popularity: F64
     prior: F64
-    als_items: F64 | None
-    topic_items: F64 | None
+    als_items: F32 | None
+    topic_items: F32 | None
+    text_vecs: F32 | None = None
 
     @property
     def n_posts(self) -> int:
@@ -150,11 +172,13 @@ def build_catalogue(
     as_of: datetime,
     als: AlsRecommender | None,
     topic_als: AlsRecommender | None,
+    embedder: TextEmbedder | None = None,
 ) -> Catalogue:
     """Align everything the scorer needs to one post order.
 
-    ``posts``: ``post_id, hashtags, sentiment_score, created_at`` (the candidates);
-    ``popularity``: ``post_id, score`` (distinct engaged users).
+    ``posts``: ``post_id, hashtags, sentiment_score, created_at`` and, for text candidates,
+    ``text_clean`` or ``text`` (the candidates); ``popularity``: ``post_id, score`` (distinct
+    engaged users); ``embedder``: None for no text signal.
     """
     posts = posts.drop_duplicates(Col.POST_ID).reset_index(drop=True)
     post_ids = [str(p) for p in posts[Col.POST_ID]]
@@ -207,20 +231,34 @@ def build_catalogue(
         prior=prior.astype(np.float64),
         als_items=_aligned_items(als, pos, len(post_ids)),
         topic_items=_aligned_items(topic_als, vocab_pos, len(vocabulary)),
+        text_vecs=_text_vectors(posts, embedder),
     )
 
 
-def _aligned_items(model: AlsRecommender | None, pos: dict[str, int], n: int) -> F64 | None:
+def _text_column(columns: list[str]) -> str | None:
+    """The clean text where the lake has it, else the raw text, else none."""
+    return next((c for c in (Col.TEXT_CLEAN, Col.TEXT) if c in columns), None)
+
+
+def _text_vectors(posts: pd.DataFrame, embedder: TextEmbedder | None) -> F32 | None:
+    column = _text_column(list(posts.columns))
+    if embedder is None or column is None:
+        return None
+    return embedder.embed(posts[column].tolist())
+
+
+def _aligned_items(model: AlsRecommender | None, pos: dict[str, int], n: int) -> F32 | None:
     """ALS item factors re-ordered to ``pos`` (rows of unknown items stay zero)."""
     if model is None:
         return None
     labels = list(model.index.items.labels)
     factors = model.model.itemFactors.toPandas()
-    out = np.zeros((n, model.model.rank), dtype=np.float64)
+    # float32: ALS factors are floats anyway, and the scorer's matrices are float32.
+    out = np.zeros((n, model.model.rank), dtype=np.float32)
     for idx, vec in zip(factors["id"], factors["features"], strict=True):
         i = pos.get(labels[int(idx)])
         if i is not None:
-            out[i] = np.asarray(vec, dtype=np.float64)
+            out[i] = np.asarray(vec, dtype=np.float32)
     return out
 
 
@@ -253,10 +291,13 @@ def user_inputs(
     catalogue: Catalogue,
     als: AlsRecommender | None,
     topic_als: AlsRecommender | None,
+    engaged: DataFrame | None = None,
 ) -> DataFrame:
     """One row per user with everything :func:`score_users` needs.
 
-    ``user_id, als, topic, tag_idx, tag_w, tag_sent, excluded`` (arrays; null where absent).
+    ``user_id, als, topic, tag_idx, tag_w, tag_sent, excluded, text_pos, text_w`` (arrays;
+    null where absent). ``engaged``: ``user_id, post_id, weight`` the text profile is built
+    from (engagements and own posts); None or a catalogue without text: no text profile.
     """
     vocab = spark.createDataFrame(
         pd.DataFrame({Col.HASHTAG: catalogue.vocabulary, "tag": range(len(catalogue.vocabulary))}),
@@ -296,7 +337,24 @@ def user_inputs(
         Col.USER_ID,
         "left",
     )
-    return out.join(prof, Col.USER_ID, "left").join(excl, Col.USER_ID, "left")
+    out = out.join(prof, Col.USER_ID, "left").join(excl, Col.USER_ID, "left")
+    if engaged is not None and catalogue.text_vecs is not None:
+        text = (
+            engaged.join(post_pos, Col.POST_ID)
+            .groupBy(Col.USER_ID)
+            .agg(
+                F.collect_list(
+                    F.struct("pos", F.col(Col.WEIGHT).cast("double").alias(Col.WEIGHT))
+                ).alias("t")
+            )
+            .select(
+                Col.USER_ID,
+                F.col("t.pos").alias(TEXT_POS),
+                F.col(f"t.{Col.WEIGHT}").alias(TEXT_W),
+            )
+        )
+        out = out.join(text, Col.USER_ID, "left")
+    return out
 
 
 def _null_factor(spark: SparkSession, name: str) -> DataFrame:
@@ -322,22 +380,72 @@ def score_users(users: DataFrame, catalogue: Catalogue, policy: HybridPolicy, k:
     return users.mapInPandas(run, HYBRID_SCHEMA)
 
 
-def _scaled(scores: F64) -> F64:
-    """Clip at 0 and divide each row by its maximum (rows without signal stay 0)."""
-    scores = np.clip(scores, 0.0, None)
-    top = scores.max(axis=1, keepdims=True)
-    out: F64 = np.divide(scores, top, out=np.zeros_like(scores), where=top > 0)
+def _scaled(scores: FA) -> FA:
+    """Clip at 0 and divide each row by its maximum (rows without signal stay 0), in place:
+    ``scores`` must be an array the caller owns."""
+    np.maximum(scores, 0.0, out=scores)
+    # initial=0: a catalogue without hashtags has zero-width profiles.
+    top = scores.max(axis=1, keepdims=True, initial=0.0)
+    np.divide(scores, top, out=scores, where=top > 0)
+    return scores
+
+
+def _factor_scores(column: pd.Series, items: F32 | None, n: int, width: int) -> F32:
+    """Each user's factor dot every item's, scaled per user (zero rows for unknown users)."""
+    if items is None:
+        return np.zeros((n, width), dtype=np.float32)
+    rows = [i for i, f in enumerate(column) if f is not None and len(f)]
+    if not rows:
+        return np.zeros((n, width), dtype=np.float32)
+    u = np.stack([np.asarray(column.iloc[i], dtype=np.float32) for i in rows])
+    scores = _scaled(u @ items.T)
+    if len(rows) == n:
+        return scores
+    out = np.zeros((n, width), dtype=np.float32)
+    out[rows] = scores
     return out
 
 
-def _factor_scores(column: pd.Series, items: F64 | None, n: int, width: int) -> F64:
-    out = np.zeros((n, width), dtype=np.float64)
-    if items is None:
-        return out
-    rows = [i for i, f in enumerate(column) if f is not None and len(f)]
-    if rows:
-        u = np.stack([np.asarray(column.iloc[i], dtype=np.float64) for i in rows])
-        out[rows] = _scaled(u @ items.T)
+def _text_scores(cat: Catalogue, part: pd.DataFrame, n: int) -> F32:
+    """Cosine of each post to the user's text profile, scaled per user (one matmul)."""
+    if cat.text_vecs is None or TEXT_POS not in part.columns:
+        return np.zeros((n, cat.n_posts), dtype=np.float32)
+    rows: list[int] = []
+    pos: list[npt.NDArray[np.int64]] = []
+    weights: list[F64] = []
+    for i, (p, w) in enumerate(zip(part[TEXT_POS], part[TEXT_W], strict=True)):
+        if p is not None and len(p):
+            rows.append(i)
+            pos.append(np.asarray(p, dtype=np.int64))
+            weights.append(np.asarray(w, dtype=np.float64))
+    if not rows:
+        return np.zeros((n, cat.n_posts), dtype=np.float32)
+    owner = np.repeat(np.arange(len(rows)), [len(p) for p in pos])
+    flat_pos, flat_w = np.concatenate(pos), np.concatenate(weights)
+    profile = np.zeros((len(rows), cat.text_vecs.shape[1]), dtype=np.float32)
+    np.add.at(profile, owner, flat_w[:, None].astype(np.float32) * cat.text_vecs[flat_pos])
+    raw = profile @ cat.text_vecs.T
+    # The profile's own posts are never candidates and would always be the best match:
+    # scale by the best post the user may actually be shown.
+    raw[owner, flat_pos] = 0.0
+    scores = _scaled(raw)
+    if len(rows) == n:
+        return scores
+    out = np.zeros((n, cat.n_posts), dtype=np.float32)
+    out[rows] = scores
+    return out
+
+
+def _gather_tags(per_tag: F64, cat: Catalogue) -> F32:
+    """``(n, posts)``: each post's tag-weighted sum of a per-user, per-hashtag matrix.
+
+    One tag slot at a time: a single (n, posts, slots) gather allocated several times more.
+    """
+    values = per_tag.astype(np.float32)
+    width = cat.tag_idx.shape[1] if cat.tag_idx.ndim == 2 else 0
+    out = np.zeros((len(values), cat.n_posts), dtype=np.float32)
+    for j in range(width):
+        out += values[:, cat.tag_idx[:, j]] * cat.tag_w[:, j].astype(np.float32)[None]
     return out
 
 
@@ -362,17 +470,25 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
         )
 
     # (n, posts, tags-per-post) gathers: the post's hashtags looked up in each user's profile.
-    content = _scaled((profile[:, cat.tag_idx] * cat.tag_w[None]).sum(axis=2))
+    # Each component is weighted in place and summed without stacking: at 100k users x 20k
+    # posts the copies, not the arithmetic, were most of the time.
+    content = _scaled(_gather_tags(profile, cat))
+    content *= policy.content_weight
     als = _factor_scores(part["als"], cat.als_items, n, n_posts)
-    pop = np.broadcast_to(cat.popularity, (n, n_posts))
-    parts = np.stack(
-        [policy.als_weight * als, policy.content_weight * content, policy.popularity_weight * pop]
-    )
+    als *= policy.als_weight
+    similar = _text_scores(cat, part, n) if policy.text_weight > 0 else None
+    total = als + content
+    if similar is not None:
+        similar *= policy.text_weight
+        total += similar
     # A vanishing popularity term breaks ties between equal blends by engagement.
-    total = parts.sum(axis=0) + 1e-6 * pop
-    topic_mood = (sentiment[:, cat.tag_idx] * cat.tag_w[None]).sum(axis=2)
-    total *= np.clip(1.0 + policy.topic_sentiment_weight * topic_mood, 0.0, None)
-    total *= cat.prior[None]
+    total += ((policy.popularity_weight + 1e-6) * cat.popularity).astype(np.float32)[None]
+    if policy.topic_sentiment_weight != 0:
+        topic_mood = _gather_tags(sentiment, cat)
+        topic_mood *= policy.topic_sentiment_weight
+        topic_mood += 1.0
+        total *= np.maximum(topic_mood, 0.0, out=topic_mood)
+    total *= cat.prior.astype(np.float32)[None]
     for i, excl in enumerate(part[EXCLUDED]):
         if excl is not None and len(excl):
             total[i, np.asarray(excl, dtype=np.int64)] = -np.inf
@@ -387,6 +503,13 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
     order = np.lexsort((cand, -cand_scores), axis=1)[:, :kk]
     best = np.take_along_axis(cand, order, axis=1)
     best_scores = np.take_along_axis(cand_scores, order, axis=1)
+    # Weighted contributions at the chosen items only, for the reasons: (4, n, k).
+    parts: F64 = np.zeros((4, n, kk), dtype=np.float64)
+    parts[0] = np.take_along_axis(als, best, axis=1)
+    parts[1] = np.take_along_axis(content, best, axis=1)
+    parts[2] = policy.popularity_weight * cat.popularity[best]
+    if similar is not None:
+        parts[3] = np.take_along_axis(similar, best, axis=1)
 
     rows_user: list[str] = []
     rows_post: list[str] = []
@@ -401,7 +524,7 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
         for rank, (item, score) in enumerate(
             zip(best[i][finite], best_scores[i][finite], strict=True), start=1
         ):
-            code, text = _reason(cat, parts[:, i, item], observed[i], profile[i], int(item))
+            code, text = _reason(cat, parts[:, i, rank - 1], observed[i], profile[i], int(item))
             rows_user.append(users[i])
             rows_post.append(cat.post_ids[int(item)])
             rows_rank.append(rank)
@@ -427,6 +550,8 @@ def _reason(
     tags = [int(t) for t in cat.tag_idx[item] if t < len(cat.vocabulary)]
     liked = [t for t in tags if observed[t] > _EPS]
     source = int(np.argmax(contrib)) if contrib.max() > _EPS else 2
+    if source == 3:
+        return R_TEXT, "similar in content to posts you liked"
     if source == 1 and tags:
         tag = max(tags, key=lambda t: (profile[t], -t))
         if observed[tag] > _EPS:
@@ -474,16 +599,24 @@ def fit_hybrid(
     params: AlsParams,
     policy: HybridPolicy,
     as_of: datetime,
+    embedder: TextEmbedder | None = None,
 ) -> HybridModel:
     """Build profiles, fit the user x hashtag ALS and align the catalogue.
 
     ``conf``: ``user_id, post_id, confidence`` (training pairs); ``posts``: the candidate posts
-    (``post_id, author_id, hashtags, sentiment_score, created_at``) -- profiles come from the
-    same posts, so pass only posts that existed at ``as_of``; ``users``: who gets a list.
+    (``post_id, author_id, hashtags, sentiment_score, created_at`` and, for text candidates
+    with ``embedder``, ``text_clean`` or ``text``) -- profiles come from the same posts, so
+    pass only posts that existed at ``as_of``; ``users``: who gets a list.
     """
     spark = conf.sparkSession
+    text_col = _text_column(posts.columns) if embedder is not None else None
     posts = posts.select(
-        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT
+        Col.POST_ID,
+        Col.AUTHOR_ID,
+        Col.HASHTAGS,
+        Col.SENTIMENT_SCORE,
+        Col.CREATED_AT,
+        *([text_col] if text_col else []),
     ).persist()
     profile = hashtag_profile(conf, posts, policy.author_weight).persist()
     vocabulary = hashtag_vocabulary(post_hashtags(posts), policy.vocabulary_size)
@@ -496,15 +629,28 @@ def fit_hybrid(
         .toPandas()
     )
     catalogue = build_catalogue(
-        posts.select(Col.POST_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT).toPandas(),
+        posts.drop(Col.AUTHOR_ID).toPandas(),
         popularity,
         vocabulary,
         policy,
         as_of,
         als,
         topic_als,
+        embedder,
     )
-    inputs = user_inputs(spark, users, profile, excluded, catalogue, als, topic_als).persist()
+    # The text profile: what the user engaged with (by confidence) and wrote (author weight).
+    engaged = conf.select(
+        Col.USER_ID, Col.POST_ID, F.col(CONFIDENCE).alias(Col.WEIGHT)
+    ).unionByName(
+        posts.select(
+            F.col(Col.AUTHOR_ID).alias(Col.USER_ID),
+            Col.POST_ID,
+            F.lit(float(policy.author_weight)).alias(Col.WEIGHT),
+        )
+    )
+    inputs = user_inputs(
+        spark, users, profile, excluded, catalogue, als, topic_als, engaged
+    ).persist()
     inputs.count()
     posts.unpersist()
     profile.unpersist()

@@ -30,6 +30,7 @@ from socialpulse.recommend.als import (
     exclusions,
     train_als_on_confidence,
 )
+from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.evaluation import (
     SplitCounts,
     authored_pairs,
@@ -66,7 +67,8 @@ def read_interactions(spark: SparkSession, lake: LakePaths) -> DataFrame:
 
 
 def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
-    """The lake's posts: ``post_id, author_id, hashtags, sentiment_score, created_at``."""
+    """The lake's posts: ``post_id, author_id, hashtags, sentiment_score, created_at,
+    text_clean``."""
     try:
         posts = spark.read.parquet(lake.posts)
     except AnalysisException as exc:
@@ -75,7 +77,12 @@ def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
         ) from exc
     # The lake is append-only: a re-processed post appears twice, keep one row per id.
     return posts.select(
-        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT
+        Col.POST_ID,
+        Col.AUTHOR_ID,
+        Col.HASHTAGS,
+        Col.SENTIMENT_SCORE,
+        Col.CREATED_AT,
+        Col.TEXT_CLEAN,
     ).dropDuplicates([Col.POST_ID])
 
 
@@ -117,11 +124,13 @@ def run_train(
     on_stage: Callable[[str], None] = _noop,
     policy: HybridPolicy | None = None,
     tune: bool = False,
+    embedder: TextEmbedder | None = None,
 ) -> TrainReport:
     """Fit on the whole lake and replace every user's top-``k`` in the database.
 
-    Every user who interacted or posted gets the hybrid list (ALS + hashtag content +
-    popularity under the sentiment policy), each item with its reason. With ``tune``, ALS's
+    Every user who interacted or posted gets the hybrid list (ALS + hashtag content + text
+    similarity with ``embedder`` + popularity under the sentiment policy), each item with its
+    reason. With ``tune``, ALS's
     rank/regParam/alpha are first chosen on a chronological validation split of the lake
     (recorded in the report). Rows are upserted by (user_id, rank) first and stale rows removed
     after, so a reader never sees a user's list vanish mid-run.
@@ -160,7 +169,7 @@ def run_train(
     last_post = posts.agg(F.max(Col.CREATED_AT)).first()[0]  # type: ignore[index]
     if last_post is not None and last_post > as_of:
         as_of = last_post
-    model = fit_hybrid(conf, posts, everyone, excluded, als, params, policy, as_of)
+    model = fit_hybrid(conf, posts, everyone, excluded, als, params, policy, as_of, embedder)
     report.catalogue = model.catalogue.n_posts
 
     on_stage("ranking unseen posts")
@@ -199,9 +208,9 @@ def prune_stale_recommendations(store: Store, generated_at: datetime) -> int:
 # -- evaluate ----------------------------------------------------------------------------------
 @dataclass
 class EvaluationReport:
-    """Metrics per algorithm on a chronological split, the split's sizes, the ALS parameters
-    used (the tuned ones with ``tuning``: each grid point's validation precision) and the
-    hybrid policy."""
+    """Metrics per algorithm on a chronological split (and on its cold-user and fresh-post
+    segments), the split's sizes, the ALS parameters used (the tuned ones with ``tuning``:
+    each grid point's validation precision) and the hybrid policy."""
 
     k: int
     test_fraction: float
@@ -210,15 +219,22 @@ class EvaluationReport:
     counts: SplitCounts
     tuning: list[tuple[dict[str, float | int], float]] = field(default_factory=list)
     policy: dict[str, float | int] = field(default_factory=dict)
+    segments: dict[str, dict[str, RankingMetrics]] = field(default_factory=dict)
+    text_embedding: str = "none"
 
     def as_dict(self) -> dict[str, object]:
         """Plain values for JSON output."""
         return {
             "k": self.k,
+            "text_embedding": self.text_embedding,
             "test_fraction": self.test_fraction,
             "params": self.params,
             "policy": self.policy,
             "metrics": {name: m.as_dict() for name, m in self.metrics.items()},
+            "segments": {
+                seg: {name: m.as_dict() for name, m in by_algo.items()}
+                for seg, by_algo in self.segments.items()
+            },
             "counts": asdict(self.counts),
             "tuning": [{"params": p, "precision": s} for p, s in self.tuning],
         }
@@ -233,31 +249,34 @@ def evaluate_interactions(
     tune: bool = False,
     posts: DataFrame | None = None,
     policy: HybridPolicy | None = None,
+    embedder: TextEmbedder | None = None,
 ) -> EvaluationReport:
     """Chronological split, optional ALS tuning on the train part, then the comparison.
 
     ALS and popularity always; content-based and hybrid too when ``posts`` and ``policy`` are
-    given.
+    given (text similarity with ``embedder``).
     """
     interactions = dedupe_interactions(interactions).persist()
     train, test = chronological_split(interactions, test_fraction)
     train, test = train.persist(), test.persist()
     tuning: list[tuple[dict[str, float | int], float]] = []
     if tune:
-        result = tune_als(train, authored, default_grid(params), k)
-        tuning = [(p.as_dict(), m.precision) for p, m in result.scores]
-        params = result.best
-    metrics, counts = evaluate_split(train, test, authored, params, k, posts, policy)
+        tuned = tune_als(train, authored, default_grid(params), k)
+        tuning = [(p.as_dict(), m.precision) for p, m in tuned.scores]
+        params = tuned.best
+    result = evaluate_split(train, test, authored, params, k, posts, policy, embedder)
     for df in (interactions, train, test):
         df.unpersist()
     return EvaluationReport(
         k,
         test_fraction,
         params.as_dict(),
-        metrics,
-        counts,
+        result.metrics,
+        result.counts,
         tuning,
         policy.as_dict() if policy is not None else {},
+        result.segments,
+        embedder.name if embedder is not None else "none",
     )
 
 
@@ -269,6 +288,7 @@ def run_evaluate(
     test_fraction: float,
     tune: bool = False,
     policy: HybridPolicy | None = None,
+    embedder: TextEmbedder | None = None,
 ) -> EvaluationReport:
     """Evaluate ALS, content-based, hybrid and popularity on the lake, split in time."""
     posts = read_posts(spark, lake).persist()
@@ -282,6 +302,7 @@ def run_evaluate(
             tune,
             posts,
             policy or HybridPolicy(),
+            embedder,
         )
     finally:
         posts.unpersist()

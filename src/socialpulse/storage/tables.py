@@ -191,7 +191,8 @@ recommendations = Table(
     Column(Col.ALGORITHM, String(32), nullable=False),
     Column(Col.REASON_TEXT, Text),
     Column(Col.GENERATED_AT, _TS, nullable=False),
-    # Machine-readable kind of reason_text (hashtag, topic, similar, popular_topic, popular).
+    # Machine-readable kind of reason_text (hashtag, topic, similar, popular_topic, popular,
+    # text).
     Column(Col.REASON_CODE, String(32)),
 )
 
