@@ -96,9 +96,10 @@ def test_results_follow_input_order(backend: SentimentBackend) -> None:
         alone = backend.predict([text])[0]
         assert alone.label == r.label
         # Dynamically quantised models (minilm, minilm-int8) scale activations per batch, so a
-        # score moves with the batch it is computed in (up to ~0.11 seen here; see
-        # docs/SENTIMENT.md); on these texts the label does not.
-        tolerance = 1e-4 if getattr(backend, "batch_invariant", True) else 0.2
+        # score moves with the batch it is computed in (up to ~0.21 seen here with head v3,
+        # whose sharper probabilities amplify it; see docs/SENTIMENT.md); on these texts the
+        # label does not.
+        tolerance = 1e-4 if getattr(backend, "batch_invariant", True) else 0.25
         assert alone.score == pytest.approx(r.score, abs=tolerance)
     assert batch[0] == batch[-1]
     reversed_batch = backend.predict(TEXTS[::-1])

@@ -209,6 +209,15 @@ def train(
     runtime: Annotated[
         str, typer.Option(help="Encoder runtime the features come from: onnx-int8, onnx, torch.")
     ] = "onnx-int8",
+    holdout_rest: Annotated[
+        bool, typer.Option(help="Also train on the held-out file's rows outside the sample.")
+    ] = True,
+    ngram_c: Annotated[
+        float, typer.Option("--ngram-c", help="Stacked n-gram model's inverse L2 (0 = none).")
+    ] = 0.0,
+    ngram_weight: Annotated[
+        float, typer.Option("--ngram-weight", help="Weight of the n-gram log-probabilities.")
+    ] = 1.0,
 ) -> None:
     """Train the minilm head (seeded; data hashes and this command go into its metadata)."""
     from socialpulse.sentiment.minilm import DEFAULT_HEAD, onnx_cache_dir
@@ -227,6 +236,9 @@ def train(
         seed=seed,
         holdout_size=holdout_size,
         train_files=tuple(f for f in train_files.split(",") if f),
+        holdout_rest=holdout_rest,
+        ngram_c=ngram_c,
+        ngram_weight=ngram_weight,
     )
     command = "socialpulse sentiment " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     with _progress() as progress:

