@@ -10,6 +10,7 @@ The file is local, so with API servers on several hosts each host counts its own
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
