@@ -32,6 +32,8 @@ from socialpulse.generator import GeneratorConfig, generate
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.recommend.als import AlsParams
+from socialpulse.recommend.embedding import create_text_embedder
+from socialpulse.recommend.hybrid import HybridPolicy
 from socialpulse.recommend.job import run_train
 from socialpulse.storage.base import create_store
 from socialpulse.storage.lake import LakePaths
@@ -141,7 +143,8 @@ def _build_wheel(out: Path) -> Path:
 
 
 def _run_local(spark: SparkSession, settings: Settings, data: Path) -> None:
-    """The batch job and ALS in this process's ``local[2]`` session, as the CLI runs them."""
+    """The batch job and ALS in this process's ``local[2]`` session, as the CLI runs them
+    (same policy and text embedder as ``recommend train``)."""
     settings.data_dir.mkdir(parents=True)
     store = create_store(settings.resolved_database_url)
     store.create_schema()
@@ -156,6 +159,8 @@ def _run_local(spark: SparkSession, settings: Settings, data: Path) -> None:
         settings.resolved_database_url,
         AlsParams.from_settings(settings),
         settings.recommend_top_k,
+        policy=HybridPolicy.from_settings(settings),
+        embedder=create_text_embedder(settings),
     )
     store.close()
 
