@@ -4,6 +4,7 @@ planted data against the baselines."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,7 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
 from socialpulse.domain.columns import Col
-from socialpulse.recommend.als import AlsParams
+from socialpulse.recommend.als import AlsParams, confidence, dedupe_interactions, exclusions
 from socialpulse.recommend.content import hashtag_profile
 from socialpulse.recommend.embedding import HashingEmbedder
 from socialpulse.recommend.evaluation import (
@@ -38,6 +39,7 @@ from socialpulse.recommend.hybrid import (
     Catalogue,
     HybridPolicy,
     build_catalogue,
+    fit_hybrid,
     score_chunk,
 )
 from socialpulse.recommend.job import evaluate_interactions
@@ -216,6 +218,27 @@ def test_hybrid_doubles_popularity_on_planted_data(spark: SparkSession) -> None:
     assert m[HYBRID].precision >= 2 * m[POPULARITY].precision
     assert m[CONTENT].precision > m[POPULARITY].precision
     assert report.policy == HybridPolicy().as_dict()
+
+
+def test_only_the_newest_max_candidates_posts_are_scored(spark: SparkSession) -> None:
+    data: Planted = planted()
+    posts = spark.createDataFrame(data.posts).select(
+        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT, Col.TEXT
+    )
+    conf = confidence(dedupe_interactions(to_spark(spark, data.interactions)))
+    authored = authored_pairs(posts)
+    excluded = exclusions(conf.select(Col.USER_ID, Col.POST_ID), authored)
+    users = conf.select(Col.USER_ID).distinct()
+    newest = data.posts.sort_values([Col.CREATED_AT, Col.POST_ID], ascending=[False, True])
+    params = AlsParams(rank=4, reg_param=0.05, alpha=10.0, max_iter=3, seed=42)
+    for limit, expected in ((25, set(newest[Col.POST_ID][:25])), (0, set(data.posts[Col.POST_ID]))):
+        policy = replace(HybridPolicy(), max_candidates=limit)
+        model = fit_hybrid(conf, posts, users, excluded, None, params, policy, NOW)
+        assert set(model.catalogue.post_ids) == expected
+        recommended = {r[Col.POST_ID] for r in model.recommend(policy, 5).collect()}
+        assert recommended
+        assert recommended <= expected
+        model.users.unpersist()
 
 
 def test_scorer_on_an_empty_catalogue_returns_nothing() -> None:

@@ -218,6 +218,14 @@ class Settings(BaseSettings):
     recommend_text_weight: float = Field(
         0.5, ge=0, description="Blend weight of text similarity to the user's posts and likes."
     )
+    recommend_max_candidates: int = Field(
+        50_000,
+        ge=0,
+        description=(
+            "Only the newest this many posts are scored for each user (cost = users x"
+            " candidates); 0 = every post in the lake."
+        ),
+    )
     seed: int = 42
 
     # -- streaming ----------------------------------------------------------------------------

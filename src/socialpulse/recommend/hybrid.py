@@ -18,7 +18,8 @@ policy (see :class:`HybridPolicy` and docs/RECOMMEND.md): the user's own sentime
 topics, a penalty for strongly negative posts, and freshness. What the user interacted with or
 wrote is never a candidate. Each item carries the reason of its largest contribution.
 
-All scoring runs in ``mapInPandas`` with numpy against one broadcast catalogue.
+All scoring runs in ``mapInPandas`` with numpy against one broadcast catalogue: the newest
+``max_candidates`` posts, so the cost is users x candidates however long the history grows.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ class HybridPolicy:
     vocabulary_size: int = 512
     text_weight: float = 0.5
     """Blend weight of text similarity (0 where the catalogue has no text embeddings)."""
+    max_candidates: int = 50_000
+    """Only the newest this many posts are candidates (0 = every post in the lake)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HybridPolicy:
@@ -122,6 +125,7 @@ class HybridPolicy:
             recency_half_life_hours=settings.recommend_recency_half_life_hours,
             vocabulary_size=settings.recommend_hashtag_vocabulary,
             text_weight=settings.recommend_text_weight,
+            max_candidates=settings.recommend_max_candidates,
         )
 
     def with_weights(
@@ -394,10 +398,11 @@ def _factor_scores(column: pd.Series, items: F32 | None, n: int, width: int) -> 
     """Each user's factor dot every item's, scaled per user (zero rows for unknown users)."""
     if items is None:
         return np.zeros((n, width), dtype=np.float32)
-    rows = [i for i, f in enumerate(column) if f is not None and len(f)]
+    values = column.tolist()
+    rows = [i for i, f in enumerate(values) if f is not None and len(f)]
     if not rows:
         return np.zeros((n, width), dtype=np.float32)
-    u = np.stack([np.asarray(column.iloc[i], dtype=np.float32) for i in rows])
+    u = np.stack([np.asarray(values[i], dtype=np.float32) for i in rows])
     scores = _scaled(u @ items.T)
     if len(rows) == n:
         return scores
@@ -440,12 +445,19 @@ def _gather_tags(per_tag: F64, cat: Catalogue) -> F32:
     """``(n, posts)``: each post's tag-weighted sum of a per-user, per-hashtag matrix.
 
     One tag slot at a time: a single (n, posts, slots) gather allocated several times more.
+    ``np.take`` along columns is ~5x faster than the equivalent fancy index ``values[:, idx]``.
     """
     values = per_tag.astype(np.float32)
     width = cat.tag_idx.shape[1] if cat.tag_idx.ndim == 2 else 0
-    out = np.zeros((len(values), cat.n_posts), dtype=np.float32)
-    for j in range(width):
-        out += values[:, cat.tag_idx[:, j]] * cat.tag_w[:, j].astype(np.float32)[None]
+    if width == 0:
+        return np.zeros((len(values), cat.n_posts), dtype=np.float32)
+    weights = cat.tag_w.astype(np.float32)
+    out = np.take(values, cat.tag_idx[:, 0], axis=1)
+    out *= weights[:, 0][None]
+    for j in range(1, width):
+        slot = np.take(values, cat.tag_idx[:, j], axis=1)
+        slot *= weights[:, j][None]
+        out += slot
     return out
 
 
@@ -494,12 +506,14 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
             total[i, np.asarray(excl, dtype=np.int64)] = -np.inf
 
     kk = min(k, n_posts)
+    # argpartition finds the smallest: negate in place rather than allocate a negated copy.
+    np.negative(total, out=total)
     cand = (
-        np.argpartition(-total, kk - 1, axis=1)[:, :kk]
+        np.argpartition(total, kk - 1, axis=1)[:, :kk]
         if kk < n_posts
         else np.tile(np.arange(n_posts), (n, 1))
     )
-    cand_scores = np.take_along_axis(total, cand, axis=1)
+    cand_scores = -np.take_along_axis(total, cand, axis=1)
     order = np.lexsort((cand, -cand_scores), axis=1)[:, :kk]
     best = np.take_along_axis(cand, order, axis=1)
     best_scores = np.take_along_axis(cand_scores, order, axis=1)
@@ -511,58 +525,80 @@ def score_chunk(cat: Catalogue, policy: HybridPolicy, part: pd.DataFrame, k: int
     if similar is not None:
         parts[3] = np.take_along_axis(similar, best, axis=1)
 
-    rows_user: list[str] = []
-    rows_post: list[str] = []
-    rows_rank: list[int] = []
-    rows_score: list[float] = []
-    codes: list[str] = []
-    texts: list[str] = []
-    users = part[Col.USER_ID].tolist()
-    for i in range(n):
-        # Excluded posts score -inf and sort last: the finite ones are the list.
-        finite = np.isfinite(best_scores[i])
-        for rank, (item, score) in enumerate(
-            zip(best[i][finite], best_scores[i][finite], strict=True), start=1
-        ):
-            code, text = _reason(cat, parts[:, i, rank - 1], observed[i], profile[i], int(item))
-            rows_user.append(users[i])
-            rows_post.append(cat.post_ids[int(item)])
-            rows_rank.append(rank)
-            rows_score.append(float(score))
-            codes.append(code)
-            texts.append(text)
+    # Excluded posts score -inf and sort last: each user's finite scores are a prefix.
+    keep = np.isfinite(best_scores)
+    codes, texts = _reasons(cat, parts, observed, profile, best)
+    users = np.repeat(part[Col.USER_ID].to_numpy(dtype=object), kk).reshape(n, kk)
+    ranks = np.broadcast_to(np.arange(1, kk + 1, dtype=np.int32), (n, kk))
     return pd.DataFrame(
         {
-            Col.USER_ID: pd.Series(rows_user, dtype="object"),
-            Col.POST_ID: pd.Series(rows_post, dtype="object"),
-            Col.RANK: pd.Series(rows_rank, dtype="int32"),
-            Col.SCORE: pd.Series(rows_score, dtype="float64"),
-            REASON_CODE: pd.Series(codes, dtype="object"),
-            Col.REASON_TEXT: pd.Series(texts, dtype="object"),
+            Col.USER_ID: pd.Series(users[keep], dtype="object"),
+            Col.POST_ID: pd.Series([cat.post_ids[i] for i in best[keep]], dtype="object"),
+            Col.RANK: pd.Series(ranks[keep], dtype="int32"),
+            Col.SCORE: pd.Series(best_scores[keep], dtype="float64"),
+            REASON_CODE: pd.Series(codes[keep], dtype="object"),
+            Col.REASON_TEXT: pd.Series(texts[keep], dtype="object"),
         }
     )
 
 
-def _reason(
-    cat: Catalogue, contrib: F64, observed: F64, profile: F64, item: int
-) -> tuple[str, str]:
-    """The largest contribution, in words."""
-    tags = [int(t) for t in cat.tag_idx[item] if t < len(cat.vocabulary)]
-    liked = [t for t in tags if observed[t] > _EPS]
-    source = int(np.argmax(contrib)) if contrib.max() > _EPS else 2
-    if source == 3:
-        return R_TEXT, "similar in content to posts you liked"
-    if source == 1 and tags:
-        tag = max(tags, key=lambda t: (profile[t], -t))
-        if observed[tag] > _EPS:
-            return R_HASHTAG, f"because you engage with #{cat.vocabulary[tag]}"
-        return R_TOPIC, f"people with your interests follow #{cat.vocabulary[tag]}"
-    if source == 0:
-        return R_SIMILAR, "similar to posts you liked"
-    if liked:
-        tag = max(liked, key=lambda t: (observed[t], -t))
-        return R_POPULAR_TOPIC, f"popular in topics you like (#{cat.vocabulary[tag]})"
-    return R_POPULAR, "popular with everyone right now"
+def _best_tag(values: F64, tags: I64, valid: npt.NDArray[np.bool_]) -> I64:
+    """Per (user, item): among the item's valid tags, the one with the largest value (ties:
+    the smallest tag id). Items without a valid tag get -1."""
+    masked = np.where(valid, values, -np.inf)
+    top = masked.max(axis=-1, keepdims=True)
+    at_top = valid & (masked == top)
+    best = np.where(at_top, tags, np.iinfo(np.int64).max).min(axis=-1)
+    return np.where(valid.any(axis=-1), best, -1)
+
+
+def _reasons(
+    cat: Catalogue, parts: F64, observed: F64, profile: F64, best: I64
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """Reason code and text of every chosen item: its largest contribution, in words.
+
+    ``parts``: (4, users, k) weighted ALS, content, popularity and text contributions at the
+    chosen items ``best`` (users, k); ``observed``/``profile``: (users, tags + padding).
+    """
+    v = len(cat.vocabulary)
+    n, kk = best.shape
+    tags = cat.tag_idx[best].reshape(n, kk, -1)  # (users, k, tag slots); v = padding
+    valid = tags < v
+    rows = np.arange(n)[:, None, None]
+    observed_at = observed[rows, tags]
+    liked = valid & (observed_at > _EPS)
+    source = np.where(parts.max(axis=0) > _EPS, parts.argmax(axis=0), 2)
+    # Content's reason names the tag the profile rates highest; popularity's, the liked tag
+    # the user engaged with most.
+    content_tag = _best_tag(profile[rows, tags], tags, valid)
+    liked_tag = _best_tag(observed_at, tags, liked)
+    engaged = (content_tag >= 0) & (observed[np.arange(n)[:, None], content_tag] > _EPS)
+    names = np.array([*cat.vocabulary, ""], dtype=object)
+    conditions = [
+        source == 3,
+        (source == 1) & (content_tag >= 0) & engaged,
+        (source == 1) & (content_tag >= 0),
+        source == 0,
+        liked_tag >= 0,
+    ]
+    codes = np.select(
+        conditions,
+        np.array([R_TEXT, R_HASHTAG, R_TOPIC, R_SIMILAR, R_POPULAR_TOPIC], dtype=object),
+        np.array(R_POPULAR, dtype=object),
+    )
+    content_name, liked_name = names[content_tag], names[liked_tag]
+    texts = np.select(
+        conditions,
+        [
+            np.array("similar in content to posts you liked", dtype=object),
+            "because you engage with #" + content_name,
+            "people with your interests follow #" + content_name,
+            np.array("similar to posts you liked", dtype=object),
+            "popular in topics you like (#" + liked_name + ")",
+        ],
+        np.array("popular with everyone right now", dtype=object),
+    )
+    return codes, texts
 
 
 def _empty() -> pd.DataFrame:
@@ -603,10 +639,12 @@ def fit_hybrid(
 ) -> HybridModel:
     """Build profiles, fit the user x hashtag ALS and align the catalogue.
 
-    ``conf``: ``user_id, post_id, confidence`` (training pairs); ``posts``: the candidate posts
+    ``conf``: ``user_id, post_id, confidence`` (training pairs); ``posts``: the posts
     (``post_id, author_id, hashtags, sentiment_score, created_at`` and, for text candidates
-    with ``embedder``, ``text_clean`` or ``text``) -- profiles come from the same posts, so
-    pass only posts that existed at ``as_of``; ``users``: who gets a list.
+    with ``embedder``, ``text_clean`` or ``text``); the newest ``policy.max_candidates`` of
+    them are the candidates, and hashtag profiles come from all of them, so pass only posts
+    that existed at ``as_of``; ``users``: who gets a list. The text profile only sees
+    engagements with candidates (their embeddings are the ones computed).
     """
     spark = conf.sparkSession
     text_col = _text_column(posts.columns) if embedder is not None else None
@@ -628,8 +666,16 @@ def fit_hybrid(
         .agg(F.countDistinct(Col.USER_ID).cast("double").alias(Col.SCORE))
         .toPandas()
     )
+    # Scoring costs users x candidates, and the recency prior makes old posts all but
+    # unreachable: bound the candidates by age rank so the cost stops growing with history.
+    # Profiles above still use every post.
+    candidates = posts.drop(Col.AUTHOR_ID)
+    if policy.max_candidates > 0:
+        candidates = candidates.orderBy(F.col(Col.CREATED_AT).desc_nulls_last(), Col.POST_ID).limit(
+            policy.max_candidates
+        )
     catalogue = build_catalogue(
-        posts.drop(Col.AUTHOR_ID).toPandas(),
+        candidates.toPandas(),
         popularity,
         vocabulary,
         policy,
