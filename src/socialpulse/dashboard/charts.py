@@ -21,11 +21,14 @@ _SERIES_COLOURS = ("#4c78a8", "#f58518", "#8e6bbf", "#17a2b8", "#8c564b", "#e377
 
 
 def trend_frame(series: Mapping[str, Sequence[TrendPointRead]]) -> pd.DataFrame:
-    """One row per (series, bucket, label): ``series, day, label, posts, share, mean_score``."""
+    """One row per (series, bucket, label): ``series, day, label, posts, share, mean_score``
+    (``share``: of the bucket's labelled posts)."""
     rows = []
     for name, points in series.items():
         for p in points:
             counts = {"negative": p.n_negative, "neutral": p.n_neutral, "positive": p.n_positive}
+            # Shares of the labelled posts: unsupported-language posts count in n_posts only.
+            labelled = sum(counts.values())
             for label in LABEL_ORDER:
                 rows.append(
                     {
@@ -33,7 +36,7 @@ def trend_frame(series: Mapping[str, Sequence[TrendPointRead]]) -> pd.DataFrame:
                         "day": pd.Timestamp(p.day),
                         "label": label,
                         "posts": counts[label],
-                        "share": counts[label] / p.n_posts if p.n_posts else 0.0,
+                        "share": counts[label] / labelled if labelled else 0.0,
                         "n_posts": p.n_posts,
                         "mean_score": p.mean_score,
                     }

@@ -97,7 +97,12 @@ def render(api: ApiClient, options: PageOptions) -> None:
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Posts", f"{profile.n_posts:,}")
         c2.metric("Mean score", f"{profile.mean_score:+.3f}")
-        c3.metric("Positive share", f"{profile.n_positive / max(profile.n_posts, 1):.0%}")
+        labelled = profile.n_negative + profile.n_neutral + profile.n_positive
+        c3.metric(
+            "Positive share",
+            f"{profile.n_positive / max(labelled, 1):.0%}",
+            help="Of the labelled posts (unsupported-language posts are not labelled).",
+        )
         c4.metric(
             "Last post",
             f"{profile.last_post_at:%Y-%m-%d}",
