@@ -64,6 +64,8 @@ def demo(
     from socialpulse.processing.batch_job import run_batch
     from socialpulse.processing.sentiment_step import BackendSpec
     from socialpulse.recommend.als import AlsParams
+    from socialpulse.recommend.embedding import create_text_embedder
+    from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import run_evaluate, run_train
     from socialpulse.spark import build_spark
     from socialpulse.storage.base import create_store
@@ -104,6 +106,9 @@ def demo(
             on_stage=on_stage,
         )
         params = AlsParams.from_settings(settings)
+        # The same policy and text embedder as `recommend train` and `recommend evaluate`.
+        policy = HybridPolicy.from_settings(settings)
+        embedder = create_text_embedder(settings)
         train = run_train(
             spark,
             lake,
@@ -112,9 +117,13 @@ def demo(
             params,
             settings.recommend_top_k,
             on_stage=on_stage,
+            policy=policy,
+            embedder=embedder,
         )
         on_stage("evaluating ALS against popularity (chronological split)")
-        evaluation = run_evaluate(spark, lake, params, k=10, test_fraction=0.2)
+        evaluation = run_evaluate(
+            spark, lake, params, k=10, test_fraction=0.2, policy=policy, embedder=embedder
+        )
         progress.update(stage, description="pipeline done")
 
     with (
