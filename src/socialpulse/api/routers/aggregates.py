@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
 from socialpulse.api.cache import NOT_MODIFIED, ResponseCache
-from socialpulse.api.schemas import IsoDate, ProblemRead, TrendPointRead
+from socialpulse.api.day_range import EndDay, StartDay, WindowParam, check_day_range
+from socialpulse.api.schemas import ProblemRead, TrendPointRead
 from socialpulse.api.windows import Window, roll_up
 from socialpulse.config import Settings
 
@@ -63,12 +64,11 @@ def build_aggregate_router(
     async def trend(
         request: Request,
         name: Annotated[str, Depends(res.key)],
-        start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
-        end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
-        window: Annotated[Window, Query(description="Bucket size.")] = Window.DAY,
+        start: StartDay = None,
+        end: EndDay = None,
+        window: WindowParam = Window.DAY,
     ) -> Response:
-        if start is not None and end is not None and start > end:
-            raise HTTPException(400, f"start {start} is after end {end}")
+        check_day_range(start, end)
 
         def compute() -> BaseModel:
             rows = res.trend(name, start, end)

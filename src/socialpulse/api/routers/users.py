@@ -5,9 +5,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from socialpulse.api.cache import NOT_MODIFIED, ResponseCache
+from socialpulse.api.day_range import EndDay, StartDay, WindowParam, check_day_range
 from socialpulse.api.pagination import BadCursorError, decode_cursor, page
 from socialpulse.api.schemas import (
-    IsoDate,
     PostList,
     PostRead,
     ProblemRead,
@@ -72,13 +72,12 @@ def build_router(store: Store, settings: Settings, cache: ResponseCache) -> APIR
     async def user_timeline(
         request: Request,
         user_id: UserId,
-        start: Annotated[IsoDate | None, Query(description="First UTC day (inclusive).")] = None,
-        end: Annotated[IsoDate | None, Query(description="Last UTC day (inclusive).")] = None,
-        window: Annotated[Window, Query(description="Bucket size.")] = Window.DAY,
+        start: StartDay = None,
+        end: EndDay = None,
+        window: WindowParam = Window.DAY,
     ) -> Response:
         """A user's posts per sentiment label and mean score per day, week or month."""
-        if start is not None and end is not None and start > end:
-            raise HTTPException(400, f"start {start} is after end {end}")
+        check_day_range(start, end)
 
         def compute() -> UserTimelineRead:
             known(user_id)
