@@ -46,7 +46,10 @@ def settings(tmp_path: Path) -> Settings:
 def shared_dir() -> Path:
     """``../shared``; tests that need it fail loudly (not skip silently) when it is missing."""
     if not SHARED.is_dir():
-        pytest.skip(f"../shared not found at {SHARED}: the read-only data sets are required")
+        pytest.fail(
+            f"../shared not found at {SHARED}: the read-only data sets are required"
+            " (or set SOCIALPULSE_SHARED_DIR)"
+        )
     return SHARED
 
 
