@@ -269,7 +269,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(spark_master="local[2]", spark_driver_memory="3g", _env_file=None)
     spark = build_spark(settings, "bench-recommend")
-    params = AlsParams.from_settings(settings)
+    params = AlsParams.from_settings(settings.recommend)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     header = [
         "| interactions | users | posts | ALS fit s (CPU s) | fit phases s | top-K ours s (CPU s) |"
@@ -289,7 +289,9 @@ def main() -> None:
     serve_part = ""
     if args.serve_users:
         load_serve = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        sv = serve(spark, args.serve_users, params, args.k, create_text_embedder(settings))
+        sv = serve(
+            spark, args.serve_users, params, args.k, create_text_embedder(settings.recommend)
+        )
         serve_part = (
             "\n\n### Hybrid lists for every user, written to the database\n\n"
             f"{sv['users']:,} users (everyone who interacted, 10 interactions each on average, "

@@ -90,7 +90,7 @@ def main() -> None:
     settings = Settings(
         data_dir=data_dir, spark_master="local[2]", spark_driver_memory="3g", _env_file=None
     )
-    params = AlsParams.from_settings(settings)
+    params = AlsParams.from_settings(settings.recommend)
     if args.params:
         rank, reg, alpha = args.params
         params = AlsParams(int(rank), reg, alpha, params.max_iter, params.seed)
@@ -100,13 +100,13 @@ def main() -> None:
     t0 = time.perf_counter()
     report = run_evaluate(
         spark,
-        LakePaths(settings.resolved_lake_uri),
+        LakePaths(settings.storage.resolved_lake_uri),
         params,
         args.k,
         args.test_fraction,
         tune=not args.no_tune,
-        policy=HybridPolicy.from_settings(settings),
-        embedder=create_text_embedder(settings),
+        policy=HybridPolicy.from_settings(settings.recommend),
+        embedder=create_text_embedder(settings.recommend),
     )
     wall = time.perf_counter() - t0
     cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime - cpu0

@@ -132,7 +132,7 @@ def main() -> None:
                     "sentiment_remote_fallback": "",  # a failure must show, not be hidden
                 }
             )
-            return add_sentiment(posts, BackendSpec("hf-api", client), batch_size=1024)
+            return add_sentiment(posts, BackendSpec.of("hf-api", client), batch_size=1024)
 
         naive = posts.withColumn("s", naive_udf(f"{base}/models/vader")("text_clean"))
         designs = {

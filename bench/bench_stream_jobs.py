@@ -85,7 +85,7 @@ def main() -> int:
     settings = Settings(_env_file=None, data_dir=work, sentiment_backend="vader")
     spark = build_spark(settings, "bench-stream-jobs")
     tracker = spark.sparkContext.statusTracker()
-    backend = BackendSpec("vader", settings)
+    backend = BackendSpec.of("vader", settings)
     start = datetime(2026, 10, 3, 12, 0, tzinfo=UTC)
     inputs = [_file(work / "in", b, args.posts, start) for b in range(args.batches + 1)]
     modes = {}

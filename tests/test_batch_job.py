@@ -59,13 +59,13 @@ def test_batch_job_reconciles_and_is_idempotent(
         ),
     ]
     landing = _landing(tmp_path / "in", posts, interactions)
-    settings.data_dir.mkdir(parents=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
-    lake = LakePaths(settings.resolved_lake_uri)
-    spec = BackendSpec("vader", settings)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
+    spec = BackendSpec.of("vader", settings)
 
-    first = run_batch(spark, str(landing), lake, settings.resolved_database_url, spec)
+    first = run_batch(spark, str(landing), lake, settings.storage.resolved_database_url, spec)
 
     assert (first.input_records, first.quarantined, first.duplicates, first.stored) == (6, 2, 1, 3)
     assert first.reconciles
@@ -86,7 +86,7 @@ def test_batch_job_reconciles_and_is_idempotent(
     assert profile[Col.N_POSTS] == 2
 
     # Re-running the same input stores nothing new and changes no aggregate.
-    second = run_batch(spark, str(landing), lake, settings.resolved_database_url, spec)
+    second = run_batch(spark, str(landing), lake, settings.storage.resolved_database_url, spec)
     assert (second.stored, second.already_stored) == (0, 3)
     assert second.reconciles
     assert store.count("posts") == 3

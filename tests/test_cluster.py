@@ -145,22 +145,22 @@ def _build_wheel(out: Path) -> Path:
 def _run_local(spark: SparkSession, settings: Settings, data: Path) -> None:
     """The batch job and ALS in this process's ``local[2]`` session, as the CLI runs them
     (same policy and text embedder as ``recommend train``)."""
-    settings.data_dir.mkdir(parents=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
-    lake = LakePaths(settings.resolved_lake_uri)
-    spec = BackendSpec(settings.sentiment_backend, settings)
-    report = run_batch(spark, str(data), lake, settings.resolved_database_url, spec)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
+    spec = BackendSpec.of(settings.sentiment.backend, settings)
+    report = run_batch(spark, str(data), lake, settings.storage.resolved_database_url, spec)
     assert report.reconciles
     run_train(
         spark,
         lake,
         store,
-        settings.resolved_database_url,
-        AlsParams.from_settings(settings),
-        settings.recommend_top_k,
-        policy=HybridPolicy.from_settings(settings),
-        embedder=create_text_embedder(settings),
+        settings.storage.resolved_database_url,
+        AlsParams.from_settings(settings.recommend),
+        settings.recommend.top_k,
+        policy=HybridPolicy.from_settings(settings.recommend),
+        embedder=create_text_embedder(settings.recommend),
     )
     store.close()
 
@@ -188,7 +188,7 @@ def _assert_same_outputs(
     tables: dict[str, list[str]],
     posts_only: bool = False,
 ) -> None:
-    local_lake, remote_lake = (LakePaths(s.resolved_lake_uri) for s in (local, remote))
+    local_lake, remote_lake = (LakePaths(s.storage.resolved_lake_uri) for s in (local, remote))
     keep = _posts_only if posts_only else (lambda df: df)
     assertDataFrameEqual(
         spark.read.parquet(remote_lake.posts), spark.read.parquet(local_lake.posts)
@@ -198,9 +198,9 @@ def _assert_same_outputs(
         keep(spark.read.parquet(local_lake.quarantine)),
     )
     for name, drop in tables.items():
-        expected = _table(spark, local.resolved_database_url, name, drop)
+        expected = _table(spark, local.storage.resolved_database_url, name, drop)
         assertDataFrameEqual(
-            _table(spark, remote.resolved_database_url, name, drop),
+            _table(spark, remote.storage.resolved_database_url, name, drop),
             keep(expected) if name == "quarantine" else expected,
         )
 
@@ -218,7 +218,7 @@ def test_batch_stream_and_als_on_the_cluster_match_local_mode(
         return Settings(
             data_dir=tmp_path / name,
             spark_master=master,
-            **SHARED_SETTINGS,  # type: ignore[arg-type]
+            **SHARED_SETTINGS,
             _env_file=None,
         )
 
@@ -237,10 +237,10 @@ def test_batch_stream_and_als_on_the_cluster_match_local_mode(
     env["SOCIALPULSE_SPARK_PY_FILES"] = str(wheel)
     executor_imports = _run_cli_commands(
         [
-            (remote.data_dir, ["process", "--input", str(data)]),
-            (remote.data_dir, ["recommend", "train"]),
-            (remote.data_dir, ["probe"]),
-            (remote_stream.data_dir, ["stream", "--landing", str(data), "--available-now"]),
+            (remote.storage.data_dir, ["process", "--input", str(data)]),
+            (remote.storage.data_dir, ["recommend", "train"]),
+            (remote.storage.data_dir, ["probe"]),
+            (remote_stream.storage.data_dir, ["stream", "--landing", str(data), "--available-now"]),
         ],
         env,
     )

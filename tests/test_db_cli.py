@@ -16,7 +16,7 @@ from socialpulse.storage import migrate
 def test_db_upgrade_and_current(
     backend: str, settings: Settings, request: pytest.FixtureRequest
 ) -> None:
-    env = {"SOCIALPULSE_DATA_DIR": str(settings.data_dir)}
+    env = {"SOCIALPULSE_DATA_DIR": str(settings.storage.data_dir)}
     if backend == "postgresql":
         env["SOCIALPULSE_DATABASE_URL"] = str(request.getfixturevalue("postgres_url"))
     runner = CliRunner()

@@ -33,12 +33,12 @@ def test_airline_replay_lands_in_a_form_processing_accepts_whole(
     spark: SparkSession, settings: Settings, shared_dir: Path
 ) -> None:
     feed = airline_feed(shared_dir / "data" / "social" / "airline_tweets.csv", limit=150)
-    landing = settings.resolved_landing_dir
+    landing = settings.storage.resolved_landing_dir
     with serve_app(create_app(feed)) as url:
         client = XClient(httpx.Client(base_url=url), SecretStr("t"))
         source = XSearchSource(
             client,
-            CursorStore(settings.data_dir / "cursors"),
+            CursorStore(settings.storage.data_dir / "cursors"),
             "@united OR @AmericanAir OR @USAirways OR @SouthwestAir OR @JetBlue OR @VirginAmerica",
             name="mock",
             max_results=50,
@@ -49,14 +49,14 @@ def test_airline_replay_lands_in_a_form_processing_accepts_whole(
     assert stats.posts > 0
     assert stats.interactions > 0
 
-    store = create_store(settings.resolved_database_url)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
     report = run_batch(
         spark,
         str(landing),
-        LakePaths(settings.resolved_lake_uri),
-        settings.resolved_database_url,
-        BackendSpec("vader", settings),
+        LakePaths(settings.storage.resolved_lake_uri),
+        settings.storage.resolved_database_url,
+        BackendSpec.of("vader", settings),
     )
     assert report.reconciles
     assert report.quarantined == 0

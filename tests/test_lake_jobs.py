@@ -121,14 +121,17 @@ def test_reconcile_counts_covers_days_on_either_side() -> None:
 
 
 def test_db_reconcile_command(spark: SparkSession, settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True)
-    lake = LakePaths(settings.resolved_lake_uri)
+    settings.storage.data_dir.mkdir(parents=True)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
     frame = posts_frame(400)
     write_day_partitions(spark.createDataFrame(frame), lake.posts)
-    store = create_store(settings.resolved_database_url)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
     store.upsert("posts", frame)
-    env = {"SOCIALPULSE_DATA_DIR": str(settings.data_dir), "SOCIALPULSE_SPARK_MASTER": "local[2]"}
+    env = {
+        "SOCIALPULSE_DATA_DIR": str(settings.storage.data_dir),
+        "SOCIALPULSE_SPARK_MASTER": "local[2]",
+    }
     runner = CliRunner()
 
     ok = runner.invoke(app, ["db", "reconcile"], env=env)
@@ -149,10 +152,13 @@ def test_db_reconcile_command(spark: SparkSession, settings: Settings) -> None:
 
 
 def test_lake_compact_command(spark: SparkSession, settings: Settings) -> None:
-    lake = LakePaths(settings.resolved_lake_uri)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
     _posts(spark, 300).repartition(4).write.partitionBy(Col.DAY).parquet(lake.posts)
     files_before = sum(count_files(spark, lake.posts).values())
-    env = {"SOCIALPULSE_DATA_DIR": str(settings.data_dir), "SOCIALPULSE_SPARK_MASTER": "local[2]"}
+    env = {
+        "SOCIALPULSE_DATA_DIR": str(settings.storage.data_dir),
+        "SOCIALPULSE_SPARK_MASTER": "local[2]",
+    }
     result = CliRunner().invoke(app, ["lake", "compact", "--table", "posts"], env=env)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout[result.stdout.index("[") :])

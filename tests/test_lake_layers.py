@@ -106,13 +106,13 @@ def test_layers_reruns_and_reprocessing_a_day(
     spark: SparkSession, settings: Settings, tmp_path: Path
 ) -> None:
     landing, lines = _landing(tmp_path / "in")
-    settings.data_dir.mkdir(parents=True)
-    url = settings.resolved_database_url
+    settings.storage.data_dir.mkdir(parents=True)
+    url = settings.storage.resolved_database_url
     store = create_store(url)
     store.create_schema()
     lake_uri = f"file://{tmp_path}/lake"  # a URI: every lake access goes through Hadoop
     lake = LakePaths(lake_uri)
-    spec = BackendSpec("vader", settings)
+    spec = BackendSpec.of("vader", settings)
 
     first = run_batch(spark, str(landing), lake, url, spec)
     assert first.reconciles, first.as_dict()
@@ -160,7 +160,7 @@ def test_layers_reruns_and_reprocessing_a_day(
     assert spark.read.parquet(lake.posts).count() == 16
 
     env = {
-        "SOCIALPULSE_DATA_DIR": str(settings.data_dir),
+        "SOCIALPULSE_DATA_DIR": str(settings.storage.data_dir),
         "SOCIALPULSE_LAKE_URI": lake_uri,
         "SOCIALPULSE_SPARK_MASTER": "local[2]",
         "SOCIALPULSE_SENTIMENT_BACKEND": "vader",

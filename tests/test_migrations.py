@@ -24,8 +24,8 @@ _TABLES = {"posts", "quarantine", "hashtag_trends", "user_profiles", "recommenda
 def engine(request: pytest.FixtureRequest, settings: Settings) -> Iterator[sa.Engine]:
     """An engine on a fresh, empty database of each dialect."""
     if request.param == "sqlite":
-        settings.data_dir.mkdir(parents=True)
-        url = settings.resolved_database_url
+        settings.storage.data_dir.mkdir(parents=True)
+        url = settings.storage.resolved_database_url
     else:
         url = str(request.getfixturevalue("postgres_url"))
     eng = sa.create_engine(url)

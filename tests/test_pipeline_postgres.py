@@ -54,10 +54,10 @@ def test_batch_pipeline_writes_postgres_and_reconciles(
     spark: SparkSession, settings: Settings, postgres_url: str, tmp_path: Path
 ) -> None:
     landing = _landing(tmp_path / "landing", 30)
-    lake = LakePaths(settings.resolved_lake_uri)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
     store = create_store(postgres_url)
     store.create_schema()
-    backend = BackendSpec("vader", settings)
+    backend = BackendSpec.of("vader", settings)
 
     report = run_batch(spark, str(landing), lake, postgres_url, backend)
 

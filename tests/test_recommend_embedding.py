@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socialpulse.config import Settings
+from socialpulse.config import RecommendSettings
 from socialpulse.recommend.embedding import (
     TEXT_EMBEDDERS,
     HashingEmbedder,
@@ -24,10 +24,7 @@ TEXTS = [
 
 
 def _embedders() -> list[TextEmbedder]:
-    built = [
-        create_text_embedder(Settings(recommend_text_embedding=n, _env_file=None))
-        for n in TEXT_EMBEDDERS
-    ]
+    built = [create_text_embedder(RecommendSettings(text_embedding=n)) for n in TEXT_EMBEDDERS]
     return [e for e in built if e is not None]
 
 
@@ -44,15 +41,15 @@ def test_embedder_contract(embedder: TextEmbedder) -> None:
     cos = vecs @ vecs.T
     assert cos[0, 1] > cos[0, 2] + 0.2
     # Deterministic: a fresh instance and a second call give the same numbers.
-    again = create_text_embedder(Settings(recommend_text_embedding=embedder.name, _env_file=None))
+    again = create_text_embedder(RecommendSettings(text_embedding=embedder.name))
     assert again is not None
     np.testing.assert_array_equal(again.embed(TEXTS), vecs)
     assert embedder.embed([]).shape == (0, embedder.dim)
 
 
 def test_factory_names() -> None:
-    assert create_text_embedder(Settings(recommend_text_embedding="none", _env_file=None)) is None
-    emb = create_text_embedder(Settings(recommend_text_dim=16, _env_file=None))
+    assert create_text_embedder(RecommendSettings(text_embedding="none")) is None
+    emb = create_text_embedder(RecommendSettings(text_dim=16))
     assert isinstance(emb, HashingEmbedder)
     assert emb.dim == 16
     with pytest.raises(ValueError, match="dim must be positive"):

@@ -77,8 +77,8 @@ def test_als_beats_popularity_on_held_out_interactions(spark: SparkSession, data
 def test_train_writes_exactly_k_per_user_and_reruns_leave_no_stale_rows(
     spark: SparkSession, data: Planted, lake: LakePaths, settings: Settings
 ) -> None:
-    settings.data_dir.mkdir(parents=True)
-    url = settings.resolved_database_url
+    settings.storage.data_dir.mkdir(parents=True)
+    url = settings.storage.resolved_database_url
     store = create_store(url)
     store.create_schema()
     try:

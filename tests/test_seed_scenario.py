@@ -29,13 +29,17 @@ def test_ten_thousand_generated_posts_reconcile_exactly(
     landing = tmp_path / "generated"
     manifest = generate(GeneratorConfig(posts=10_000, users=500, seed=11), landing)
     counts = manifest["counts"]
-    settings.data_dir.mkdir(parents=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
-    lake = LakePaths(settings.resolved_lake_uri)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
 
     report = run_batch(
-        spark, str(landing), lake, settings.resolved_database_url, BackendSpec("vader", settings)
+        spark,
+        str(landing),
+        lake,
+        settings.storage.resolved_database_url,
+        BackendSpec.of("vader", settings),
     )
 
     # Counts reconcile exactly, and agree with what the generator planted.

@@ -133,7 +133,7 @@ def test_large_lookups_are_chunked(tmp_path: Path) -> None:
 def test_spark_step_fills_and_uses_the_cache(spark: SparkSession, settings: Settings) -> None:
     rows = [("1", "what a great day"), ("2", "terrible service"), ("3", "what a great day")]
     posts = spark.createDataFrame(rows, "post_id string, text_clean string")
-    scored = add_sentiment(posts, BackendSpec("vader", settings), batch_size=2)
+    scored = add_sentiment(posts, BackendSpec.of("vader", settings), batch_size=2)
     expected_sent = classify_frame(pd.Series([t for _, t in rows]), VaderBackend(), 2)
     expected = spark.createDataFrame(
         pd.concat([pd.DataFrame(rows, columns=["post_id", "text_clean"]), expected_sent], axis=1),
@@ -148,7 +148,7 @@ def test_spark_step_fills_and_uses_the_cache(spark: SparkSession, settings: Sett
 def test_cache_can_be_switched_off(spark: SparkSession, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "d", sentiment_cache=False, _env_file=None)
     posts = spark.createDataFrame([("1", "ok")], "post_id string, text_clean string")
-    assert add_sentiment(posts, BackendSpec("vader", settings)).count() == 1
+    assert add_sentiment(posts, BackendSpec.of("vader", settings)).count() == 1
     assert not default_cache_path(settings).exists()
 
 

@@ -48,7 +48,7 @@ def test_unsupported_languages_are_marked_not_labelled(
     spark: SparkSession, settings: Settings
 ) -> None:
     posts = spark.createDataFrame(ROWS, SCHEMA)
-    scored = add_sentiment(posts, BackendSpec("vader", settings), batch_size=3)
+    scored = add_sentiment(posts, BackendSpec.of("vader", settings), batch_size=3)
     english = [r for r in ROWS if is_english(r[2])]
     vader = VaderBackend().predict([t for _, t, _ in english])
     third = 1.0 / 3.0
@@ -76,7 +76,7 @@ def test_other_languages_go_to_the_multilingual_backend(
         update={"sentiment_multilingual_backend": "transformers", "transformers_model": str(model)}
     )
     posts = spark.createDataFrame(ROWS, SCHEMA)
-    scored = add_sentiment(posts, BackendSpec("vader", routed), batch_size=4)
+    scored = add_sentiment(posts, BackendSpec.of("vader", routed), batch_size=4)
     got = scored.select(Col.POST_ID, Col.SENTIMENT_MODEL, Col.SENTIMENT_STATUS)
     multi = create_backend("transformers", routed)
     expected = [

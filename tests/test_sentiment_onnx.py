@@ -35,7 +35,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def cache_root() -> Path:
-    return onnx_cache_dir(Settings(_env_file=None))
+    return onnx_cache_dir(Settings(_env_file=None).sentiment)
 
 
 def test_export_is_keyed_by_weights_and_layers_and_reused(cache_root: Path) -> None:
@@ -76,5 +76,5 @@ def test_export_command_prepares_the_default_backend(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
-    assert report["backend"] == Settings(_env_file=None).sentiment_backend == "minilm"
+    assert report["backend"] == Settings(_env_file=None).sentiment.backend == "minilm"
     assert list(Path(report["onnx_dir"]).glob("*/encoder-int8.onnx"))

@@ -143,7 +143,7 @@ def test_spark_step_with_hf_api(spark: SparkSession, served: str) -> None:
         [(str(i), t) for i, t in enumerate(texts)], "post_id string, text_clean string"
     ).repartition(2)
     settings = client_settings(served, hf_api_list_inputs=True, hf_api_batch_size=4)
-    got = add_sentiment(posts, BackendSpec("hf-api", settings), batch_size=8)
+    got = add_sentiment(posts, BackendSpec.of("hf-api", settings), batch_size=8)
 
     backend = create_backend("hf-api", settings)
     rows = []
@@ -177,7 +177,7 @@ def test_spark_step_falls_back_when_the_server_is_down(spark: SparkSession) -> N
     dead = client_settings(
         "http://127.0.0.1:9", hf_api_max_attempts=2, sentiment_remote_fallback="vader"
     )
-    got = add_sentiment(posts, BackendSpec("hf-api", dead), batch_size=8)
+    got = add_sentiment(posts, BackendSpec.of("hf-api", dead), batch_size=8)
 
     vader = VaderBackend()
     rows = []

@@ -50,7 +50,7 @@ def backend_settings(model: Path, **overrides: object) -> Settings:
         transformers_model=str(model),
         transformers_batch_size=4,  # smaller than the contract batch: exercises batching
         transformers_max_length=64,
-        **overrides,  # type: ignore[arg-type]
+        **overrides,
     )
 
 

@@ -43,7 +43,7 @@ def harness(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Harn
     name: str = request.param
     if name == "landing":
         sink = create_sink(name, settings)
-        landing = settings.resolved_landing_dir
+        landing = settings.storage.resolved_landing_dir
         yield Harness(sink, lambda: None, lambda: landed_records(landing, QUARANTINE_DIR))
         sink.close()
         return
@@ -64,7 +64,7 @@ def harness(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Harn
         lander = Lander(
             Consumer(consumer_config(bootstrap, f"g-{tag}")),
             Producer(producer_config(bootstrap)),
-            LandingWriter(settings.resolved_landing_dir),
+            LandingWriter(settings.storage.resolved_landing_dir),
             topics,
         )
         lander.run(threading.Event(), max_idle_s=3)
@@ -109,7 +109,7 @@ def test_written_records_land_intact(harness: Harness, settings: Settings) -> No
     harness.sink.write(posts[:10], likes, [], [])
     harness.sink.write(posts[10:], [], [], [])
     harness.settle()
-    landing = settings.resolved_landing_dir
+    landing = settings.storage.resolved_landing_dir
     key = lambda r: str(r[Col.POST_ID]) + str(r.get(Col.USER_ID))  # noqa: E731
     assert sorted(landed_records(landing, POSTS_DIR), key=key) == sorted(posts, key=key)
     assert sorted(landed_records(landing, INTERACTIONS_DIR), key=key) == sorted(likes, key=key)

@@ -20,8 +20,8 @@ from tests.store_data import posts_frame, trends_frame
 def store_url(request: pytest.FixtureRequest, settings: Settings) -> str:
     """A fresh database URL on each backend."""
     if request.param == "sqlite":
-        settings.data_dir.mkdir(parents=True)
-        return settings.resolved_database_url
+        settings.storage.data_dir.mkdir(parents=True)
+        return settings.storage.resolved_database_url
     return str(request.getfixturevalue("postgres_url"))
 
 

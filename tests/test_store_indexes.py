@@ -24,8 +24,8 @@ HASHTAG_TREND = (
 def loaded(request: pytest.FixtureRequest, settings: Settings) -> Iterator[SqlStore]:
     """A store holding enough rows (5,000 posts, 100 authors) that a planner prefers indexes."""
     if request.param == "sqlite":
-        settings.data_dir.mkdir(parents=True)
-        url = settings.resolved_database_url
+        settings.storage.data_dir.mkdir(parents=True)
+        url = settings.storage.resolved_database_url
     else:
         url = str(request.getfixturevalue("postgres_url"))
     store = SqlStore(url)

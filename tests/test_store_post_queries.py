@@ -15,8 +15,8 @@ from tests.api.conftest import Seeded, seed
 
 @pytest.fixture
 def seeded(settings: Settings) -> Iterator[tuple[Store, Seeded]]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.storage.resolved_database_url)
     data = seed(store, n_posts=40)
     yield store, data
     store.close()

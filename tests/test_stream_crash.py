@@ -130,17 +130,17 @@ def test_kill_9_mid_batch_then_restart_is_exactly_once(
     assert lake_posts.count() == len(expected_ids)  # nothing twice in the lake either
 
     # The batch job over the same input, into a fresh database and lake, is the reference.
-    settings.data_dir.mkdir(parents=True)
-    reference = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True)
+    reference = create_store(settings.storage.resolved_database_url)
     reference.create_schema()
     run_batch(
         spark,
         str(landing),
-        LakePaths(settings.resolved_lake_uri),
-        settings.resolved_database_url,
-        BackendSpec("vader", settings),
+        LakePaths(settings.storage.resolved_lake_uri),
+        settings.storage.resolved_database_url,
+        BackendSpec.of("vader", settings),
     )
-    batch = snapshot(settings.resolved_database_url)
+    batch = snapshot(settings.storage.resolved_database_url)
     # Means may differ in the last bits: floating-point sums depend on the order Spark adds in.
     assert _rounded(streamed["hashtag_trends"]) == _rounded(batch["hashtag_trends"])
     assert _rounded(streamed["user_profiles"]) == _rounded(batch["user_profiles"])

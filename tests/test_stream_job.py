@@ -84,15 +84,15 @@ def snapshot(database_url: str) -> dict[str, list[dict[str, Any]]]:
 def make_stream(
     spark: SparkSession, settings: Settings, watermark_seconds: int = 600
 ) -> tuple[PostsStream, Store]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
     config = StreamConfig(
-        landing_dir=str(settings.resolved_landing_dir),
-        checkpoint_dir=str(settings.resolved_checkpoint_dir),
-        lake=LakePaths(settings.resolved_lake_uri),
-        database_url=settings.resolved_database_url,
-        backend=BackendSpec("vader", settings),
+        landing_dir=str(settings.storage.resolved_landing_dir),
+        checkpoint_dir=str(settings.storage.resolved_checkpoint_dir),
+        lake=LakePaths(settings.storage.resolved_lake_uri),
+        database_url=settings.storage.resolved_database_url,
+        backend=BackendSpec.of("vader", settings),
         trigger_seconds=0.5,
         max_files_per_trigger=1,
         watermark_seconds=watermark_seconds,
@@ -103,8 +103,8 @@ def make_stream(
 def test_stream_processes_new_files_and_replays_change_nothing(
     spark: SparkSession, settings: Settings
 ) -> None:
-    landing = settings.resolved_landing_dir
-    url = settings.resolved_database_url
+    landing = settings.storage.resolved_landing_dir
+    url = settings.storage.resolved_database_url
     stream, store = make_stream(spark, settings)
     query = stream.start()
     try:
@@ -152,7 +152,7 @@ def test_stream_processes_new_files_and_replays_change_nothing(
     assert (status[0]["posts_stored_run"], status[0]["quarantined_run"]) == (4, 1)
     assert status[0]["processed_rows_per_second"] is not None
     before = snapshot(url)
-    lake = LakePaths(settings.resolved_lake_uri)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
     assert spark.read.parquet(lake.posts).count() == 4
 
     # A crash after the last batch's work but before its commit: Spark replays that batch.
@@ -183,8 +183,8 @@ def test_stream_processes_new_files_and_replays_change_nothing(
 def test_late_and_out_of_order_posts_land_in_their_windows(
     spark: SparkSession, settings: Settings
 ) -> None:
-    landing = settings.resolved_landing_dir
-    url = settings.resolved_database_url
+    landing = settings.storage.resolved_landing_dir
+    url = settings.storage.resolved_database_url
     # Watermark: 10 minutes behind the latest event time seen in earlier batches.
     stream, store = make_stream(spark, settings, watermark_seconds=600)
     query = stream.start()

@@ -22,13 +22,13 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.appName(app_name)
-        .master(settings.spark_master)
-        .config("spark.driver.memory", settings.spark_driver_memory)
+        .master(settings.spark.master)
+        .config("spark.driver.memory", settings.spark.driver_memory)
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .config("spark.sql.shuffle.partitions", str(settings.spark.shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config(
-            "spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.spark_arrow_batch_size)
+            "spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.spark.arrow_batch_size)
         )
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
@@ -36,7 +36,7 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )
-    if settings.spark_master.startswith("local") or master_on_loopback(settings.spark_master):
+    if settings.spark.master.startswith("local") or master_on_loopback(settings.spark.master):
         # Embedded mode, or a cluster on this machine (`socialpulse cluster up`), talks to itself
         # only: keep the driver on loopback instead of whatever interface the host name resolves
         # to, so executors reach it without any other network.
@@ -46,7 +46,7 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
         )
     for key, value in cluster_conf(settings).items():
         builder = builder.config(key, value)
-    py_files = [p.strip() for p in settings.spark_py_files.split(",") if p.strip()]
+    py_files = [p.strip() for p in settings.spark.py_files.split(",") if p.strip()]
     for path in py_files:
         # PySpark puts only .zip/.egg/.jar on the executors' sys.path; a wheel would be shipped
         # and silently never imported.
@@ -79,11 +79,11 @@ def master_on_loopback(master: str) -> bool:
 def cluster_conf(settings: Settings) -> dict[str, str]:
     """The Spark settings a scaled-out deployment sets; empty values leave Spark's defaults."""
     conf = {
-        "spark.driver.host": settings.spark_driver_host,
-        "spark.executor.memory": settings.spark_executor_memory,
-        "spark.executor.cores": str(settings.spark_executor_cores or ""),
-        "spark.cores.max": str(settings.spark_cores_max or ""),
-        "spark.archives": settings.spark_archives,
-        "spark.pyspark.python": settings.spark_executor_python,
+        "spark.driver.host": settings.spark.driver_host,
+        "spark.executor.memory": settings.spark.executor_memory,
+        "spark.executor.cores": str(settings.spark.executor_cores or ""),
+        "spark.cores.max": str(settings.spark.cores_max or ""),
+        "spark.archives": settings.spark.archives,
+        "spark.pyspark.python": settings.spark.executor_python,
     }
-    return {k: v for k, v in conf.items() if v} | settings.spark_conf
+    return {k: v for k, v in conf.items() if v} | settings.spark.conf

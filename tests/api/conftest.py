@@ -188,20 +188,20 @@ def api_settings(tmp: Path, **overrides: object) -> Settings:
         "sentiment_backend": "vader",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     """The API over a seeded SQLite store, served for real by uvicorn on loopback."""
     settings = api_settings(tmp_path_factory.mktemp("api"))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.storage.resolved_database_url)
     data = seed(store)
     reader, admin = make_key("tests", [Scope.READ]), make_key("tests-admin", [Scope.ADMIN])
     store.add_api_key(reader.row)
     store.add_api_key(admin.row)
-    backend = create_backend(settings.sentiment_backend, settings)
+    backend = create_backend(settings.sentiment.backend, settings)
     app = create_app(store, backend, settings)
     with ServerThread(app) as server:
         base = f"http://127.0.0.1:{server.port}"

@@ -42,7 +42,7 @@ def auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Auth]:
         api_rate_limit_burst=BURST,
         api_key_cache_seconds=0,  # revocations take effect at once here
     )
-    store = create_store(settings.resolved_database_url)
+    store = create_store(settings.storage.resolved_database_url)
     seed(store, n_posts=12)
     reader, admin = make_key("reader", [Scope.READ]), make_key("admin", [Scope.ADMIN])
     store.add_api_key(reader.row)
@@ -126,7 +126,7 @@ def test_rate_limit_per_key(auth: Auth) -> None:
 
 def test_key_checker_caches_verdicts_for_the_ttl(tmp_path: Path) -> None:
     settings = api_settings(tmp_path)
-    store = create_store(settings.resolved_database_url)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
     key = make_key("k", [Scope.ADMIN])
     store.add_api_key(key.row)
@@ -146,7 +146,7 @@ def test_key_checker_caches_verdicts_for_the_ttl(tmp_path: Path) -> None:
 
 def test_auth_can_be_disabled_for_the_embedded_demo(tmp_path: Path) -> None:
     settings = api_settings(tmp_path, api_auth_enabled=False)
-    store = create_store(settings.resolved_database_url)
+    store = create_store(settings.storage.resolved_database_url)
     seed(store, n_posts=6)
     app = create_app(store, create_backend("vader", settings), settings)
     with ServerThread(app) as server:

@@ -169,7 +169,7 @@ def test_analyze_matches_the_backend(live_api: LiveApi) -> None:
     resp = live_api.client.post("/v1/analyze", json={"texts": texts})
     assert resp.status_code == 200, resp.text
     items = resp.json()["items"]
-    backend = create_backend(live_api.settings.sentiment_backend, live_api.settings)
+    backend = create_backend(live_api.settings.sentiment.backend, live_api.settings)
     expected = backend.predict(texts)
     assert [i["text"] for i in items] == texts
     assert [i["label"] for i in items] == [r.label.value for r in expected]
@@ -196,14 +196,14 @@ def test_analyze_rejects_bad_batches(
 
 def test_analyze_accepts_the_limits_exactly(live_api: LiveApi) -> None:
     s = live_api.settings
-    texts = ["y" * s.api_max_text_chars] * s.api_max_batch
+    texts = ["y" * s.api.max_text_chars] * s.api.max_batch
     resp = live_api.client.post("/v1/analyze", json={"texts": texts})
     assert resp.status_code == 200
-    assert len(resp.json()["items"]) == s.api_max_batch
+    assert len(resp.json()["items"]) == s.api.max_batch
 
 
 def test_page_size_limit_and_bad_cursor(live_api: LiveApi) -> None:
-    too_big = live_api.settings.api_max_page_size + 1
+    too_big = live_api.settings.api.max_page_size + 1
     body = _assert_problem(
         live_api.client.get("/v1/users/u001/posts", params={"limit": too_big}), 422
     )

@@ -71,7 +71,7 @@ def test_cors_allows_only_configured_origins(tmp_path: Path) -> None:
     settings = api_settings(
         tmp_path, api_cors_origins=["http://localhost:8501"], api_auth_enabled=False
     )
-    store = create_store(settings.resolved_database_url)
+    store = create_store(settings.storage.resolved_database_url)
     seed(store, n_posts=6)
     app = create_app(store, create_backend("vader", settings), settings)
     with ServerThread(app) as server:
@@ -126,7 +126,7 @@ def test_unexpected_errors_are_500_problems_and_the_server_keeps_serving(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = api_settings(tmp_path, api_auth_enabled=False)
-    store = _BrokenTopHashtags(settings.resolved_database_url)
+    store = _BrokenTopHashtags(settings.storage.resolved_database_url)
     seed(store, n_posts=6)
     app = create_app(store, create_backend("vader", settings), settings)
     with (

@@ -49,7 +49,7 @@ def live_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathes
         api_rate_limit_per_minute=1_000_000,
         api_rate_limit_burst=100_000,
     )
-    store = create_store(cfg.resolved_database_url)
+    store = create_store(cfg.storage.resolved_database_url)
     seed(store, n_posts=30)
     admin = make_key("schemathesis", [Scope.ADMIN])
     store.add_api_key(admin.row)

@@ -49,11 +49,11 @@ def pipeline_api(
     settings = api_settings(root, sentiment_backend="vader")
     landing = root / "landing"
     generate(GeneratorConfig(posts=400, users=40, seed=5, days=10), landing)
-    store = create_store(settings.resolved_database_url)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
-    lake = LakePaths(settings.resolved_lake_uri)
-    url = settings.resolved_database_url
-    report = run_batch(spark, str(landing), lake, url, BackendSpec("vader", settings))
+    lake = LakePaths(settings.storage.resolved_lake_uri)
+    url = settings.storage.resolved_database_url
+    report = run_batch(spark, str(landing), lake, url, BackendSpec.of("vader", settings))
     assert report.reconciles, report.as_dict()
     params = AlsParams(rank=4, reg_param=0.1, alpha=10.0, max_iter=3, seed=5)
     run_train(spark, lake, store, url, params, k=5)
@@ -73,8 +73,8 @@ def pipeline_api(
 def empty_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardApi]:
     """The API over a freshly migrated, empty database (no Spark: fast)."""
     settings = api_settings(tmp_path_factory.mktemp("dashboard-empty"))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
     reader = make_key("dashboard", [Scope.READ])
     store.add_api_key(reader.row)

@@ -58,7 +58,7 @@ def max_body_bytes(settings: Settings) -> int:
     A character may take 12 bytes in JSON (an escaped surrogate pair); 16 bytes per text and
     1 KiB cover quotes, commas and the envelope.
     """
-    return settings.api_max_batch * (settings.api_max_text_chars * 12 + 16) + 1024
+    return settings.api.max_batch * (settings.api.max_text_chars * 12 + 16) + 1024
 
 
 def create_app(
@@ -70,7 +70,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API over ``store`` (reads) and ``backend`` (``/v1/analyze``).
 
-    ``limiter`` defaults to the one ``settings.api_rate_limiter`` names.
+    ``limiter`` defaults to the one ``settings.api.rate_limiter`` names.
     """
     app = FastAPI(
         title="socialpulse API",
@@ -80,10 +80,10 @@ def create_app(
         dependencies=[Depends(unknown_query_guard())],
     )
     install_problem_handlers(app)
-    checker = KeyChecker(store, settings.api_key_cache_seconds)
+    checker = KeyChecker(store, settings.api.key_cache_seconds)
     limiter = limiter or create_rate_limiter(settings)
     gate = Gate(settings, checker, limiter)
-    cache = ResponseCache(settings.api_cache_seconds)
+    cache = ResponseCache(settings.api.cache_seconds)
     # Middleware added first runs innermost: the shortcut sits inside the request-id/log/metrics
     # layer (so its answers are logged and counted) and CORS wraps everything.
     app.add_middleware(CachedAnswerShortcut, cache=cache, gate=gate)
@@ -93,10 +93,10 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=max_body_bytes(settings)
     )
-    if settings.api_cors_origins:
+    if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.api_cors_origins,
+            allow_origins=settings.api.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=[API_KEY_HEADER, "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],

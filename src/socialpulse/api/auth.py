@@ -160,14 +160,14 @@ class Gate:
     def needs_database(self, api_key: str | None) -> bool:
         """True when admitting ``api_key`` may ask the database (a key not checked lately)."""
         return (
-            self.settings.api_auth_enabled
+            self.settings.api.auth_enabled
             and bool(api_key)
             and not self.checker.is_cached(api_key or "")
         )
 
     def admit(self, scope: Scope, api_key: str | None, client_host: str | None) -> Principal:
         """The caller's principal, spending one token; HTTPException 401/403/429 otherwise."""
-        if not self.settings.api_auth_enabled:
+        if not self.settings.api.auth_enabled:
             principal = Principal("anonymous", frozenset(Scope))
             bucket = f"ip:{client_host or 'unknown'}"
         else:
@@ -190,7 +190,7 @@ class Gate:
         if wait > 0:
             raise HTTPException(
                 429,
-                f"rate limit of {self.settings.api_rate_limit_per_minute}/min exceeded",
+                f"rate limit of {self.settings.api.rate_limit_per_minute}/min exceeded",
                 headers={"Retry-After": str(max(1, round(wait + 0.5)))},
             )
         return principal

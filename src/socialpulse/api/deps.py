@@ -23,12 +23,12 @@ from socialpulse.storage.base import create_store
 
 def build_app(settings: Settings) -> FastAPI:
     """The API over the configured database and sentiment backend; closes the store on exit."""
-    if settings.database_url == "":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
+    if settings.storage.database_url == "":
+        settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.storage.resolved_database_url)
     # A fresh deployment answers empty lists (and readiness) before the first pipeline run.
     store.create_schema()
-    backend = create_backend(settings.sentiment_backend, settings)
+    backend = create_backend(settings.sentiment.backend, settings)
     limiter = create_rate_limiter(settings)
 
     @asynccontextmanager

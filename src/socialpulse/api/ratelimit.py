@@ -143,12 +143,12 @@ class SqliteTokenBucket:
 
 
 def create_rate_limiter(settings: Settings) -> RateLimiter:
-    """The limiter named by ``settings.api_rate_limiter`` (``sqlite`` or ``memory``)."""
-    per_minute, burst = settings.api_rate_limit_per_minute, settings.api_rate_limit_burst
-    if settings.api_rate_limiter == "memory":
+    """The limiter named by ``settings.api.rate_limiter`` (``sqlite`` or ``memory``)."""
+    per_minute, burst = settings.api.rate_limit_per_minute, settings.api.rate_limit_burst
+    if settings.api.rate_limiter == "memory":
         return TokenBucket(per_minute, burst)
-    if settings.api_rate_limiter == "sqlite":
-        return SqliteTokenBucket(settings.data_dir / RATE_LIMIT_FILE, per_minute, burst)
+    if settings.api.rate_limiter == "sqlite":
+        return SqliteTokenBucket(settings.storage.data_dir / RATE_LIMIT_FILE, per_minute, burst)
     raise ValueError(
-        f"unknown api_rate_limiter {settings.api_rate_limiter!r}; choose sqlite or memory"
+        f"unknown api_rate_limiter {settings.api.rate_limiter!r}; choose sqlite or memory"
     )

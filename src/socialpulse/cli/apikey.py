@@ -8,19 +8,9 @@ from typing import Annotated
 
 import typer
 
-from socialpulse.config import Settings
-from socialpulse.storage.base import Store, create_store
+from socialpulse.cli.runtime import Runtime
 
 apikey_app = typer.Typer(help="Create, revoke and list REST API keys.", no_args_is_help=True)
-
-
-def _store(settings: Settings) -> Store:
-
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
-    store.create_schema()
-    return store
 
 
 @apikey_app.command("create")
@@ -39,12 +29,9 @@ def create(
         raise typer.BadParameter(
             f"scopes are read or admin, got {scope}", param_hint="--scope"
         ) from None
-    store = _store(Settings())
-    try:
+    with Runtime() as rt:
         new = make_key(name, scopes)
-        store.add_api_key(new.row)
-    finally:
-        store.close()
+        rt.store().add_api_key(new.row)
     typer.echo(f"key id: {new.key_id}", err=True)
     typer.echo("store it now; it cannot be shown again:", err=True)
     typer.echo(new.secret_key)
@@ -53,11 +40,8 @@ def create(
 @apikey_app.command("revoke")
 def revoke(key_id: Annotated[str, typer.Argument(help="The key id (from `list`).")]) -> None:
     """Revoke a key; running APIs refuse it within ``api_key_cache_seconds``."""
-    store = _store(Settings())
-    try:
-        done = store.revoke_api_key(key_id, datetime.now(UTC))
-    finally:
-        store.close()
+    with Runtime() as rt:
+        done = rt.store().revoke_api_key(key_id, datetime.now(UTC))
     if not done:
         typer.echo(f"no active key {key_id!r}", err=True)
         raise typer.Exit(code=1)
@@ -67,11 +51,8 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key id (from `list`).
 @apikey_app.command("list")
 def list_keys() -> None:
     """List keys as JSON lines (id, name, scopes, created, revoked); never secrets."""
-    store = _store(Settings())
-    try:
-        rows = store.api_keys()
-    finally:
-        store.close()
+    with Runtime() as rt:
+        rows = rt.store().api_keys()
     for row in rows:
         public = {k: v for k, v in row.items() if k != "key_hash"}
         typer.echo(json.dumps(public, default=str))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from socialpulse.cli.runtime import Runtime
 from socialpulse.config import Settings
 
 if TYPE_CHECKING:
@@ -23,14 +24,14 @@ cluster_app = typer.Typer(
 
 
 def _root(settings: Settings, root: Path | None) -> Path:
-    return (root or settings.data_dir / "cluster").resolve()
+    return (root or settings.storage.data_dir / "cluster").resolve()
 
 
 def _recorded(root: Path | None) -> tuple[Path, ClusterState]:
     """The state file ``cluster up`` wrote under ``root`` and its content; exit 1 if none."""
     from socialpulse.cluster import STATE_FILE, ClusterState
 
-    state_file = _root(Settings(), root) / STATE_FILE
+    state_file = _root(Runtime().settings, root) / STATE_FILE
     if not state_file.exists():
         typer.echo(f"no cluster recorded in {state_file}", err=True)
         raise typer.Exit(code=1)
@@ -49,7 +50,7 @@ def up(
     """Start a master and workers on loopback; wait until every worker has registered."""
     from socialpulse.cluster import STATE_FILE, ClusterConfig, ClusterError, LocalCluster
 
-    folder = _root(Settings(), root)
+    folder = _root(Runtime().settings, root)
     state_file = folder / STATE_FILE
     if state_file.exists():
         typer.echo(f"a cluster is already recorded in {state_file}: run `cluster down`", err=True)

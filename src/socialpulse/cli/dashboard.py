@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
@@ -50,14 +50,14 @@ def dashboard(
     ] = None,
 ) -> None:
     """Serve the dashboard (Streamlit); its API key comes from SOCIALPULSE_DASHBOARD_API_KEY."""
-    settings = Settings()
+    settings = Runtime().settings
     env = dict(os.environ)
     # The Streamlit process builds its own Settings from the environment; the key stays in the
     # environment (never on a command line, where `ps` would show it).
-    env["SOCIALPULSE_DASHBOARD_API_URL"] = api_url or settings.dashboard_api_url
-    env["SOCIALPULSE_DASHBOARD_REFRESH_S"] = str(refresh or settings.dashboard_refresh_s)
-    host = host or settings.dashboard_host
-    port = port or settings.dashboard_port
+    env["SOCIALPULSE_DASHBOARD_API_URL"] = api_url or settings.dashboard.api_url
+    env["SOCIALPULSE_DASHBOARD_REFRESH_S"] = str(refresh or settings.dashboard.refresh_s)
+    host = host or settings.dashboard.host
+    port = port or settings.dashboard.port
     typer.echo(
         f"dashboard on http://{host}:{port} reading {env['SOCIALPULSE_DASHBOARD_API_URL']}",
         err=True,

@@ -12,18 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime
 
 app = typer.Typer(help="The serving database: migrations and reconciliation.", no_args_is_help=True)
 console = Console(stderr=True)
-
-
-def _database_url(settings: Settings) -> str:
-    # The embedded default lives in data_dir, which a fresh checkout does not have yet.
-    url = settings.resolved_database_url
-    if url.startswith("sqlite") and not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return url
 
 
 @app.command()
@@ -34,7 +26,7 @@ def upgrade(
     from socialpulse.storage import migrate
     from socialpulse.storage.sql import SqlStore
 
-    store = SqlStore(_database_url(Settings()))
+    store = SqlStore(Runtime().database_url())
     try:
         before = migrate.current_revision(store.engine)
         after = migrate.upgrade(store.engine, revision)
@@ -49,7 +41,7 @@ def current() -> None:
     from socialpulse.storage import migrate
     from socialpulse.storage.sql import SqlStore
 
-    store = SqlStore(_database_url(Settings()))
+    store = SqlStore(Runtime().database_url())
     try:
         rev = migrate.current_revision(store.engine)
     finally:
@@ -62,19 +54,12 @@ def current() -> None:
 @app.command()
 def reconcile() -> None:
     """Compare posts per day in the lake with the database; exit 1 on any mismatch."""
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.base import create_store
-    from socialpulse.storage.lake import LakePaths
     from socialpulse.storage.lake_jobs import lake_post_counts_by_day, reconcile_counts
 
-    settings = Settings()
-    store = create_store(_database_url(settings))
-    try:
-        db_counts = store.post_counts_by_day()
-    finally:
-        store.close()
-    spark = build_spark(settings, "socialpulse-reconcile")
-    lake_counts = lake_post_counts_by_day(spark, LakePaths(settings.resolved_lake_uri).posts)
+    rt = Runtime()
+    with rt:
+        db_counts = rt.store(schema=False).post_counts_by_day()
+    lake_counts = lake_post_counts_by_day(rt.spark("socialpulse-reconcile"), rt.lake.posts)
     days = reconcile_counts(lake_counts, db_counts)
     table = Table("day", "lake", "database", "status", title="posts per day")
     for d in days:

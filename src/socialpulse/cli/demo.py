@@ -6,7 +6,6 @@ evaluation → the REST API on loopback, queried for real over HTTP → a summar
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from socialpulse.cli.runtime import Runtime, stage_progress
 from socialpulse.config import Settings
 
 # Piped output (CI logs, `make demo | tee`) gets a width the tables fit in.
@@ -59,22 +59,15 @@ def demo(
         return
     from socialpulse.api.background import ServerThread
     from socialpulse.api.deps import build_app
-    from socialpulse.cli.main import stage_progress
     from socialpulse.generator import GeneratorConfig, generate
     from socialpulse.processing.batch_job import run_batch
-    from socialpulse.processing.sentiment_step import BackendSpec
-    from socialpulse.recommend.als import AlsParams
-    from socialpulse.recommend.embedding import create_text_embedder
-    from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import run_evaluate, run_train
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.base import create_store
-    from socialpulse.storage.lake import LakePaths
 
-    settings = fresh_demo_settings("demo", keep)
-    root = settings.data_dir
+    rt = Runtime.for_demo("demo", keep)
+    settings = rt.settings
+    root = settings.storage.data_dir
     landing = root / "landing"
-    lake = LakePaths(settings.resolved_lake_uri)
+    lake = rt.lake
     started = time.perf_counter()
 
     with stage_progress() as progress:
@@ -93,36 +86,39 @@ def demo(
         def on_stage(s: str) -> None:
             progress.update(stage, description=s)
 
-        store = create_store(settings.resolved_database_url)
-        store.create_schema()
-        spark = build_spark(settings, "socialpulse-demo")
+        store = rt.store()
+        spark = rt.spark("socialpulse-demo")
         report = run_batch(
             spark,
             str(landing),
             lake,
-            settings.resolved_database_url,
-            BackendSpec(settings.sentiment_backend, settings),
-            batch_size=settings.sentiment_batch_size,
+            rt.database_url(),
+            rt.backend(),
+            batch_size=settings.sentiment.batch_size,
             on_stage=on_stage,
         )
-        params = AlsParams.from_settings(settings)
-        # The same policy and text embedder as `recommend train` and `recommend evaluate`.
-        policy = HybridPolicy.from_settings(settings)
-        embedder = create_text_embedder(settings)
+        # The same parameters, policy and text embedder as `recommend train` and `evaluate`.
+        parts = rt.recommend_parts()
         train = run_train(
             spark,
             lake,
             store,
-            settings.resolved_database_url,
-            params,
-            settings.recommend_top_k,
+            rt.database_url(),
+            parts.params,
+            settings.recommend.top_k,
             on_stage=on_stage,
-            policy=policy,
-            embedder=embedder,
+            policy=parts.policy,
+            embedder=parts.embedder,
         )
         on_stage("evaluating ALS against popularity (chronological split)")
         evaluation = run_evaluate(
-            spark, lake, params, k=10, test_fraction=0.2, policy=policy, embedder=embedder
+            spark,
+            lake,
+            parts.params,
+            k=10,
+            test_fraction=0.2,
+            policy=parts.policy,
+            embedder=parts.embedder,
         )
         progress.update(stage, description="pipeline done")
 
@@ -131,25 +127,10 @@ def demo(
         httpx.Client(base_url=server.url, timeout=30) as http,
     ):
         answers = _query_api(http, list(train.sample)[:3])
-    spark.stop()
-    store.close()
+    rt.close()
     _print_summary(report.as_dict(), evaluation, answers, settings, time.perf_counter() - started)
     if not report.reconciles:
         raise typer.Exit(code=1)
-
-
-def fresh_demo_settings(folder: str, keep: bool) -> Settings:
-    """Settings of a demo that owns ``data_dir/<folder>`` (emptied first unless ``keep``).
-
-    API auth is off so the demo can query its own API; a DSN the user set (PostgreSQL, say) is
-    honoured as it is.
-    """
-    base = Settings()
-    root = (base.data_dir / folder).resolve()
-    if root.exists() and not keep:
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
-    return base.model_copy(update={"data_dir": root, "api_auth_enabled": False})
 
 
 def _safe_url(url: str) -> str:
@@ -233,15 +214,15 @@ def _print_summary(
     analyzed = ", ".join(f"{a['label']} ({a['score']:+.2f})" for a in answers["analyze"]["items"])
     console.print(f"POST /v1/analyze of three sample texts → {analyzed}")
 
-    data = Path(settings.data_dir)
+    data = Path(settings.storage.data_dir)
     env = f"SOCIALPULSE_DATA_DIR={data} SOCIALPULSE_API_AUTH_ENABLED=false"
     console.print(
         Panel.fit(
             "\n".join(
                 [
                     f"Finished in {seconds:.0f} s. Where to look:",
-                    f"  database  {_safe_url(settings.resolved_database_url)}",
-                    f"  lake      {settings.resolved_lake_uri}  (posts/, interactions/, "
+                    f"  database  {_safe_url(settings.storage.resolved_database_url)}",
+                    f"  lake      {settings.storage.resolved_lake_uri}  (posts/, interactions/, "
                     "quarantine/ - Parquet)",
                     f"  input     {data / 'landing'}  (generated posts, interactions, truth/)",
                     "Explore further:",

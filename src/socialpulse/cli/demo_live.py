@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from socialpulse.cli.demo import fresh_demo_settings
+from socialpulse.cli.runtime import Runtime
 from socialpulse.config import Settings
 
 QUERY = "#"
@@ -55,43 +55,27 @@ def run_live(console: Console, duration: float, rate: float, refresh: float, kee
     from socialpulse.ingest.mock_x.app import RateLimit
     from socialpulse.ingest.mock_x.app import create_app as create_mock_x
     from socialpulse.ingest.mock_x.feed import SyntheticFeed
-    from socialpulse.processing.sentiment_step import BackendSpec
-    from socialpulse.processing.stream_job import PostsStream, StreamConfig
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.base import create_store
-    from socialpulse.storage.lake import LakePaths
+    from socialpulse.processing.stream_job import PostsStream
 
-    settings = fresh_demo_settings("demo-live", keep)
-    root = settings.data_dir
+    rt = Runtime.for_demo("demo-live", keep)
+    settings = rt.settings
+    root = settings.storage.data_dir
 
     def _terminate(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
 
     signal.signal(signal.SIGTERM, _terminate)
     stop = threading.Event()
-    store = create_store(settings.resolved_database_url)
-    store.create_schema()
+    store = rt.store()
     console.print("starting Spark and the stream...")
-    spark = build_spark(settings, "socialpulse-demo-live")
-    config = StreamConfig(
-        landing_dir=str(settings.resolved_landing_dir),
-        checkpoint_dir=str(settings.resolved_checkpoint_dir),
-        lake=LakePaths(settings.resolved_lake_uri),
-        database_url=settings.resolved_database_url,
-        backend=BackendSpec(settings.sentiment_backend, settings),
-        trigger_seconds=settings.stream_trigger_seconds,
-        max_files_per_trigger=settings.stream_max_files_per_trigger,
-        watermark_seconds=settings.stream_watermark_seconds,
-        sentiment_batch_size=settings.sentiment_batch_size,
-        shuffle_partitions=settings.stream_shuffle_partitions,
-        adaptive_execution=settings.stream_adaptive_execution,
-    )
+    spark = rt.spark("socialpulse-demo-live")
+    config = rt.stream_config(settings.storage.resolved_landing_dir)
     runner = PostsStream(spark, config, store)
     query = runner.start()
     # No search rate limit to speak of: the demo polls every second for as long as it runs.
     mock = ServerThread(
         create_mock_x(
-            SyntheticFeed(rate=rate, seed=settings.seed),
+            SyntheticFeed(rate=rate, seed=settings.recommend.seed),
             limits=RateLimit(search=1_000_000, users=1_000_000),
         )
     )
@@ -119,8 +103,7 @@ def run_live(console: Console, duration: float, rate: float, refresh: float, kee
         runner.stop(query)
         runner.finish(query, error)
         stored = store.count("posts")
-        store.close()
-        spark.stop()
+        rt.close()
     if error is not None:
         raise error
     console.print(f"stopped cleanly: {stored} posts stored, checkpoint in {config.checkpoint}")
@@ -141,7 +124,7 @@ def _ingest(settings: Settings, mock_url: str, stop: threading.Event) -> None:
 
     source = XSearchSource(
         XClient(httpx.Client(base_url=mock_url, timeout=10), SecretStr("demo"), sleep=pause),
-        CursorStore(settings.data_dir / "ingest" / "cursors"),
+        CursorStore(settings.storage.data_dir / "ingest" / "cursors"),
         QUERY,
         name="mock",
         poll_interval_s=1.0,

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime
 
 ingest_app = typer.Typer(
     help="Collect posts (X API, stand-in X, files) into Kafka or the landing folder.",
@@ -60,10 +60,10 @@ def ingest(
     from socialpulse.queue.base import create_sink, pump
 
     _setup_logging()
-    settings = Settings()
+    settings = Runtime().settings
     try:
         src = create_source(
-            source or settings.ingest_source,
+            source or settings.ingest.source,
             settings,
             query=query,
             path=path,
@@ -71,7 +71,7 @@ def ingest(
             max_idle_polls=max_idle_polls,
             poll_interval_s=poll_interval,
         )
-        out = create_sink(sink or settings.ingest_sink, settings)
+        out = create_sink(sink or settings.ingest.sink, settings)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     try:
@@ -100,22 +100,22 @@ def land(
     from socialpulse.queue.landing import LandingWriter
 
     _setup_logging()
-    settings = Settings()
+    settings = Runtime().settings
     topics = kafka_topics(settings)
-    bootstrap = settings.kafka_bootstrap_servers
+    bootstrap = settings.ingest.kafka_bootstrap_servers
     ensure_topics(
         AdminClient({"bootstrap.servers": bootstrap}),
         [topics.posts, topics.interactions, topics.deadletter],
     )
-    writer = LandingWriter(settings.resolved_landing_dir)
-    for orphan in writer.remove_orphans(settings.landing_orphan_grace_s):
+    writer = LandingWriter(settings.storage.resolved_landing_dir)
+    for orphan in writer.remove_orphans(settings.ingest.landing_orphan_grace_s):
         logging.getLogger(__name__).info("removed a crashed writer's temp file %s", orphan)
     lander = Lander(
-        Consumer(consumer_config(bootstrap, settings.kafka_group_id)),
+        Consumer(consumer_config(bootstrap, settings.ingest.kafka_group_id)),
         Producer(producer_config(bootstrap)),
         writer,
         topics,
-        batch_size=batch_size or settings.lander_batch_size,
+        batch_size=batch_size or settings.ingest.lander_batch_size,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -162,18 +162,18 @@ def serve(
         generated_feed,
     )
 
-    settings = Settings()
+    settings = Runtime().settings
     the_feed: PostFeed
     if feed == "airline":
         if not csv_path.exists():
             raise _fail(f"{csv_path} not found (pass --csv)")
-        the_feed = airline_feed(csv_path, limit=limit, rate=rate, seed=settings.seed)
+        the_feed = airline_feed(csv_path, limit=limit, rate=rate, seed=settings.recommend.seed)
     elif feed == "generated":
         if data is None or not (data / "posts").is_dir():
             raise _fail("--feed generated needs --data pointing at a generator output folder")
         the_feed = generated_feed(data, rate=rate)
     elif feed == "synthetic":
-        the_feed = SyntheticFeed(rate=rate or 10.0, seed=settings.seed)
+        the_feed = SyntheticFeed(rate=rate or 10.0, seed=settings.recommend.seed)
     else:
         raise _fail("--feed must be airline, synthetic or generated")
     kinds = tuple(k for k in faults.split(",") if k)

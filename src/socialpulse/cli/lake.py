@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime, stage_progress
 
 app = typer.Typer(help="The Parquet lake: compaction, re-processing a day.", no_args_is_help=True)
 
@@ -30,20 +30,17 @@ def compact(
     ] = 128.0,
 ) -> None:
     """Rewrite day partitions made of many small files into few files of about target size."""
-    from socialpulse.cli.main import stage_progress
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.lake import LakePaths
     from socialpulse.storage.lake_jobs import compact_table
 
-    settings = Settings()
-    lake = LakePaths(settings.resolved_lake_uri)
+    rt = Runtime()
+    lake = rt.lake
     # The quarantine is not partitioned: its files are compacted as one group.
     tables = {**lake.day_partitioned(), "quarantine": lake.quarantine}
     chosen = table or list(tables)
     unknown = sorted(set(chosen) - set(tables))
     if unknown:
         raise typer.BadParameter(f"unknown table(s) {unknown}; choose from {sorted(tables)}")
-    spark = build_spark(settings, "socialpulse-lake-compact")
+    spark = rt.spark("socialpulse-lake-compact")
     results = []
     with stage_progress() as progress:
         task = progress.add_task("compacting", total=None)
@@ -82,35 +79,25 @@ def reprocess(
     ] = None,
 ) -> None:
     """Rebuild one day from the raw layer, replacing its lake partitions and database rows."""
-    from socialpulse.cli.main import stage_progress
     from socialpulse.processing.reprocess_job import NothingToReprocessError, reprocess_day
-    from socialpulse.processing.sentiment_step import BackendSpec
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.base import create_store
-    from socialpulse.storage.lake import LakePaths
 
-    settings = Settings()
-    if settings.database_url == "":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
-    try:
-        store.create_schema()
-        spark = build_spark(settings, "socialpulse-lake-reprocess")
-        with stage_progress() as progress:
-            task = progress.add_task("starting", total=None)
-            report = reprocess_day(
-                spark,
-                day.date(),
-                LakePaths(settings.resolved_lake_uri),
-                store,
-                settings.resolved_database_url,
-                BackendSpec(backend or settings.sentiment_backend, settings),
-                batch_size=settings.sentiment_batch_size,
-                on_stage=lambda s: progress.update(task, description=s),
-            )
-    except NothingToReprocessError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    finally:
-        store.close()
+    with Runtime() as rt:
+        try:
+            store = rt.store()
+            spark = rt.spark("socialpulse-lake-reprocess")
+            with stage_progress() as progress:
+                task = progress.add_task("starting", total=None)
+                report = reprocess_day(
+                    spark,
+                    day.date(),
+                    rt.lake,
+                    store,
+                    rt.database_url(),
+                    rt.backend(backend),
+                    batch_size=rt.settings.sentiment.batch_size,
+                    on_stage=lambda s: progress.update(task, description=s),
+                )
+        except NothingToReprocessError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=1) from None
     typer.echo(json.dumps(report.as_dict(), indent=2))

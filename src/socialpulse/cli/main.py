@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialpulse.cli import db, lake
 from socialpulse.cli.apikey import apikey_app
@@ -18,17 +16,16 @@ from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.cli.recommend import app as recommend_app
+from socialpulse.cli.runtime import Runtime, stage_progress
 from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.serve import serve
 from socialpulse.cli.stream import stream
-from socialpulse.config import Settings
 
 app = typer.Typer(
     help="socialpulse: real-time sentiment analysis and recommendations for social media data.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
-console = Console(stderr=True)
 app.command("generate")(generate)
 app.command("demo")(demo)
 app.command("serve")(serve)
@@ -49,13 +46,6 @@ def _root() -> None:
     """socialpulse: real-time sentiment analysis and recommendations for social media data."""
 
 
-def stage_progress() -> Progress:
-    """A progress display for multi-stage jobs (spinner, stage name, elapsed time)."""
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    )
-
-
 @app.command()
 def process(
     input_dir: Annotated[
@@ -67,31 +57,25 @@ def process(
 ) -> None:
     """Run the batch pipeline over a landing folder: validate, dedupe, enrich, classify, store."""
     from socialpulse.processing.batch_job import run_batch
-    from socialpulse.processing.sentiment_step import BackendSpec
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.base import create_store
-    from socialpulse.storage.lake import LakePaths
 
-    settings = Settings()
     if not input_dir.exists():
         raise typer.BadParameter(f"{input_dir} does not exist", param_hint="--input")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
-    store.create_schema()
-    spark = build_spark(settings, "socialpulse-process")
-    with stage_progress() as progress:
-        task = progress.add_task("starting", total=None)
-        report = run_batch(
-            spark,
-            str(input_dir.resolve()),
-            LakePaths(settings.resolved_lake_uri),
-            settings.resolved_database_url,
-            BackendSpec(backend or settings.sentiment_backend, settings),
-            batch_size=settings.sentiment_batch_size,
-            on_stage=lambda s: progress.update(task, description=s),
-        )
-    typer.echo(json.dumps(report.as_dict(), indent=2))
-    store.close()
+    with Runtime() as rt:
+        rt.ensure_data_dir()
+        rt.store()  # schema first: the executors write through the URL
+        spark = rt.spark("socialpulse-process")
+        with stage_progress() as progress:
+            task = progress.add_task("starting", total=None)
+            report = run_batch(
+                spark,
+                str(input_dir.resolve()),
+                rt.lake,
+                rt.database_url(),
+                rt.backend(backend),
+                batch_size=rt.settings.sentiment.batch_size,
+                on_stage=lambda s: progress.update(task, description=s),
+            )
+        typer.echo(json.dumps(report.as_dict(), indent=2))
     if not report.reconciles:
         raise typer.Exit(code=1)
 

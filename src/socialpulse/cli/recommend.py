@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime, stage_progress
 
 app = typer.Typer(help="Train, evaluate and run recommenders.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -29,40 +29,31 @@ def train(
     ] = False,
 ) -> None:
     """Fit the hybrid recommender on the lake and persist every user's top-K with reasons."""
-    from socialpulse.cli.main import stage_progress
-    from socialpulse.recommend.als import AlsParams
-    from socialpulse.recommend.embedding import create_text_embedder
-    from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import LakeMissingError, run_train
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.base import create_store
-    from socialpulse.storage.lake import LakePaths
 
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
-    store.create_schema()
-    spark = build_spark(settings, "socialpulse-recommend-train")
-    try:
-        with stage_progress() as progress:
-            task = progress.add_task("starting", total=None)
-            report = run_train(
-                spark,
-                LakePaths(settings.resolved_lake_uri),
-                store,
-                settings.resolved_database_url,
-                AlsParams.from_settings(settings),
-                k or settings.recommend_top_k,
-                on_stage=lambda s: progress.update(task, description=s),
-                policy=HybridPolicy.from_settings(settings),
-                tune=tune,
-                embedder=create_text_embedder(settings),
-            )
-    except LakeMissingError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
-    finally:
-        store.close()
+    with Runtime() as rt:
+        rt.ensure_data_dir()
+        store = rt.store()
+        spark = rt.spark("socialpulse-recommend-train")
+        parts = rt.recommend_parts()
+        try:
+            with stage_progress() as progress:
+                task = progress.add_task("starting", total=None)
+                report = run_train(
+                    spark,
+                    rt.lake,
+                    store,
+                    rt.database_url(),
+                    parts.params,
+                    k or rt.settings.recommend.top_k,
+                    on_stage=lambda s: progress.update(task, description=s),
+                    policy=parts.policy,
+                    tune=tune,
+                    embedder=parts.embedder,
+                )
+        except LakeMissingError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=2) from exc
     typer.echo(json.dumps(report.as_dict(), indent=2))
 
 
@@ -78,26 +69,22 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
     """Compare ALS, content-based, hybrid and popularity on a chronological split."""
-    from socialpulse.recommend.als import AlsParams
-    from socialpulse.recommend.embedding import create_text_embedder
-    from socialpulse.recommend.hybrid import HybridPolicy
     from socialpulse.recommend.job import LakeMissingError, run_evaluate
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.lake import LakePaths
 
-    settings = Settings()
-    spark = build_spark(settings, "socialpulse-recommend-evaluate")
+    rt = Runtime()
+    spark = rt.spark("socialpulse-recommend-evaluate")
+    parts = rt.recommend_parts()
     try:
         with console.status("evaluating on a chronological split"):
             report = run_evaluate(
                 spark,
-                LakePaths(settings.resolved_lake_uri),
-                AlsParams.from_settings(settings),
+                rt.lake,
+                parts.params,
                 k,
                 test_fraction,
                 tune,
-                HybridPolicy.from_settings(settings),
-                create_text_embedder(settings),
+                parts.policy,
+                parts.embedder,
             )
     except LakeMissingError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -144,16 +131,14 @@ def fit_predict(
     output: Annotated[Path, typer.Option("--output", help="CSV to write (user,item,rank,score).")],
 ) -> None:
     """Train ALS on a file and write the top-K unseen items of every user to a CSV."""
-    from socialpulse.recommend.als import AlsParams
     from socialpulse.recommend.job import InteractionFileError, run_fit_predict
-    from socialpulse.spark import build_spark
 
     if not train_file.is_file():
         raise typer.BadParameter(f"{train_file} is not a file", param_hint="--train")
-    settings = Settings()
-    spark = build_spark(settings, "socialpulse-recommend-fit-predict")
+    rt = Runtime()
+    spark = rt.spark("socialpulse-recommend-fit-predict")
     try:
-        report = run_fit_predict(spark, train_file, output, k, AlsParams.from_settings(settings))
+        report = run_fit_predict(spark, train_file, output, k, rt.recommend_parts().params)
     except InteractionFileError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from socialpulse.cli.runtime import Runtime
 from socialpulse.cli.sentiment_serve import serve
 from socialpulse.config import Settings
 from socialpulse.domain.protocols import SentimentBackend
@@ -88,7 +89,7 @@ def _build_backend(name: str | None, settings: Settings) -> SentimentBackend:
     from socialpulse.sentiment.cache import with_cache
 
     try:
-        return with_cache(create_backend(name or settings.sentiment_backend, settings), settings)
+        return with_cache(create_backend(name or settings.sentiment.backend, settings), settings)
     except UnknownBackendError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
 
@@ -127,7 +128,7 @@ def classify(
     except (InputFormatError, UnicodeDecodeError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None
-    settings = Settings()
+    settings = Runtime().settings
     model = _build_backend(backend, settings)
     sink: IO[str] = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
@@ -173,7 +174,7 @@ def evaluate(
     except DataFormatError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None
-    settings = Settings()
+    settings = Runtime().settings
     model = _build_backend(backend, settings)
     predicted: list[str] = []
     texts = [r.text for r in rows]
@@ -224,12 +225,12 @@ def train(
     from socialpulse.sentiment.training import TrainConfig
     from socialpulse.sentiment.training import train as run_training
 
-    settings = Settings()
+    settings = Runtime().settings
     config = TrainConfig(
         data_dir=data_dir,
-        cache_dir=settings.data_dir / "sentiment_features",
+        cache_dir=settings.storage.data_dir / "sentiment_features",
         runtime=runtime,
-        onnx_cache=onnx_cache_dir(settings),
+        onnx_cache=onnx_cache_dir(settings.sentiment),
         layers=tuple(int(x) for x in layers.split(",")),
         vader=vader,
         c=c,
@@ -267,8 +268,8 @@ def export(
     """
     import time
 
-    settings = Settings()
-    name = backend or settings.sentiment_backend
+    settings = Runtime().settings
+    name = backend or settings.sentiment.backend
     started = time.perf_counter()
     model = _build_backend(name, settings)
     model.predict(["warm-up"])
@@ -287,4 +288,4 @@ def export(
 def _onnx_dir(settings: Settings) -> Path:
     from socialpulse.sentiment.minilm import onnx_cache_dir
 
-    return onnx_cache_dir(settings)
+    return onnx_cache_dir(settings.sentiment)

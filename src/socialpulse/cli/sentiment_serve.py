@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime
 
 
 def serve(
@@ -31,19 +31,19 @@ def serve(
     from socialpulse.sentiment.base import create_backend
     from socialpulse.sentiment.server import create_app
 
-    settings = Settings()
-    name = backend or settings.sentiment_backend
+    settings = Runtime().settings
+    name = backend or settings.sentiment.backend
     if name == "hf-api":
         raise typer.BadParameter("serve a local backend, not hf-api", param_hint="--backend")
     app = create_app(
         create_backend(name, settings),
         model_id=model_id,
-        max_inputs=settings.sentiment_serve_max_inputs,
-        max_text_chars=settings.api_max_text_chars,
+        max_inputs=settings.sentiment.serve_max_inputs,
+        max_text_chars=settings.api.max_text_chars,
     )
     uvicorn.run(
         app,
-        host=host or settings.sentiment_serve_host,
-        port=port or settings.sentiment_serve_port,
+        host=host or settings.sentiment.serve_host,
+        port=port or settings.sentiment.serve_port,
         log_level="warning",
     )

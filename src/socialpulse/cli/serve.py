@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime
 
 
 def serve(
@@ -26,17 +26,17 @@ def serve(
     from socialpulse.api.deps import build_app
     from socialpulse.api.middleware import configure_json_logging
     from socialpulse.api.ratelimit import create_rate_limiter
-    from socialpulse.storage.base import create_store
 
     configure_json_logging()
-    settings = Settings()
-    n_workers = workers or settings.api_workers
-    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    rt = Runtime()
+    settings = rt.settings
+    n_workers = workers or settings.api.workers
+    bind_host, bind_port = host or settings.api.host, port or settings.api.port
     # access_log off: the API writes its own structured access log with request ids.
     if n_workers == 1:
         uvicorn.run(build_app(settings), host=bind_host, port=bind_port, access_log=False)
         return
-    if settings.api_rate_limiter == "memory":
+    if settings.api.rate_limiter == "memory":
         typer.echo(
             f"warning: api_rate_limiter=memory counts per worker: a key gets up to {n_workers}x "
             "its limit; use sqlite to share the limit",
@@ -44,11 +44,8 @@ def serve(
         )
     # Migrate once here, so that the workers, starting together, find the schema (and the
     # rate-limit file) ready instead of racing to create them.
-    if settings.database_url == "":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
-    store.create_schema()
-    store.close()
+    with rt:
+        rt.store()
     create_rate_limiter(settings).close()  # the shared buckets file, made before the workers
     # Each worker imports the factory and builds its own app (store pool, caches) from the
     # same environment; rate limits are shared through api_rate_limiter=sqlite.

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from socialpulse.config import Settings
+from socialpulse.cli.runtime import Runtime
 
 
 def stream(
@@ -33,31 +33,14 @@ def stream(
     ] = None,
 ) -> None:
     """Process landing files continuously as they arrive, exactly once, until Ctrl-C."""
-    from socialpulse.processing.sentiment_step import BackendSpec
-    from socialpulse.processing.stream_job import PostsStream, StreamConfig
-    from socialpulse.spark import build_spark
-    from socialpulse.storage.base import create_store
-    from socialpulse.storage.lake import LakePaths
+    from socialpulse.processing.stream_job import PostsStream
 
-    settings = Settings()
-    landing_dir = (landing or settings.resolved_landing_dir).resolve()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.resolved_database_url)
-    store.create_schema()
-    spark = build_spark(settings, "socialpulse-stream")
-    config = StreamConfig(
-        landing_dir=str(landing_dir),
-        checkpoint_dir=str(settings.resolved_checkpoint_dir.resolve()),
-        lake=LakePaths(settings.resolved_lake_uri),
-        database_url=settings.resolved_database_url,
-        backend=BackendSpec(backend or settings.sentiment_backend, settings),
-        trigger_seconds=trigger_seconds or settings.stream_trigger_seconds,
-        max_files_per_trigger=max_files_per_trigger or settings.stream_max_files_per_trigger,
-        watermark_seconds=settings.stream_watermark_seconds,
-        sentiment_batch_size=settings.sentiment_batch_size,
-        shuffle_partitions=settings.stream_shuffle_partitions,
-        adaptive_execution=settings.stream_adaptive_execution,
-    )
+    rt = Runtime(stop_spark=True)
+    landing_dir = (landing or rt.settings.storage.resolved_landing_dir).resolve()
+    rt.ensure_data_dir()
+    store = rt.store()
+    spark = rt.spark("socialpulse-stream")
+    config = rt.stream_config(landing_dir, backend, trigger_seconds, max_files_per_trigger)
     runner = PostsStream(spark, config, store)
     query = runner.start(available_now=available_now)
     typer.echo(f"streaming {landing_dir / 'posts'} (checkpoint {config.checkpoint})", err=True)
@@ -77,7 +60,6 @@ def stream(
     except Exception as exc:  # noqa: BLE001 - recorded in stream_status, then re-raised
         error = exc
     runner.finish(query, error)
-    store.close()
-    spark.stop()
+    rt.close()
     if error is not None:
         raise typer.Exit(code=1)

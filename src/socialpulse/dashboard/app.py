@@ -48,9 +48,9 @@ def run_page(name: str, base_url: str, api_key: str | None, refresh_s: float = 1
 def main(settings: Settings) -> None:
     """Every page behind a sidebar navigation, reading the API configured in ``settings``."""
     st.set_page_config(page_title="socialpulse", page_icon=":material/insights:", layout="wide")
-    key = settings.dashboard_api_key.get_secret_value() if settings.dashboard_api_key else None
-    options = PageOptions(refresh_s=settings.dashboard_refresh_s)
-    api = _client(settings.dashboard_api_url, key, settings.dashboard_timeout_s)
+    key = settings.dashboard.api_key.get_secret_value() if settings.dashboard.api_key else None
+    options = PageOptions(refresh_s=settings.dashboard.refresh_s)
+    api = _client(settings.dashboard.api_url, key, settings.dashboard.timeout_s)
     pages = [
         st.Page(
             _page(module, api, options),

@@ -218,7 +218,7 @@ def create_source(
     max_idle_polls: int | None = None,
     poll_interval_s: float | None = None,
 ) -> PostSource:
-    """Build the source called ``name`` (``settings.ingest_source``) from the settings.
+    """Build the source called ``name`` (``settings.ingest.source``) from the settings.
 
     Raises ``ValueError`` with an actionable message when its configuration is incomplete.
     """
@@ -228,27 +228,29 @@ def create_source(
         if path is None or not path.exists():
             raise ValueError("the file source needs a path to an existing file or folder")
         return FileSource(path)
-    q = query or settings.x_query
+    q = query or settings.ingest.x_query
     if not q:
         raise ValueError("no search query: pass --query or set SOCIALPULSE_X_QUERY")
-    token = settings.x_bearer_token
+    token = settings.ingest.x_bearer_token
     if name == "x" and token is None:
         raise ValueError("the x source needs SOCIALPULSE_X_BEARER_TOKEN (an app bearer token)")
-    base = settings.x_api_base_url if name == "x" else settings.x_mock_url
+    base = settings.ingest.x_api_base_url if name == "x" else settings.ingest.x_mock_url
     client = XClient(
-        httpx.Client(base_url=base, timeout=settings.x_timeout_s),
+        httpx.Client(base_url=base, timeout=settings.ingest.x_timeout_s),
         token or SecretStr("mock-token"),  # the stand-in accepts any token unless told one
-        max_attempts=settings.x_max_attempts,
+        max_attempts=settings.ingest.x_max_attempts,
     )
     return XSearchSource(
         client,
-        CursorStore(settings.data_dir / "ingest" / "cursors"),
+        CursorStore(settings.storage.data_dir / "ingest" / "cursors"),
         q,
         name=name,
-        max_results=settings.x_max_results,
-        engagement_budget=settings.x_engagement_budget,
-        poll_interval_s=settings.x_poll_interval_s if poll_interval_s is None else poll_interval_s,
+        max_results=settings.ingest.x_max_results,
+        engagement_budget=settings.ingest.x_engagement_budget,
+        poll_interval_s=settings.ingest.x_poll_interval_s
+        if poll_interval_s is None
+        else poll_interval_s,
         max_idle_polls=max_idle_polls,
         max_polls=max_polls,
-        field_style=settings.x_field_style,
+        field_style=settings.ingest.x_field_style,
     )

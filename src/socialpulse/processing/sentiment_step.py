@@ -6,7 +6,7 @@ process handles; texts are classified in batches, each distinct text once per ba
 Posts are routed by their ``lang`` (X's BCP 47 code): English, and posts whose language is
 missing or one of X's "no language" codes (``und``, ``zxx``, ``art``, ``q*``), go to the main
 backend, which is English-only. Any other language goes to
-``settings.sentiment_multilingual_backend`` when one is configured; otherwise the post is kept,
+``settings.sentiment.multilingual_backend`` when one is configured; otherwise the post is kept,
 marked ``unsupported_language`` with a neutral, zero-score placeholder, and never labelled as
 if it were English. ``sentiment_status`` says which of these happened to each post.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -28,15 +29,33 @@ from socialpulse.domain.records import SentimentResult, SentimentStatus
 from socialpulse.domain.schemas import SENTIMENT_FIELDS
 
 if TYPE_CHECKING:
-    from socialpulse.config import Settings
+    from socialpulse.config import SentimentSettings, Settings
 
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """What a worker needs to build its backend: the registry name and the settings."""
+    """What a worker needs to build its backend: the registry name and the sentiment section.
+
+    It is pickled into every Spark task, so it carries the sentiment settings only, with every
+    secret removed (checked here). A backend that needs a token on an executor (``hf-api``)
+    reads ``SOCIALPULSE_HF_TOKEN`` from the executor's own environment (docs/DEPLOYMENT.md).
+    """
 
     name: str
-    settings: Settings
+    sentiment: SentimentSettings
+    cache_path: Path
+    """The persistent result cache's SQLite file, resolved on the driver."""
+
+    def __post_init__(self) -> None:
+        if self.sentiment.hf_token is not None:
+            raise ValueError("BackendSpec must not carry secrets: use BackendSpec.of(...)")
+
+    @classmethod
+    def of(cls, name: str, settings: Settings) -> BackendSpec:
+        """The spec of backend ``name`` under ``settings``, secrets left out."""
+        from socialpulse.sentiment.cache import default_cache_path
+
+        return cls(name, settings.sentiment.without_secrets(), default_cache_path(settings))
 
     def build(self) -> SentimentBackend:
         """Build the backend (called in the worker process), behind the persistent cache."""
@@ -44,14 +63,21 @@ class BackendSpec:
 
     def build_multilingual(self) -> SentimentBackend | None:
         """The backend for non-English posts, or ``None`` when none is configured."""
-        name = self.settings.sentiment_multilingual_backend
+        name = self.sentiment.multilingual_backend
         return self._build(name) if name else None
 
     def _build(self, name: str) -> SentimentBackend:
+        from socialpulse.config import env_secret
         from socialpulse.sentiment.base import create_backend
-        from socialpulse.sentiment.cache import with_cache
+        from socialpulse.sentiment.cache import with_cache_at
 
-        return with_cache(create_backend(name, self.settings), self.settings)
+        sentiment = self.sentiment.model_copy(update={"hf_token": env_secret("hf_token")})
+        return with_cache_at(create_backend(name, sentiment), sentiment, self.cache_path)
+
+    @property
+    def key(self) -> str:
+        """Identifies the backend this spec builds (one per worker process and key)."""
+        return f"{self.name}:{self.cache_path}:{self.sentiment.model_dump_json()}"
 
 
 # One backend per Python worker process, keyed by spec. Spark reuses Python workers between
@@ -63,16 +89,15 @@ _WORKER_MULTILINGUAL: dict[str, SentimentBackend | None] = {}
 
 
 def _backend_for(spec: BackendSpec) -> SentimentBackend:
-    key = f"{spec.name}:{spec.settings.model_dump_json()}"
-    backend = _WORKER_BACKENDS.get(key)
+    backend = _WORKER_BACKENDS.get(spec.key)
     if backend is None:
         backend = spec.build()
-        _WORKER_BACKENDS[key] = backend
+        _WORKER_BACKENDS[spec.key] = backend
     return backend
 
 
 def _multilingual_for(spec: BackendSpec) -> SentimentBackend | None:
-    key = spec.settings.model_dump_json()
+    key = spec.key
     if key not in _WORKER_MULTILINGUAL:
         # Built only when a batch holds a non-English post, so English-only streams never
         # load the multilingual model.
@@ -204,9 +229,9 @@ def add_sentiment(
     from socialpulse.sentiment.minilm import prepare
 
     # Runs on the driver: one-off exports happen here, not in every worker at once.
-    prepare(spec.name, spec.settings)
-    if spec.settings.sentiment_multilingual_backend:
-        prepare(spec.settings.sentiment_multilingual_backend, spec.settings)
+    prepare(spec.name, spec.sentiment)
+    if spec.sentiment.multilingual_backend:
+        prepare(spec.sentiment.multilingual_backend, spec.sentiment)
     out_schema = StructType([*posts.schema.fields, *SENTIMENT_FIELDS])
     has_lang = lang_col in posts.columns
 

@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming.listener import StreamingQueryListener
 from pyspark.sql.streaming.query import StreamingQuery
 
+from socialpulse.config import SentimentSettings, StreamSettings
 from socialpulse.domain.columns import POSTS_DIR, Col
 from socialpulse.processing.batch_job import BatchReport, process_posts
 from socialpulse.processing.sentiment_step import BackendSpec
@@ -41,6 +42,10 @@ STATUS_TABLE = "stream_status"
 _KEEP_EVENT_TIME_FILES = 100
 
 
+# Defaults are the settings' defaults, written once in config.py.
+_DEFAULTS = StreamSettings()
+
+
 @dataclass(frozen=True)
 class StreamConfig:
     """Where the stream reads, checkpoints and writes, and how fast it triggers."""
@@ -50,13 +55,13 @@ class StreamConfig:
     lake: LakePaths
     database_url: str
     backend: BackendSpec
-    trigger_seconds: float = 2.0
-    max_files_per_trigger: int = 50
-    watermark_seconds: int = 600
-    sentiment_batch_size: int = 256
+    trigger_seconds: float = _DEFAULTS.trigger_seconds
+    max_files_per_trigger: int = _DEFAULTS.max_files_per_trigger
+    watermark_seconds: int = _DEFAULTS.watermark_seconds
+    sentiment_batch_size: int = SentimentSettings().batch_size
     query_name: str = "posts"
-    shuffle_partitions: int = 2
-    adaptive_execution: bool = False
+    shuffle_partitions: int = _DEFAULTS.shuffle_partitions
+    adaptive_execution: bool = _DEFAULTS.adaptive_execution
 
     @property
     def checkpoint(self) -> str:

@@ -70,18 +70,18 @@ def kafka_topics(settings: Settings) -> Topics:
     from socialpulse.queue.kafka import Topics
 
     return Topics(
-        settings.kafka_topic_posts,
-        settings.kafka_topic_interactions,
-        settings.kafka_topic_deadletter,
+        settings.ingest.kafka_topic_posts,
+        settings.ingest.kafka_topic_interactions,
+        settings.ingest.kafka_topic_deadletter,
     )
 
 
 def create_sink(name: str, settings: Settings) -> Sink:
-    """Build the sink called ``name`` (``settings.ingest_sink``); Kafka topics are created."""
+    """Build the sink called ``name`` (``settings.ingest.sink``); Kafka topics are created."""
     from socialpulse.queue.landing import LandingSink, LandingWriter
 
     if name == "landing":
-        return LandingSink(LandingWriter(settings.resolved_landing_dir))
+        return LandingSink(LandingWriter(settings.storage.resolved_landing_dir))
     if name != "kafka":
         raise ValueError(f"unknown sink {name!r}; choose one of {SINK_NAMES}")
     # Imported here so the embedded default never loads librdkafka.
@@ -92,7 +92,7 @@ def create_sink(name: str, settings: Settings) -> Sink:
 
     topics = kafka_topics(settings)
     ensure_topics(
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}),
+        AdminClient({"bootstrap.servers": settings.ingest.kafka_bootstrap_servers}),
         [topics.posts, topics.interactions, topics.deadletter],
     )
-    return KafkaSink(Producer(producer_config(settings.kafka_bootstrap_servers)), topics)
+    return KafkaSink(Producer(producer_config(settings.ingest.kafka_bootstrap_servers)), topics)

@@ -20,19 +20,21 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from socialpulse.config import IngestSettings
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, SCHEMA_VERSION, Col
 from socialpulse.queue.landing import LandingWriter
 
 log = logging.getLogger(__name__)
+_DEFAULTS = IngestSettings()
 
 
 @dataclass(frozen=True)
 class Topics:
-    """Topic names (from settings)."""
+    """Topic names (from settings; the defaults are the settings' defaults)."""
 
-    posts: str = "socialpulse.posts"
-    interactions: str = "socialpulse.interactions"
-    deadletter: str = "socialpulse.deadletter"
+    posts: str = _DEFAULTS.kafka_topic_posts
+    interactions: str = _DEFAULTS.kafka_topic_interactions
+    deadletter: str = _DEFAULTS.kafka_topic_deadletter
 
 
 def producer_config(bootstrap: str) -> dict[str, Any]:

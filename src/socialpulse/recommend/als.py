@@ -16,7 +16,7 @@ from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from socialpulse.config import Settings
+from socialpulse.config import RecommendSettings
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.ranking import top_k_by_factors
 
@@ -37,7 +37,7 @@ class AlsParams:
     seed: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AlsParams:
+    def from_settings(cls, settings: RecommendSettings) -> AlsParams:
         """The parameters configured in ``settings``."""
         return cls(
             rank=settings.als_rank,

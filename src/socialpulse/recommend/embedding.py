@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from socialpulse.config import Settings
+from socialpulse.config import RecommendSettings
 
 F32 = npt.NDArray[np.float32]
 
@@ -90,11 +90,11 @@ class HashingEmbedder:
 TEXT_EMBEDDERS = ("hashing", "none")
 
 
-def create_text_embedder(settings: Settings) -> TextEmbedder | None:
+def create_text_embedder(settings: RecommendSettings) -> TextEmbedder | None:
     """The embedder named by ``recommend_text_embedding`` (``none``: no text candidates)."""
-    name = settings.recommend_text_embedding
+    name = settings.text_embedding
     if name == "hashing":
-        return HashingEmbedder(dim=settings.recommend_text_dim, seed=settings.seed)
+        return HashingEmbedder(dim=settings.text_dim, seed=settings.seed)
     if name == "none":
         return None
     raise ValueError(f"unknown recommend_text_embedding {name!r}; choose one of {TEXT_EMBEDDERS}")

@@ -36,7 +36,7 @@ from pyspark.ml.feature import IndexToString
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from socialpulse.config import Settings
+from socialpulse.config import RecommendSettings
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import (
     CONFIDENCE,
@@ -85,47 +85,51 @@ _MAX_CELLS = 2_000_000
 _EPS = 1e-9
 
 
+# The policy's defaults are the settings' defaults, written once in config.py.
+_DEFAULTS = RecommendSettings()
+
+
 @dataclass(frozen=True)
 class HybridPolicy:
-    """Blend weights and the sentiment policy (settings ``recommend_*``)."""
+    """Blend weights and the sentiment policy (``settings.recommend``)."""
 
-    als_weight: float = 1.0
-    content_weight: float = 1.0
-    popularity_weight: float = 0.2
-    topic_als_weight: float = 0.3
+    als_weight: float = _DEFAULTS.als_weight
+    content_weight: float = _DEFAULTS.content_weight
+    popularity_weight: float = _DEFAULTS.popularity_weight
+    topic_als_weight: float = _DEFAULTS.topic_als_weight
     """Share of the user x hashtag ALS prediction added to the observed hashtag profile."""
-    author_weight: float = 1.0
+    author_weight: float = _DEFAULTS.author_weight
     """Profile weight of each own post's hashtag (an engaged post weighs its confidence)."""
-    topic_sentiment_weight: float = 0.5
+    topic_sentiment_weight: float = _DEFAULTS.topic_sentiment_weight
     """Posts on a topic get x (1 + this * user's mean sentiment on it), clipped at 0."""
-    negative_threshold: float = -0.5
+    negative_threshold: float = _DEFAULTS.negative_threshold
     """Posts whose sentiment score is at or below this are strongly negative ..."""
-    negative_penalty: float = 0.5
+    negative_penalty: float = _DEFAULTS.negative_penalty
     """... and get their score multiplied by this."""
-    recency_half_life_hours: float = 72.0
+    recency_half_life_hours: float = _DEFAULTS.recency_half_life_hours
     """A post's score halves every this many hours of age; 0 = no decay."""
-    vocabulary_size: int = 512
-    text_weight: float = 0.5
+    vocabulary_size: int = _DEFAULTS.hashtag_vocabulary
+    text_weight: float = _DEFAULTS.text_weight
     """Blend weight of text similarity (0 where the catalogue has no text embeddings)."""
-    max_candidates: int = 50_000
+    max_candidates: int = _DEFAULTS.max_candidates
     """Only the newest this many posts are candidates (0 = every post in the lake)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> HybridPolicy:
+    def from_settings(cls, settings: RecommendSettings) -> HybridPolicy:
         """The policy configured in ``settings``."""
         return cls(
-            als_weight=settings.recommend_als_weight,
-            content_weight=settings.recommend_content_weight,
-            popularity_weight=settings.recommend_popularity_weight,
-            topic_als_weight=settings.recommend_topic_als_weight,
-            author_weight=settings.recommend_author_weight,
-            topic_sentiment_weight=settings.recommend_topic_sentiment_weight,
-            negative_threshold=settings.recommend_negative_threshold,
-            negative_penalty=settings.recommend_negative_penalty,
-            recency_half_life_hours=settings.recommend_recency_half_life_hours,
-            vocabulary_size=settings.recommend_hashtag_vocabulary,
-            text_weight=settings.recommend_text_weight,
-            max_candidates=settings.recommend_max_candidates,
+            als_weight=settings.als_weight,
+            content_weight=settings.content_weight,
+            popularity_weight=settings.popularity_weight,
+            topic_als_weight=settings.topic_als_weight,
+            author_weight=settings.author_weight,
+            topic_sentiment_weight=settings.topic_sentiment_weight,
+            negative_threshold=settings.negative_threshold,
+            negative_penalty=settings.negative_penalty,
+            recency_half_life_hours=settings.recency_half_life_hours,
+            vocabulary_size=settings.hashtag_vocabulary,
+            text_weight=settings.text_weight,
+            max_candidates=settings.max_candidates,
         )
 
     def with_weights(

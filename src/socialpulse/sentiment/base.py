@@ -6,15 +6,12 @@ Builders import their heavy dependencies lazily, so choosing ``vader`` never loa
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from socialpulse.config import SentimentSettings, Settings
 from socialpulse.domain.protocols import SentimentBackend
 from socialpulse.domain.records import LABELS, SentimentResult
 
-if TYPE_CHECKING:
-    from socialpulse.config import Settings
-
-BackendBuilder = Callable[["Settings"], SentimentBackend]
+BackendBuilder = Callable[[SentimentSettings], SentimentBackend]
 
 _REGISTRY: dict[str, BackendBuilder] = {}
 
@@ -39,16 +36,20 @@ def available_backends() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_backend(name: str, settings: Settings) -> SentimentBackend:
-    """Build the backend registered as ``name``."""
+def create_backend(name: str, settings: SentimentSettings | Settings) -> SentimentBackend:
+    """Build the backend registered as ``name`` from the sentiment settings.
+
+    A whole :class:`Settings` (scripts, tests) is accepted; only its sentiment section is used.
+    """
     _load_builtin()
+    sentiment = settings.sentiment if isinstance(settings, Settings) else settings
     try:
         builder = _REGISTRY[name]
     except KeyError:
         raise UnknownBackendError(
             f"unknown sentiment backend {name!r}; choose one of {', '.join(sorted(_REGISTRY))}"
         ) from None
-    return builder(settings)
+    return builder(sentiment)
 
 
 def _load_builtin() -> None:

@@ -18,7 +18,7 @@ from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.sqlite_wal import open_wal
 
 if TYPE_CHECKING:
-    from socialpulse.config import Settings
+    from socialpulse.config import SentimentSettings, Settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sentiment_cache (
@@ -153,15 +153,22 @@ def _identity(text: str) -> str:
 
 def default_cache_path(settings: Settings) -> Path:
     """Where the cache lives: ``sentiment_cache_path`` or ``data_dir/sentiment_cache.sqlite``."""
-    return settings.sentiment_cache_path or settings.data_dir / "sentiment_cache.sqlite"
+    return settings.sentiment.cache_path or settings.storage.data_dir / "sentiment_cache.sqlite"
 
 
 def with_cache(backend: SentimentBackend, settings: Settings) -> SentimentBackend:
-    """``backend`` behind the persistent cache when ``settings.sentiment_cache`` is on.
+    """``backend`` behind the persistent cache when ``settings.sentiment.cache`` is on.
 
     Backends without a pinned version (``hf-api`` reports ``"remote"``: the hosted model may
     change behind its id) are not cached, since nothing would tell stale results apart.
     """
-    if not settings.sentiment_cache or backend.version in UNVERSIONED:
+    return with_cache_at(backend, settings.sentiment, default_cache_path(settings))
+
+
+def with_cache_at(
+    backend: SentimentBackend, sentiment: SentimentSettings, path: Path
+) -> SentimentBackend:
+    """:func:`with_cache` with the cache file already resolved (what Spark tasks carry)."""
+    if not sentiment.cache or backend.version in UNVERSIONED:
         return backend
-    return CachedBackend(backend, SentimentCache(default_cache_path(settings)))
+    return CachedBackend(backend, SentimentCache(path))

@@ -34,7 +34,7 @@ from socialpulse.sentiment.fallback import FallbackBackend, RemoteUnavailableErr
 from socialpulse.sentiment.labels import UnmappableLabelError, result_from_label_scores
 
 if TYPE_CHECKING:
-    from socialpulse.config import Settings
+    from socialpulse.config import SentimentSettings
     from socialpulse.domain.protocols import SentimentBackend
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ def _refusal(url: str, resp: httpx.Response) -> str:
 
 
 @register("hf-api")
-def _build(settings: Settings) -> SentimentBackend:
+def _build(settings: SentimentSettings) -> SentimentBackend:
     headers = {"User-Agent": "socialpulse"}
     if settings.hf_token is not None:
         headers["Authorization"] = f"Bearer {settings.hf_token.get_secret_value()}"
@@ -307,7 +307,7 @@ def _build(settings: Settings) -> SentimentBackend:
         backoff_s=settings.hf_api_backoff_s,
         neutral_threshold=settings.hf_neutral_threshold,
     )
-    fallback = settings.sentiment_remote_fallback
+    fallback = settings.remote_fallback
     if not fallback:
         return remote
     if fallback == "hf-api":

@@ -29,7 +29,7 @@ from socialpulse.sentiment.ngram import NgramModel
 from socialpulse.sentiment.preprocess import PREPROCESS_VERSION, normalize_tweet
 
 if TYPE_CHECKING:
-    from socialpulse.config import Settings
+    from socialpulse.config import SentimentSettings
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -370,13 +370,13 @@ def build_minilm(
     return backend
 
 
-def onnx_cache_dir(settings: Settings) -> Path:
+def onnx_cache_dir(settings: SentimentSettings) -> Path:
     """Where exported ONNX encoders live: ``sentiment_onnx_dir`` or the user's cache.
 
     The default is per user, not per data dir: exports are keyed by the encoder's hash, so
     every project folder (and every test) on a machine can share one export.
     """
-    return settings.sentiment_onnx_dir or default_onnx_dir()
+    return settings.onnx_dir or default_onnx_dir()
 
 
 def default_onnx_dir() -> Path:
@@ -385,7 +385,7 @@ def default_onnx_dir() -> Path:
     return Path(base) / "socialpulse" / "onnx"
 
 
-def prepare(name: str, settings: Settings) -> None:
+def prepare(name: str, settings: SentimentSettings) -> None:
     """Export the ONNX encoder that backend ``name`` needs, if any, before workers start.
 
     Called on the driver, so Spark's Python workers find the files instead of each exporting
@@ -410,9 +410,9 @@ def _register_runtime(name: str, runtime: str | None) -> None:
     _RUNTIME_OF[name] = runtime or ""
 
     @register(name)
-    def _build(settings: Settings) -> MiniLMBackend:
+    def _build(settings: SentimentSettings) -> MiniLMBackend:
         return build_minilm(
-            threads=settings.sentiment_threads,
+            threads=settings.threads,
             runtime=runtime,
             onnx_cache=onnx_cache_dir(settings),
             name=name,

@@ -19,7 +19,7 @@ from socialpulse.sentiment.base import register
 from socialpulse.sentiment.labels import map_label, result_from_label_scores
 
 if TYPE_CHECKING:
-    from socialpulse.config import Settings
+    from socialpulse.config import SentimentSettings
 
 
 class TransformersBackend:
@@ -102,7 +102,7 @@ def _fingerprint(model_id: str, commit: str | None) -> str:
 
 
 @register("transformers")
-def _build(settings: Settings) -> TransformersBackend:
+def _build(settings: SentimentSettings) -> TransformersBackend:
     return TransformersBackend(
         settings.transformers_model,
         device=settings.transformers_device,

@@ -9,7 +9,7 @@ from socialpulse.domain.records import SentimentLabel, SentimentResult
 from socialpulse.sentiment.base import register
 
 if TYPE_CHECKING:
-    from socialpulse.config import Settings
+    from socialpulse.config import SentimentSettings
 
 # VADER's authors recommend +-0.05 on the compound score as the neutral band.
 _NEUTRAL_BAND = 0.05
@@ -58,5 +58,5 @@ def _proportions(neg: float, neu: float, pos: float) -> dict[str, float]:
 
 
 @register("vader")
-def _build(settings: Settings) -> VaderBackend:
+def _build(settings: SentimentSettings) -> VaderBackend:
     return VaderBackend()

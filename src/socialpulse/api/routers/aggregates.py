@@ -53,7 +53,7 @@ def build_aggregate_router(
 
     async def top(
         request: Request,
-        limit: Annotated[int, Query(ge=1, le=settings.api_max_page_size)] = 20,
+        limit: Annotated[int, Query(ge=1, le=settings.api.max_page_size)] = 20,
     ) -> Response:
         def compute() -> BaseModel:
             items = [res.summary_model.model_validate(r) for r in res.top(limit)]

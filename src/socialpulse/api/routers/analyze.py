@@ -15,7 +15,7 @@ from socialpulse.domain.protocols import SentimentBackend
 def build_router(backend: SentimentBackend, settings: Settings) -> APIRouter:
     """``POST /v1/analyze``; the request limits come from ``settings``."""
     router = APIRouter(prefix="/v1", tags=["analyze"])
-    request_model = analyze_create_model(settings.api_max_batch, settings.api_max_text_chars)
+    request_model = analyze_create_model(settings.api.max_batch, settings.api.max_text_chars)
 
     # A plain (sync) function: FastAPI runs it in its thread pool, so a CPU-bound backend does
     # not block the event loop.

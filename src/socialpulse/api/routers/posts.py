@@ -40,7 +40,7 @@ def _filter(
 def build_router(store: Store, settings: Settings) -> APIRouter:
     """Routes under ``/v1/posts``."""
     router = APIRouter(prefix="/v1/posts", tags=["posts"])
-    Limit = Annotated[int, Query(ge=1, le=settings.api_max_page_size, description="Page size.")]
+    Limit = Annotated[int, Query(ge=1, le=settings.api.max_page_size, description="Page size.")]
     Author = Annotated[str | None, Query(max_length=64, description="Author id.")]
     Hashtag = Annotated[
         str | None, Query(max_length=140, description="With or without '#'.", examples=["coffee"])

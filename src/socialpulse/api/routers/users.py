@@ -36,7 +36,7 @@ def build_router(store: Store, settings: Settings, cache: ResponseCache) -> APIR
     """Routes under ``/v1/users/{user_id}``; all but the post pages are cached for
     ``cache.ttl_s`` seconds."""
     router = APIRouter(prefix="/v1/users", tags=["users"])
-    Limit = Annotated[int, Query(ge=1, le=settings.api_max_page_size, description="Page size.")]
+    Limit = Annotated[int, Query(ge=1, le=settings.api.max_page_size, description="Page size.")]
 
     def known(user_id: str) -> None:
         if store.user_profile(user_id) is None:
