@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import logging
+import pickle
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from socialpulse.config import Settings
 from socialpulse.domain.records import SentimentLabel, SentimentResult
+from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.sentiment.base import create_backend
 from socialpulse.sentiment.fallback import FallbackBackend, RemoteUnavailableError
 from socialpulse.sentiment.hf_api import ROUTER_BASE_URL, HfApiError
@@ -225,3 +228,19 @@ def test_the_token_is_never_logged(
     assert TOKEN not in str(err.value)
     assert TOKEN not in repr(settings)
     assert TOKEN not in settings.model_dump_json()
+
+
+def test_spark_tasks_carry_no_token_and_read_it_where_they_run(
+    base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A BackendSpec (pickled into every task) holds no token; the backend it builds reads
+    SOCIALPULSE_HF_TOKEN from the environment of the process that builds it."""
+    spec = BackendSpec.of("hf-api", hf_settings(base_url, sentiment_cache=False))
+    assert TOKEN.encode() not in pickle.dumps(spec)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("SOCIALPULSE_HF_TOKEN", raising=False)
+    with pytest.raises(HfApiError, match="401"):
+        spec.build().predict(["great"])
+    monkeypatch.setenv("SOCIALPULSE_HF_TOKEN", TOKEN)
+    (r,) = spec.build().predict(["great"])
+    assert r.label == expected("great")[0]
