@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
-from socialpulse.ingest.mock_x.app import FaultPlan, create_app, matches
+from socialpulse.ingest.mock_x.app import FaultPlan, create_app
 from socialpulse.ingest.mock_x.feed import ReplayFeed, airline_feed
+from socialpulse.ingest.mock_x.payloads import matches
 from socialpulse.ingest.state import CursorStore
 from tests.ingest_support import (
     cli_env,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
@@ -48,40 +47,6 @@ DEFAULT_INTERACTION_WEIGHTS: dict[InteractionKind, float] = {
     InteractionKind.QUOTE: 3.0,
 }
 """Implicit-feedback confidence per kind: a reply costs the user more effort than a like."""
-
-
-@dataclass(frozen=True, slots=True)
-class Post:
-    """One social media post after cleaning and enrichment."""
-
-    post_id: str
-    author_id: str
-    author_handle: str
-    text: str
-    created_at: datetime  # always timezone-aware UTC
-    lang: str | None = None
-    hashtags: tuple[str, ...] = ()
-    mentions: tuple[str, ...] = ()
-    urls: tuple[str, ...] = ()
-    reply_to_id: str | None = None
-    quote_of_id: str | None = None
-    retweet_of_id: str | None = None
-    like_count: int = 0
-    retweet_count: int = 0
-    reply_count: int = 0
-    quote_count: int = 0
-    source: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Interaction:
-    """A user's engagement with a post; ``weight`` is the implicit-feedback confidence."""
-
-    user_id: str
-    post_id: str
-    kind: InteractionKind
-    ts: datetime
-    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

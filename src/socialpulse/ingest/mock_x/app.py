@@ -9,8 +9,6 @@ fault mode for tests.
 
 from __future__ import annotations
 
-import base64
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,10 +18,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from socialpulse.ingest.mock_x.feed import FeedPost, FeedUser, PostFeed
+from socialpulse.ingest.mock_x.feed import FeedPost, PostFeed
+from socialpulse.ingest.mock_x.payloads import (
+    ID_PATTERN,
+    decode_token,
+    encode_token,
+    error_response,
+    invalid_request,
+    matches,
+    parse_fields,
+    post_json,
+    user_json,
+)
 
 FAULT_KINDS = ("429", "429-bare", "usage-cap", "503", "slow", "malformed")
-_ID = re.compile(r"^[0-9]{1,19}$")
 _SEARCH_PARAMS = {
     "query",
     "max_results",
@@ -97,122 +105,6 @@ class ServerState:
     faults_injected: dict[str, int] = field(default_factory=dict)
 
 
-def _encode_token(oldest_id: str) -> str:
-    return base64.b32hexencode(oldest_id.encode()).decode().rstrip("=").lower()
-
-
-def _decode_token(token: str) -> str | None:
-    try:
-        pad = "=" * (-len(token) % 8)
-        value = base64.b32hexdecode((token.upper() + pad).encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if _ID.match(value) else None
-
-
-def _fields(raw: str | None) -> set[str]:
-    return {f.strip() for f in raw.split(",") if f.strip()} if raw else set()
-
-
-def matches(query: str, post: FeedPost) -> bool:
-    """A subset of X's search syntax: ``a b`` (AND), ``a OR b``, ``-a``, ``from:``, ``lang:``.
-
-    Plain terms match case-insensitively anywhere in the text (X matches tokens; close enough
-    for a stand-in). Parentheses are ignored.
-    """
-    text = post.text.lower()
-    for group in re.split(r"\s+OR\s+", query.replace("(", " ").replace(")", " ").strip()):
-        ok = True
-        for term in group.split():
-            neg = term.startswith("-") and len(term) > 1
-            t = term[1:] if neg else term
-            tl = t.lower()
-            if tl.startswith("from:"):
-                hit = post.author.username.lower() == tl[5:]
-            elif tl.startswith("lang:"):
-                hit = post.lang == tl[5:]
-            else:
-                hit = tl.strip('"') in text
-            if hit == neg:
-                ok = False
-                break
-        if ok:
-            return True
-    return False
-
-
-def _user_json(user: FeedUser, fields: set[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
-    if "public_metrics" in fields:
-        out["public_metrics"] = {
-            "followers_count": user.followers,
-            "following_count": user.followers // 3,
-            "post_count": 100 + user.followers % 997,
-            "listed_count": user.followers // 100,
-        }
-    return out
-
-
-def _post_json(post: FeedPost, fields: set[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
-    if "created_at" in fields:
-        out["created_at"] = post.created_at.isoformat(timespec="milliseconds").replace(
-            "+00:00", "Z"
-        )
-    if "author_id" in fields:
-        out["author_id"] = post.author.id
-    if "lang" in fields:
-        out["lang"] = post.lang
-    if "conversation_id" in fields:
-        out["conversation_id"] = post.conversation_id or post.id
-    if "public_metrics" in fields:
-        out["public_metrics"] = {
-            "repost_count": len(post.reposters),
-            "reply_count": post.reply_count,
-            "like_count": len(post.likers),
-            "quote_count": post.quote_count,
-            "bookmark_count": 0,
-            "impression_count": 10 * (1 + len(post.likers) + len(post.reposters)),
-        }
-    if "entities" in fields:
-        tags = [
-            {"start": m.start(), "end": m.end(), "tag": m.group(1)}
-            for m in re.finditer(r"#(\w+)", post.text)
-        ]
-        mentions = [
-            {"start": m.start(), "end": m.end(), "username": m.group(1)}
-            for m in re.finditer(r"@(\w+)", post.text)
-        ]
-        if tags or mentions:
-            out["entities"] = {
-                **({"hashtags": tags} if tags else {}),
-                **({"mentions": mentions} if mentions else {}),
-            }
-    if post.references and ({"referenced_posts", "referenced_tweets"} & fields):
-        out["referenced_posts"] = [{"type": t, "id": i} for t, i in post.references]
-    return out
-
-
-def _error(status: int, message: str, headers: dict[str, str], **extra: Any) -> JSONResponse:
-    # The spec's default error response, application/json: Error {code, message}; the live
-    # service's problem fields ride along (Error allows additional properties).
-    body = {"code": status, "message": message, "title": message, "detail": message}
-    body.update({"type": "about:blank", "status": status, **extra})
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _invalid(detail: str, parameter: str, value: str = "") -> JSONResponse:
-    body = {
-        "type": "https://api.x.com/2/problems/invalid-request",
-        "title": "Invalid Request",
-        "detail": detail,
-        "parameter": parameter,
-        "value": value,
-        "status": 400,
-    }
-    return JSONResponse(body, status_code=400, media_type="application/problem+json")
-
-
 def create_app(
     feed: PostFeed,
     *,
@@ -248,7 +140,7 @@ def create_app(
         """Auth, faults and rate limits, in X's order; a response means: answer that."""
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or (token is not None and auth[7:] != token):
-            return _error(401, "Unauthorized", {}), {}
+            return error_response(401, "Unauthorized", {}), {}
         with st.lock:
             st.requests += 1
             n = st.requests
@@ -261,7 +153,7 @@ def create_app(
                 st.faults_injected[fault] = st.faults_injected.get(fault, 0) + 1
             allowed, headers = rate_headers(endpoint, limit, consume=fault != "429")
         if fault == "usage-cap":
-            return _error(
+            return error_response(
                 429,
                 "Usage cap exceeded: Monthly product cap",
                 headers,
@@ -278,11 +170,11 @@ def create_app(
                     "x-rate-limit-remaining": "0",
                     "x-rate-limit-reset": str(reset),
                 }
-            return _error(429, "Too Many Requests", headers), headers
+            return error_response(429, "Too Many Requests", headers), headers
         if fault == "429-bare":  # some proxies answer 429 without X's headers
-            return _error(429, "Too Many Requests", {}), headers
+            return error_response(429, "Too Many Requests", {}), headers
         if fault == "503":
-            return _error(503, "Service Unavailable", headers), headers
+            return error_response(503, "Service Unavailable", headers), headers
         if fault == "malformed":
             return Response(
                 '{"data": [{"id": "1',
@@ -297,7 +189,7 @@ def create_app(
     def unknown_params(request: Request, allowed: set[str]) -> JSONResponse | None:
         for name in request.query_params:
             if name not in allowed:
-                return _invalid(
+                return invalid_request(
                     f"The query parameter [{name}] is not one of {sorted(allowed)}", name
                 )
         return None
@@ -313,34 +205,34 @@ def create_app(
         q = request.query_params
         query = q.get("query", "")
         if not 1 <= len(query) <= 4096:
-            return _invalid("The `query` parameter can not be empty", "query", query)
+            return invalid_request("The `query` parameter can not be empty", "query", query)
         try:
             max_results = int(q.get("max_results", "10"))
         except ValueError:
-            return _invalid("max_results must be a number", "max_results", q["max_results"])
+            return invalid_request("max_results must be a number", "max_results", q["max_results"])
         if not 10 <= max_results <= 100:
-            return _invalid(
+            return invalid_request(
                 f"The `max_results` query parameter value [{max_results}] is not between 10 "
                 "and 100",
                 "max_results",
                 str(max_results),
             )
         since = q.get("since_id")
-        if since is not None and not _ID.match(since):
-            return _invalid("since_id must be a post id", "since_id", since)
+        if since is not None and not ID_PATTERN.match(since):
+            return invalid_request("since_id must be a post id", "since_id", since)
         token_value = q.get("next_token") or q.get("pagination_token")
         before: str | None = None
         if token_value:
-            before = _decode_token(token_value)
+            before = decode_token(token_value)
             if before is None:
-                return _invalid("Invalid pagination token", "next_token", token_value)
-        fields = _fields(q.get("post.fields")) | _fields(q.get("tweet.fields"))
-        expansions = _fields(q.get("expansions"))
+                return invalid_request("Invalid pagination token", "next_token", token_value)
+        fields = parse_fields(q.get("post.fields")) | parse_fields(q.get("tweet.fields"))
+        expansions = parse_fields(q.get("expansions"))
         # An expanded field comes with its post, as on X (the spec lists no such post.field).
         fields |= {"author_id"} & expansions
         if expansions & {"referenced_posts", "referenced_tweets.id"}:
             fields.add("referenced_posts")
-        user_fields = _fields(q.get("user.fields"))
+        user_fields = parse_fields(q.get("user.fields"))
 
         hits: list[FeedPost] = []
         for post in reversed(feed.released(clock())):  # newest first, as X answers
@@ -356,13 +248,13 @@ def create_app(
         page, more = hits[:max_results], len(hits) > max_results
         body: dict[str, Any] = {}
         if page:
-            body["data"] = [_post_json(p, fields) for p in page]
+            body["data"] = [post_json(p, fields) for p in page]
             body.update(_includes(page, fields, expansions, user_fields))
         meta: dict[str, Any] = {"result_count": len(page)}
         if page:
             meta["newest_id"], meta["oldest_id"] = page[0].id, page[-1].id
         if more:
-            meta["next_token"] = _encode_token(page[-1].id)
+            meta["next_token"] = encode_token(page[-1].id)
         body["meta"] = meta
         with st.lock:
             st.served_posts.update(p.id for p in page)
@@ -394,10 +286,10 @@ def create_app(
                     else:
                         refs[rid] = ref
         if refs:
-            out["posts"] = [_post_json(r, fields) for r in refs.values()]
+            out["posts"] = [post_json(r, fields) for r in refs.values()]
         if "author_id" in expansions:
             authors = {p.author.id: p.author for p in [*page, *refs.values()]}
-            out["users"] = [_user_json(u, user_fields) for u in authors.values()]
+            out["users"] = [user_json(u, user_fields) for u in authors.values()]
         result: dict[str, Any] = {"includes": out} if out else {}
         if errors:
             result["errors"] = errors
@@ -412,15 +304,15 @@ def create_app(
         bad = unknown_params(request, _USERS_PARAMS)
         if bad is not None:
             return bad
-        if not _ID.match(post_id):
-            return _invalid("The `id` path parameter must be a post id", "id", post_id)
+        if not ID_PATTERN.match(post_id):
+            return invalid_request("The `id` path parameter must be a post id", "id", post_id)
         q = request.query_params
         try:
             max_results = int(q.get("max_results", "100"))
         except ValueError:
-            return _invalid("max_results must be a number", "max_results", q["max_results"])
+            return invalid_request("max_results must be a number", "max_results", q["max_results"])
         if not 1 <= max_results <= 100:
-            return _invalid(
+            return invalid_request(
                 "max_results must be between 1 and 100", "max_results", str(max_results)
             )
         post = feed.post(post_id)
@@ -446,19 +338,19 @@ def create_app(
         start = 0
         token_value = q.get("pagination_token")
         if token_value:
-            decoded = _decode_token(token_value)
+            decoded = decode_token(token_value)
             if decoded is None:
-                return _invalid("Invalid pagination token", "pagination_token", token_value)
+                return invalid_request("Invalid pagination token", "pagination_token", token_value)
             start = int(decoded)
         ids = list(who(post))
         chunk = ids[start : start + max_results]
         users = [u for u in (feed.user(i) for i in chunk) if u is not None]
-        user_fields = _fields(q.get("user.fields"))
+        user_fields = parse_fields(q.get("user.fields"))
         body = {"meta": {"result_count": len(users)}}
         if users:
-            body["data"] = [_user_json(u, user_fields) for u in users]
+            body["data"] = [user_json(u, user_fields) for u in users]
         if start + max_results < len(ids):
-            body["meta"]["next_token"] = _encode_token(str(start + max_results))
+            body["meta"]["next_token"] = encode_token(str(start + max_results))
         return JSONResponse(body, headers=headers)
 
     @app.get("/2/tweets/{post_id}/liking_users")
