@@ -53,8 +53,9 @@ class Store(Protocol):
 
         ``increments`` maps an aggregate table (the ``table`` of a spec in
         ``domain.aggregates``) to rows of the same columns computed over new posts only,
-        merged by the spec's rules. All of it and the mark "``batch_id`` applied" commit in one transaction;
-        returns False, changing nothing, when ``stream_id`` already applied ``batch_id``.
+        merged by the spec's rules. All of it and the mark "``batch_id`` applied" commit in
+        one transaction; returns False, changing nothing, when ``stream_id`` already applied
+        ``batch_id``.
         """
         ...
 
