@@ -12,7 +12,7 @@ from datetime import date, datetime
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DataType, IntegralType, StructField, StructType
+from pyspark.sql.types import DataType, IntegralType, StructType
 
 from socialpulse.domain.aggregates import (
     Aggregate,
@@ -189,23 +189,6 @@ def _integral_dtypes(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
         if isinstance(f.dataType, IntegralType) and not frame[f.name].isna().any()
     ]
     return frame.astype(dict.fromkeys(ints, "int64")) if ints else frame
-
-
-def lake_schema(agg: Aggregate, computed: StructType) -> StructType:
-    """The lake layer's columns of ``agg``: its rows' plus the stream's ``stream_id, batch_id``.
-
-    Every file of the layer has both (null on the batch job's rows), so no reader depends on
-    schema merging.
-    """
-    from pyspark.sql.types import LongType, StringType
-
-    return StructType(
-        [
-            *computed.fields,
-            StructField(Col.STREAM_ID, StringType(), True),
-            StructField(Col.BATCH_ID, LongType(), True),
-        ]
-    )
 
 
 def with_batch(rows: DataFrame, stream_id: str | None, batch_id: int | None) -> DataFrame:
