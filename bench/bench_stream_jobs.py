@@ -1,7 +1,7 @@
 """Spark jobs and wall time per streaming micro-batch: increments vs recomputing from the lake.
 
-The stream's micro-batch (``process_posts`` with ``add_increments``: aggregates of the new posts
-added to the stored rows) against the same code with ``add_increments=None``, which recomputes
+The stream's micro-batch (``process_posts`` with ``stream``: aggregates of the new posts
+added to the stored rows) against the same code with ``stream=None``, which recomputes
 every touched aggregate row from the lake, as micro-batches did before. Both modes get the same
 micro-batches (400 posts each: 2 s at 200 posts/s) in one process and one Spark session,
 alternating batch by batch so machine load hits both alike. The job count does not depend on
@@ -29,7 +29,7 @@ from typing import Any
 from _common import record
 
 from socialpulse.config import Settings
-from socialpulse.processing.batch_job import BatchReport, process_posts, read_lines
+from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts, read_lines
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.spark import build_spark
 from socialpulse.storage.base import create_store
@@ -100,7 +100,11 @@ def main() -> int:
     cpu0 = time.process_time()
     for b, folder in enumerate(inputs):
         for mode, (store, url, lake) in modes.items():
-            add = partial(store.add_increments, "bench", b) if mode == "increments" else None
+            add = (
+                StreamBatch("bench", b, partial(store.add_increments, "bench", b))
+                if mode == "increments"
+                else None
+            )
             before = len(tracker.getJobIdsForGroup(None))
             t0 = time.perf_counter()
             process_posts(
@@ -110,7 +114,7 @@ def main() -> int:
                 url,
                 backend,
                 BatchReport(),
-                add_increments=add,
+                stream=add,
             )
             if b == 0:
                 continue  # the first batch warms up the Python workers and the model

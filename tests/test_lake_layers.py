@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from socialpulse.cli.main import app
 from socialpulse.config import Settings
+from socialpulse.domain import aggregates as AG
 from socialpulse.domain.columns import Col
-from socialpulse.processing import transforms as T
+from socialpulse.processing import aggregates as A
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage import tables as t
@@ -130,9 +131,9 @@ def test_layers_reruns_and_reprocessing_a_day(
     # Aggregates: the daily trends the database serves, as Parquet by day.
     posts = spark.read.parquet(lake.posts)
     for uri, expected in (
-        (lake.hashtag_trends, T.hashtag_daily_trends(posts)),
-        (lake.mention_trends, T.mention_daily_trends(posts)),
-        (lake.user_trends, T.user_daily_trends(posts)),
+        (lake.hashtag_trends, A.compute(AG.HASHTAG_TRENDS, posts)),
+        (lake.mention_trends, A.compute(AG.MENTION_TRENDS, posts)),
+        (lake.user_trends, A.compute(AG.USER_TRENDS, posts)),
     ):
         assertDataFrameEqual(spark.read.parquet(uri).select(*expected.columns), expected.collect())
     lake_tags = spark.read.parquet(lake.hashtag_trends)

@@ -12,8 +12,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 from pyspark.testing import assertDataFrameEqual
 
+from socialpulse.domain import aggregates as AG
 from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import ENRICHED_POST_SCHEMA, VALID_POST_SCHEMA
+from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
 
 pytestmark = pytest.mark.slow
@@ -199,7 +201,9 @@ def test_hashtag_daily_trends(spark: SparkSession) -> None:
         "hashtag string, day date, n_posts long, n_negative long, n_neutral long, "
         "n_positive long, mean_score double",
     )
-    assertDataFrameEqual(T.hashtag_daily_trends(_scored(spark)), expected, checkRowOrder=False)
+    assertDataFrameEqual(
+        A.compute(AG.HASHTAG_TRENDS, _scored(spark)), expected, checkRowOrder=False
+    )
 
 
 def test_mention_daily_trends(spark: SparkSession) -> None:
@@ -219,7 +223,7 @@ def test_mention_daily_trends(spark: SparkSession) -> None:
         "mention string, day date, n_posts long, n_negative long, n_neutral long, "
         "n_positive long, mean_score double",
     )
-    assertDataFrameEqual(T.mention_daily_trends(scored), expected, checkRowOrder=False)
+    assertDataFrameEqual(A.compute(AG.MENTION_TRENDS, scored), expected, checkRowOrder=False)
 
 
 def test_user_sentiment_profiles(spark: SparkSession) -> None:
@@ -232,7 +236,40 @@ def test_user_sentiment_profiles(spark: SparkSession) -> None:
         "n_neutral long, n_positive long, mean_score double, first_post_at timestamp, "
         "last_post_at timestamp",
     )
-    assertDataFrameEqual(T.user_sentiment_profiles(_scored(spark)), expected, checkRowOrder=False)
+    assertDataFrameEqual(A.compute(AG.USER_PROFILES, _scored(spark)), expected, checkRowOrder=False)
+
+
+def test_hashtag_windows_are_epoch_aligned_minutes_and_hours(spark: SparkSession) -> None:
+    rows = [
+        ("ai", datetime(2026, 10, 1, 9), 1, 0, 0, 1, 0.8),
+        ("ml", datetime(2026, 10, 1, 9), 1, 0, 0, 1, 0.8),
+        ("ai", datetime(2026, 10, 1, 20), 1, 1, 0, 0, -0.6),
+        ("ai", datetime(2026, 10, 2, 8), 1, 0, 1, 0, 0.0),
+        ("ai", datetime(2026, 10, 1, 10), 1, 0, 0, 0, 0.0),  # unsupported language: volume only
+    ]
+    expected = spark.createDataFrame(
+        [(tag, start, size, *rest) for tag, start, *rest in rows for size in (60, 3600)],
+        "hashtag string, window_start timestamp, window_size int, n_posts long, "
+        "n_negative long, n_neutral long, n_positive long, mean_score double",
+    )
+    assertDataFrameEqual(
+        A.compute(AG.HASHTAG_WINDOWS, _scored(spark)), expected, checkRowOrder=False
+    )
+
+
+@pytest.mark.parametrize(
+    "agg",
+    [AG.HASHTAG_TRENDS, AG.USER_TRENDS, AG.USER_PROFILES, AG.HASHTAG_WINDOWS],
+    ids=lambda a: a.name,
+)
+def test_merging_the_rows_of_parts_gives_the_rows_of_the_whole(
+    spark: SparkSession, agg: AG.Aggregate
+) -> None:
+    scored = _scored(spark)
+    first = scored.filter(F.col(Col.POST_ID).isin("1", "3", "5"))
+    second = scored.filter(~F.col(Col.POST_ID).isin("1", "3", "5"))
+    parts = A.compute(agg, first).unionByName(A.compute(agg, second))
+    assertDataFrameEqual(A.merge(agg, parts), A.compute(agg, scored), checkRowOrder=False)
 
 
 def test_interactions_validation_and_default_weights(spark: SparkSession) -> None:

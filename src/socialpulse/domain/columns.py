@@ -78,6 +78,10 @@ class Col:
     WINDOW_START: Final = "window_start"
     WINDOW_SIZE: Final = "window_size"
     """Length of an event-time window in seconds (60 = minute, 3600 = hour)."""
+    STREAM_ID: Final = "stream_id"
+    """Lake aggregate rows a stream appended: its query id (null on rows the batch job wrote)."""
+    BATCH_ID: Final = "batch_id"
+    """Lake aggregate rows a stream appended: the micro-batch (null on the batch job's rows)."""
 
     # -- recommendations ---------------------------------------------------------------------
     RANK: Final = "rank"

@@ -15,9 +15,12 @@ import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
+from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
 from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
+from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
 from socialpulse.processing import validation as V
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
@@ -122,6 +125,17 @@ AddIncrements = Callable[[dict[str, pd.DataFrame]], bool]
 """Applies a micro-batch's aggregate increments exactly once (see ``Store.add_increments``)."""
 
 
+@dataclass(frozen=True)
+class StreamBatch:
+    """A stream's micro-batch: its aggregates are added as increments, exactly once."""
+
+    stream_id: str
+    """The streaming query's id (stable across restarts of one checkpoint)."""
+    batch_id: int
+    add_increments: AddIncrements
+    """Adds the increments to the store in one transaction with the mark "batch applied"."""
+
+
 def process_posts(
     spark: SparkSession,
     raw_lines: DataFrame,
@@ -132,7 +146,7 @@ def process_posts(
     batch_size: int = 256,
     on_stage: Callable[[str], None] = lambda _s: None,
     windows_open_from: datetime | None = None,
-    add_increments: AddIncrements | None = None,
+    stream: StreamBatch | None = None,
 ) -> PostsOutcome:
     """Validate, quarantine, dedupe, drop known, enrich, classify and store ``raw_lines``.
 
@@ -140,14 +154,16 @@ def process_posts(
     columns of :func:`read_lines`. Counts are added to ``report``. ``windows_open_from`` is the
     stream's watermark: hashtag windows ending at or before it are closed and not updated.
 
-    Aggregates: without ``add_increments`` (the batch job) every aggregate row the input touches
-    is recomputed from the lake; with it (the stream) the aggregates of the new posts alone go
-    to ``add_increments``, which adds them to the stored rows once per micro-batch.
+    Aggregates (every spec in ``domain.aggregates``): without ``stream`` (the batch job) every
+    aggregate row the input touches is recomputed from the lake; with it (a micro-batch) the
+    aggregates of the new posts alone are the increments: added to the stored rows through
+    ``stream.add_increments`` once per micro-batch, and appended to the lake's aggregate layer.
 
     Safe to replay after a crash at any point: the database is written before the lake is
     appended (a post is "known" only once it is in the lake, so a replay re-sends it to the
-    database), increments are applied at most once per batch, before the lake append, and the
-    raw layer takes only lines of source files it does not hold yet.
+    database), increments are applied at most once per batch, before the posts' lake append
+    (the lake's aggregate rows carry the batch id, and a replay appends only those missing),
+    and the raw layer takes only lines of source files it does not hold yet.
     """
     # A small micro-batch's latency is mostly Spark jobs (each a scheduling round trip), so the
     # input is read and validated once, and a clean batch costs four jobs: the counts, the
@@ -202,8 +218,7 @@ def process_posts(
     scored = add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    parts = _collect_increments(scored, windows_open_from, add_increments is not None)
-    labels = parts.pop("labels")
+    labels, increments, schemas = _collect_increments(scored, windows_open_from, stream is not None)
     n_stored = 0
     for label, n, late in zip(labels["key"], labels[Col.N_POSTS], labels["late"], strict=True):
         report.labels[label] = report.labels.get(label, 0) + int(n)
@@ -215,14 +230,17 @@ def process_posts(
     if n_stored:
         on_stage("writing the database")
         write_to_store(scored, "posts", database_url)
-        if add_increments is not None:
+        if stream is not None:
             on_stage("adding to trends and profiles")
-            add_increments(parts)
+            stream.add_increments(
+                {a.table: increments[a.name] for a in AGGREGATES if a.table is not None}
+            )
+            _append_lake_increments(spark, increments, schemas, lake, stream)
         on_stage("writing the lake")
         scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
-    if add_increments is None:
+    if stream is None:
         on_stage("aggregating trends and profiles")
-        touched = T.valid_posts(validated)
+        touched = T.enrich_posts(T.valid_posts(validated))
         refresh_aggregates(spark, touched, days, lake, database_url, windows_open_from)
 
     scored.unpersist()
@@ -244,21 +262,15 @@ def store_quarantine(
     quarantine.unpersist()
 
 
-_INCREMENT_SCHEMA = (
-    "kind string, key string, day date, window_start timestamp, window_size int, "
-    "author_handle string, first_post_at timestamp, last_post_at timestamp, n_posts long, "
-    "n_negative long, n_neutral long, n_positive long, mean_score double, late long"
-)
-
-
 def _collect_increments(
     scored: DataFrame, windows_open_from: datetime | None, aggregates: bool
-) -> dict[str, pd.DataFrame]:
-    """Per-label counts of ``scored`` and, if ``aggregates``, its aggregate rows, in one job.
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, StructType]]:
+    """Per-label counts of ``scored`` and, if ``aggregates``, every aggregate's rows, in one job.
 
-    Returns ``labels`` (key = label, n_posts, late) and, with ``aggregates``, one frame per
-    aggregate table in that table's columns. The aggregates are tiny next to the posts, so one
-    union collected to the driver costs one Spark job instead of one per table.
+    Returns the labels (``key`` = label, ``n_posts``, ``late``), the rows of each aggregate
+    spec over ``scored`` alone (its increment), by spec name, and their Spark schemas. The
+    aggregates are tiny next to the posts, so one union collected to the driver costs one
+    Spark job instead of one per aggregate.
     """
     closed: Column = F.lit(False)
     if windows_open_from is not None:
@@ -267,65 +279,52 @@ def _collect_increments(
     label_rows = scored.groupBy(F.col(Col.SENTIMENT_LABEL).alias("key")).agg(
         F.count(F.lit(1)).alias(Col.N_POSTS), F.count_if(closed).alias("late")
     )
-    parts: list[tuple[str, DataFrame]] = [("labels", label_rows)]
+    parts: list[tuple[str, DataFrame]] = [("_labels", label_rows)]
     if aggregates:
-        windows = T.hashtag_window_rows(scored)
-        if windows_open_from is not None:
-            ends = F.col(Col.WINDOW_START).cast("long") + F.col(Col.WINDOW_SIZE)
-            windows = windows.filter(ends > F.lit(windows_open_from.timestamp()))
         parts += [
-            (
-                "hashtag_trends",
-                T.hashtag_daily_trends(scored).withColumnRenamed(Col.HASHTAG, "key"),
-            ),
-            (
-                "mention_trends",
-                T.mention_daily_trends(scored).withColumnRenamed(Col.MENTION, "key"),
-            ),
-            (
-                "user_profiles",
-                T.user_sentiment_profiles(scored).withColumnRenamed(Col.AUTHOR_ID, "key"),
-            ),
-            ("hashtag_windows", T.hashtag_windows(windows).withColumnRenamed(Col.HASHTAG, "key")),
+            (agg.name, A.open_windows(agg, A.compute(agg, scored), windows_open_from))
+            for agg in AGGREGATES
         ]
-    fields = [f.split()[0] for f in _INCREMENT_SCHEMA.split(", ")]
-    types = dict(f.split() for f in _INCREMENT_SCHEMA.split(", "))
-    union: DataFrame | None = None
-    for kind, df in parts:
-        shaped = df.withColumn("kind", F.lit(kind)).select(
-            *[
-                (F.col(c) if c in df.columns or c == "kind" else F.lit(None))
-                .cast(types[c])
-                .alias(c)
-                for c in fields
-            ]
+    frames = A.collect_frames(parts)
+    labels = frames.pop("_labels")
+    return labels, frames, {name: df.schema for name, df in parts[1:]}
+
+
+def _append_lake_increments(
+    spark: SparkSession,
+    frames: dict[str, pd.DataFrame],
+    schemas: dict[str, StructType],
+    lake: LakePaths,
+    stream: StreamBatch,
+) -> None:
+    """Append a micro-batch's increments to the lake's aggregate layer, at most once.
+
+    Rows are tagged with the stream and batch ids; those a crashed earlier attempt of the same
+    batch already published are left out, so a replay appends nothing twice.
+    """
+    for agg in AGGREGATES:
+        frame = frames.get(agg.name)
+        if agg.lake is None or frame is None or frame.empty:
+            continue
+        uri = lake.aggregate(agg.lake)
+        rows = A.with_batch(
+            spark.createDataFrame(frame, schema=schemas[agg.name]),
+            stream.stream_id,
+            stream.batch_id,
         )
-        union = shaped if union is None else union.unionByName(shaped)
-    assert union is not None
-    collected = union.toPandas()
-    key_of = {
-        "labels": "key",
-        "hashtag_trends": Col.HASHTAG,
-        "mention_trends": Col.MENTION,
-        "user_profiles": Col.AUTHOR_ID,
-        "hashtag_windows": Col.HASHTAG,
-    }
-    keep = {
-        "labels": [Col.N_POSTS, "late"],
-        "hashtag_trends": [Col.DAY, *_COUNTS],
-        "mention_trends": [Col.DAY, *_COUNTS],
-        "user_profiles": [Col.AUTHOR_HANDLE, *_COUNTS, Col.FIRST_POST_AT, Col.LAST_POST_AT],
-        "hashtag_windows": [Col.WINDOW_START, Col.WINDOW_SIZE, *_COUNTS],
-    }
-    out: dict[str, pd.DataFrame] = {}
-    for kind, _df in parts:
-        rows = collected[collected["kind"] == kind]
-        frame = rows[["key", *keep[kind]]].reset_index(drop=True)
-        out[kind] = frame.rename(columns={"key": key_of[kind]}) if kind != "labels" else frame
-    return out
-
-
-_COUNTS = [Col.N_POSTS, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE, Col.MEAN_SCORE]
+        if path_exists(spark, uri):
+            days = sorted(set(frame[Col.DAY]))
+            done = (
+                spark.read.parquet(uri)
+                .filter(
+                    F.col(Col.DAY).isin(days)
+                    & (F.col(Col.STREAM_ID) == stream.stream_id)
+                    & (F.col(Col.BATCH_ID) == stream.batch_id)
+                )
+                .select(*agg.key_names)
+            )
+            rows = rows.join(done, list(agg.key_names), "left_anti")
+        append_day_partitions(rows, uri)
 
 
 def _plausible(name: str) -> Column:
@@ -357,37 +356,26 @@ def refresh_aggregates(
     database_url: str,
     windows_open_from: datetime | None = None,
 ) -> None:
-    """Recompute, from the lake, every aggregate row the posts in ``touched`` belong to.
+    """Recompute, from the lake, every aggregate row the posts in ``touched`` count in.
 
-    ``days`` are the UTC days of ``touched``'s posts. Daily hashtag trends of those days,
-    profiles of the touched authors, and the minute/hour hashtag windows of the touched posts
-    whose window ends after ``windows_open_from`` (the stream's watermark; None = all).
-    Recomputing instead of adding deltas is what makes a replayed batch change nothing. The
-    daily trends also replace those days' partitions in the lake's aggregates layer.
+    ``touched`` holds enriched posts, ``days`` their UTC days; windows ending at or before
+    ``windows_open_from`` (the stream's watermark; None = all) are left alone. Each aggregate
+    spec's rows go to its database table and replace the days' partitions of its lake table
+    (see :func:`socialpulse.processing.aggregates.recompute`). Recomputing instead of adding
+    deltas is what makes a re-run change nothing.
     """
     all_posts = spark.read.parquet(lake.posts)
-    day_posts = all_posts.filter(F.col(Col.DAY).isin(days))
-    authors = touched.select(Col.AUTHOR_ID).distinct()
-    profiles = T.user_sentiment_profiles(all_posts.join(authors, Col.AUTHOR_ID, "left_semi"))
-    for table, trends, lake_uri in (
-        ("hashtag_trends", T.hashtag_daily_trends(day_posts), lake.hashtag_trends),
-        ("mention_trends", T.mention_daily_trends(day_posts), lake.mention_trends),
-        (None, T.user_daily_trends(day_posts), lake.user_trends),
-    ):
-        trends = trends.persist(StorageLevel.MEMORY_AND_DISK)
-        if table is not None:
-            write_to_store(trends, table, database_url)
-        write_day_partitions(trends, lake_uri)
-        trends.unpersist()
-    write_to_store(profiles, "user_profiles", database_url)
-
-    window_key = [Col.HASHTAG, Col.WINDOW_START, Col.WINDOW_SIZE]
-    keys = T.hashtag_window_rows(T.enrich_posts(touched)).select(*window_key).distinct()
-    if windows_open_from is not None:
-        ends = F.col(Col.WINDOW_START).cast("long") + F.col(Col.WINDOW_SIZE)
-        keys = keys.filter(ends > F.lit(windows_open_from.timestamp()))
-    rows = T.hashtag_window_rows(day_posts).join(F.broadcast(keys), window_key, "left_semi")
-    write_to_store(T.hashtag_windows(rows), "hashtag_windows", database_url)
+    for agg in AGGREGATES:
+        rows = A.recompute(agg, all_posts, touched, days, windows_open_from)
+        twice = agg.table is not None and agg.lake is not None
+        if twice:
+            rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+        if agg.table is not None:
+            write_to_store(rows, agg.table, database_url)
+        if agg.lake is not None:
+            write_day_partitions(A.with_batch(rows, None, None), lake.aggregate(agg.lake))
+        if twice:
+            rows.unpersist()
 
 
 def _load_interactions(

@@ -18,6 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import Col
 from socialpulse.processing import transforms as T
 from socialpulse.processing.batch_job import refresh_aggregates, store_quarantine
@@ -29,7 +30,7 @@ from socialpulse.storage.spark_sink import write_to_store
 
 # Database tables holding rows of one day that re-processing must replace, not just upsert:
 # a row of the old run that the new run no longer produces would otherwise stay.
-DAY_TABLES = ("posts", "hashtag_trends", "mention_trends", "hashtag_windows")
+DAY_TABLES = ("posts", *[a.table for a in AGGREGATES if a.table is not None and a.day_bound])
 
 
 class NothingToReprocessError(RuntimeError):
@@ -108,8 +109,9 @@ def reprocess_day(
     on_stage("recomputing the day's aggregates")
     # A day whose posts lost every hashtag (say) would keep its old aggregate partition under a
     # dynamic overwrite with no rows, so the day's aggregates go first.
-    for uri in (lake.hashtag_trends, lake.mention_trends, lake.user_trends):
-        delete_day_partition(spark, uri, day)
+    for agg in AGGREGATES:
+        if agg.lake is not None:
+            delete_day_partition(spark, lake.aggregate(agg.lake), day)
     if report.posts:
         refresh_aggregates(spark, day_posts, [day], lake, database_url)
 

@@ -8,7 +8,8 @@ results come from three things together:
   exactly that batch after a crash;
 - an idempotent sink: posts are upserted by id and dropped when already in the lake, and the
   aggregates of N's new posts are added in one database transaction with the mark "N applied"
-  (``Store.add_increments``), so replaying N changes nothing;
+  (``Store.add_increments``) and appended to the lake's aggregate layer tagged with N (rows
+  of N already there are not appended again), so replaying N changes nothing;
 - a deterministic watermark: the event-time watermark batch N uses is derived from batches
   before N and stored beside the checkpoint, so a replayed batch closes the same windows.
 """
@@ -31,8 +32,9 @@ from pyspark.sql.streaming.listener import StreamingQueryListener
 from pyspark.sql.streaming.query import StreamingQuery
 
 from socialpulse.config import SentimentSettings, StreamSettings
+from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import POSTS_DIR, Col
-from socialpulse.processing.batch_job import BatchReport, process_posts
+from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage.base import Store
 from socialpulse.storage.lake import LakePaths
@@ -173,7 +175,12 @@ class PostsStream:
         cfg = self.config
         posts_dir = f"{cfg.landing_dir.rstrip('/')}/{POSTS_DIR}"
         Path(posts_dir).mkdir(parents=True, exist_ok=True)
-        for table in (cfg.lake.posts, cfg.lake.raw_posts, cfg.lake.quarantine):
+        for table in (
+            cfg.lake.posts,
+            cfg.lake.raw_posts,
+            cfg.lake.quarantine,
+            *[cfg.lake.aggregate(a.lake) for a in AGGREGATES if a.lake is not None],
+        ):
             _drop_uncommitted_output(self.spark, table)
         # A micro-batch is small: adaptive execution runs each shuffle as a job of its own and
         # the batch job's partition count makes many tiny tasks, and those scheduling round trips
@@ -233,6 +240,7 @@ class PostsStream:
         def add_increments(increments: dict[str, pd.DataFrame]) -> bool:
             return self.store.add_increments(stream_id, batch_id, increments)
 
+        micro_batch = StreamBatch(stream_id, batch_id, add_increments)
         outcome = process_posts(
             self.spark,
             batch,
@@ -242,7 +250,7 @@ class PostsStream:
             report,
             batch_size=cfg.sentiment_batch_size,
             windows_open_from=watermark,
-            add_increments=add_increments,
+            stream=micro_batch,
         )
         latest = max(
             (t for t in (before, _utc(outcome.max_created_at)) if t is not None), default=None

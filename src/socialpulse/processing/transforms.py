@@ -1,6 +1,7 @@
-"""Post transforms: validate, quarantine, deduplicate, normalise, extract, aggregate.
+"""Post transforms: validate, quarantine, deduplicate, normalise, extract.
 
-Every function takes DataFrames and returns DataFrames; none reads or writes storage.
+Every function takes DataFrames and returns DataFrames; none reads or writes storage. The
+aggregates are computed from their specs by ``processing/aggregates``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
-from socialpulse.domain.records import SentimentLabel, SentimentStatus
 from socialpulse.domain.schemas import (
     ENRICHED_POST_SCHEMA,
     INTERACTION_SCHEMA,
@@ -157,74 +157,6 @@ def enrich_posts(posts: DataFrame) -> DataFrame:
     return out.select(*[F.col(f.name) for f in ENRICHED_POST_SCHEMA.fields])
 
 
-def labelled() -> Column:
-    """True for posts whose label counts in sentiment aggregates.
-
-    A post in a language no model reads is marked ``unsupported_language`` with a placeholder
-    neutral label: counting it as neutral would misstate the sentiment, so only ``n_posts``
-    (the volume) counts it. A missing status (rows older than the column) means ``ok``.
-    """
-    status = F.coalesce(F.col(Col.SENTIMENT_STATUS), F.lit(SentimentStatus.OK))
-    return status != F.lit(SentimentStatus.UNSUPPORTED_LANGUAGE)
-
-
-def _label_counts() -> list[Column]:
-    label = F.col(Col.SENTIMENT_LABEL)
-    ok = labelled()
-    return [
-        F.count(F.lit(1)).alias(Col.N_POSTS),
-        F.count_if(ok & (label == SentimentLabel.NEGATIVE.value)).alias(Col.N_NEGATIVE),
-        F.count_if(ok & (label == SentimentLabel.NEUTRAL.value)).alias(Col.N_NEUTRAL),
-        F.count_if(ok & (label == SentimentLabel.POSITIVE.value)).alias(Col.N_POSITIVE),
-        # 0.0 when no post is labelled: the column is NOT NULL, and the labelled count (the
-        # mean's weight when rows are combined) is then 0, so the value never weighs in.
-        F.coalesce(F.avg(F.when(ok, F.col(Col.SENTIMENT_SCORE))), F.lit(0.0)).alias(Col.MEAN_SCORE),
-    ]
-
-
-def _daily_trends(scored: DataFrame, array_col: str, key: str) -> DataFrame:
-    exploded = scored.select(
-        F.explode(array_col).alias(key),
-        Col.DAY,
-        Col.SENTIMENT_LABEL,
-        Col.SENTIMENT_SCORE,
-        Col.SENTIMENT_STATUS,
-    )
-    return exploded.groupBy(key, Col.DAY).agg(*_label_counts())
-
-
-def hashtag_daily_trends(scored: DataFrame) -> DataFrame:
-    """Per hashtag and UTC day: post counts by sentiment label and the mean sentiment score.
-
-    Like every aggregate here: ``n_posts`` counts all posts, the label counts and the mean
-    only the :func:`labelled` ones.
-    """
-    return _daily_trends(scored, Col.HASHTAGS, Col.HASHTAG)
-
-
-def mention_daily_trends(scored: DataFrame) -> DataFrame:
-    """Per mentioned account and UTC day: counts by sentiment label and the mean score.
-
-    This is how a brand (an airline, say) is followed: posts address it by @handle.
-    """
-    return _daily_trends(scored, Col.MENTIONS, Col.MENTION)
-
-
-def user_daily_trends(scored: DataFrame) -> DataFrame:
-    """Per author and UTC day: post counts by sentiment label and the mean sentiment score."""
-    return scored.groupBy(Col.AUTHOR_ID, Col.DAY).agg(*_label_counts())
-
-
-def user_sentiment_profiles(scored: DataFrame) -> DataFrame:
-    """Per author: post counts by sentiment label, mean score, first and last post times."""
-    return scored.groupBy(Col.AUTHOR_ID).agg(
-        F.max_by(Col.AUTHOR_HANDLE, Col.CREATED_AT).alias(Col.AUTHOR_HANDLE),
-        *_label_counts(),
-        F.min(Col.CREATED_AT).alias(Col.FIRST_POST_AT),
-        F.max(Col.CREATED_AT).alias(Col.LAST_POST_AT),
-    )
-
-
 def validate_interactions(raw: DataFrame) -> DataFrame:
     """Type raw interaction lines and give a reason for the bad ones (unknown kind included)."""
     checked = validate_json_records(
@@ -260,29 +192,3 @@ def valid_interactions(validated: DataFrame, weights: dict[str, float]) -> DataF
             for f in INTERACTION_SCHEMA.fields
         ]
     )
-
-
-WINDOW_SIZES: tuple[int, ...] = (60, 3600)
-"""Lengths, in seconds, of the tumbling event-time windows of ``hashtag_windows``: minute, hour."""
-
-
-def hashtag_window_rows(posts: DataFrame, sizes: tuple[int, ...] = WINDOW_SIZES) -> DataFrame:
-    """One row per (post, hashtag, window size): the window each post falls in by ``created_at``.
-
-    ``posts`` needs ``hashtags`` and ``created_at``; any other column is carried along.
-    Windows are tumbling and aligned on the epoch, so a post's window never depends on when it
-    arrived: a late or out-of-order post lands in the same window as a timely one.
-    """
-    by_tag = posts.withColumn(Col.HASHTAG, F.explode(Col.HASHTAGS))
-    sized = by_tag.withColumn(Col.WINDOW_SIZE, F.explode(F.array(*[F.lit(s) for s in sizes])))
-    secs = F.col(Col.CREATED_AT).cast("long")
-    start = F.timestamp_seconds(secs - F.pmod(secs, F.col(Col.WINDOW_SIZE)))
-    return sized.withColumn(Col.WINDOW_START, start)
-
-
-def hashtag_windows(rows: DataFrame) -> DataFrame:
-    """Per hashtag and window: post counts by sentiment label and the mean sentiment score.
-
-    ``rows`` comes from :func:`hashtag_window_rows` over scored posts.
-    """
-    return rows.groupBy(Col.HASHTAG, Col.WINDOW_START, Col.WINDOW_SIZE).agg(*_label_counts())

@@ -51,10 +51,11 @@ class Store(Protocol):
     ) -> bool:
         """Add aggregate deltas (counts summed, means weighted) once per stream and batch.
 
-        ``increments`` maps an aggregate table (``hashtag_trends``, ``mention_trends``,
-        ``hashtag_windows``, ``user_profiles``) to rows of the same columns computed over new
-        posts only. All of it and the mark "``batch_id`` applied" commit in one transaction;
-        returns False, changing nothing, when ``stream_id`` already applied ``batch_id``.
+        ``increments`` maps an aggregate table (the ``table`` of a spec in
+        ``domain.aggregates``) to rows of the same columns computed over new posts only,
+        merged by the spec's rules. All of it and the mark "``batch_id`` applied" commit in
+        one transaction; returns False, changing nothing, when ``stream_id`` already applied
+        ``batch_id``.
         """
         ...
 

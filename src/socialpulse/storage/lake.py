@@ -7,7 +7,9 @@ Hadoop's FileSystem resolves), each table partitioned by ``day`` (UTC):
   ``ingested_at``), partitioned by the day the record claims (``created_at``; the ingest day for
   a line too broken to say), which is what ``socialpulse lake reprocess --date`` reads back;
 - clean: validated, enriched posts with sentiment (``posts``) and interactions;
-- aggregates: daily hashtag, mention and user trends (``aggregates/...``), recomputed per day.
+- aggregates: daily hashtag, mention and user trends (``aggregates/<name>``, one per aggregate
+  spec with a ``lake`` name): the batch job replaces whole days, the stream appends its
+  micro-batches' increments (see docs/STORAGE.md).
 
 ``quarantine`` holds rejected records with their reason and is not partitioned.
 """
@@ -15,6 +17,8 @@ Hadoop's FileSystem resolves), each table partitioned by ``day`` (UTC):
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from socialpulse.domain.aggregates import AGGREGATES
 
 
 @dataclass(frozen=True)
@@ -41,20 +45,24 @@ class LakePaths:
         """Validated interactions, partitioned by ``day``."""
         return self._join("interactions")
 
+    def aggregate(self, name: str) -> str:
+        """Aggregate layer: the table named by an aggregate spec's ``lake``, by ``day``."""
+        return self._join(f"aggregates/{name}")
+
     @property
     def hashtag_trends(self) -> str:
         """Aggregate layer: daily sentiment per hashtag, partitioned by ``day``."""
-        return self._join("aggregates/hashtag_trends")
+        return self.aggregate("hashtag_trends")
 
     @property
     def mention_trends(self) -> str:
         """Aggregate layer: daily sentiment per mentioned account, partitioned by ``day``."""
-        return self._join("aggregates/mention_trends")
+        return self.aggregate("mention_trends")
 
     @property
     def user_trends(self) -> str:
         """Aggregate layer: daily sentiment per author, partitioned by ``day``."""
-        return self._join("aggregates/user_trends")
+        return self.aggregate("user_trends")
 
     @property
     def user_profiles(self) -> str:
@@ -72,7 +80,5 @@ class LakePaths:
             "raw_posts": self.raw_posts,
             "posts": self.posts,
             "interactions": self.interactions,
-            "hashtag_trends": self.hashtag_trends,
-            "mention_trends": self.mention_trends,
-            "user_trends": self.user_trends,
+            **{a.lake: self.aggregate(a.lake) for a in AGGREGATES if a.lake is not None},
         }

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    case,
     cast,
     create_engine,
     delete,
@@ -31,9 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from socialpulse.domain.aggregates import USER_TRENDS, Aggregate, by_table, served
 from socialpulse.domain.columns import Col
-from socialpulse.domain.records import SentimentStatus
-from socialpulse.storage import migrate
+from socialpulse.storage import aggregate_sql, migrate
 from socialpulse.storage import tables as t
 from socialpulse.storage.base import PostCursor, PostFilter
 
@@ -174,7 +173,7 @@ class SqlStore:
                 if name not in _INCREMENTAL:
                     raise ValueError(f"{name!r} takes no increments; use one of {_INCREMENTAL}")
                 if not frame.empty:
-                    _add_rows(conn, _table(name), frame)
+                    _add_rows(conn, _table(name), by_table(name), frame)
             mark = {"stream_id": stream_id, "batch_id": batch_id, "committed_at": datetime.now(UTC)}
             stmt = (
                 postgresql.insert(marks) if self.dialect == "postgresql" else sqlite.insert(marks)
@@ -316,18 +315,10 @@ class SqlStore:
         return self._all(q.order_by(tbl.c[Col.DAY]))
 
     def _top(self, tbl: Any, key: str, limit: int) -> list[dict[str, Any]]:
+        # The rows of every day merged by the aggregate's own rules (aggregate_sql.rollup).
         n = func.sum(tbl.c[Col.N_POSTS])
-        weight = func.sum(_labelled(tbl.c))
-        mean = func.sum(tbl.c[Col.MEAN_SCORE] * _labelled(tbl.c)) * 1.0 / weight
         q = (
-            select(
-                tbl.c[key],
-                n.label(Col.N_POSTS),
-                func.sum(tbl.c[Col.N_NEGATIVE]).label(Col.N_NEGATIVE),
-                func.sum(tbl.c[Col.N_NEUTRAL]).label(Col.N_NEUTRAL),
-                func.sum(tbl.c[Col.N_POSITIVE]).label(Col.N_POSITIVE),
-                case((weight > 0, mean), else_=0.0).label(Col.MEAN_SCORE),
-            )
+            select(tbl.c[key], *aggregate_sql.rollup(by_table(tbl.name), tbl.c))
             .group_by(tbl.c[key])
             .order_by(n.desc(), tbl.c[key])
             .limit(limit)
@@ -355,25 +346,10 @@ class SqlStore:
     ) -> list[dict[str, Any]]:
         """A user's posts per UTC day with counts per label and the mean score, oldest first."""
         p = t.posts
-        label = p.c[Col.SENTIMENT_LABEL]
-        # As the pipeline's aggregates: unsupported-language posts count in n_posts only.
-        ok = func.coalesce(p.c[Col.SENTIMENT_STATUS], SentimentStatus.OK) != (
-            SentimentStatus.UNSUPPORTED_LANGUAGE
+        # The user_trends aggregate of one author, computed from the stored posts.
+        q = select(p.c[Col.DAY], *aggregate_sql.measures_over(USER_TRENDS, p.c)).where(
+            p.c[Col.AUTHOR_ID] == author_id
         )
-
-        def n(value: str) -> Any:
-            return func.sum(case((ok & (label == value), 1), else_=0))
-
-        q = select(
-            p.c[Col.DAY],
-            func.count().label(Col.N_POSTS),
-            n("negative").label(Col.N_NEGATIVE),
-            n("neutral").label(Col.N_NEUTRAL),
-            n("positive").label(Col.N_POSITIVE),
-            func.coalesce(func.avg(case((ok, p.c[Col.SENTIMENT_SCORE]))), 0.0).label(
-                Col.MEAN_SCORE
-            ),
-        ).where(p.c[Col.AUTHOR_ID] == author_id)
         if start is not None:
             q = q.where(p.c[Col.DAY] >= start)
         if end is not None:
@@ -624,48 +600,18 @@ def _pg_copy_upsert(
         )
 
 
-_INCREMENTAL = ("hashtag_trends", "mention_trends", "hashtag_windows", "user_profiles")
+_INCREMENTAL = tuple(a.table for a in served() if a.table is not None)
 
 
-def _labelled(c: Any) -> Any:
-    """Posts of an aggregate row that have a sentiment label: the weight of its mean score."""
-    return c[Col.N_NEGATIVE] + c[Col.N_NEUTRAL] + c[Col.N_POSITIVE]
-
-
-def _add_rows(conn: Connection, tbl: Table, frame: pd.DataFrame) -> None:
-    """Upsert ``frame`` into ``tbl`` adding to the stored counts instead of replacing them."""
+def _add_rows(conn: Connection, tbl: Table, agg: Aggregate, frame: pd.DataFrame) -> None:
+    """Upsert ``frame`` into ``tbl`` merging into the stored rows (counts added, means weighed)."""
     pk = [c.name for c in tbl.primary_key.columns]
     columns = [c.name for c in tbl.columns]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"increments for {tbl.name} lack column(s) {missing}")
     frame = frame.drop_duplicates(subset=pk, keep="last")
-    values = _column_values(frame, tbl, columns, pk)
-    rows = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
-    stmt: Any = postgresql.insert(tbl) if conn.dialect.name == "postgresql" else sqlite.insert(tbl)
-    old, new = tbl.c, stmt.excluded
-    updates: dict[str, Any] = {
-        c: old[c] + new[c] for c in (Col.N_POSTS, Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE)
-    }
-    # SET sees the row before the update, so this weighs the old mean by the old count. The
-    # mean is over labelled posts only (unsupported-language ones count in n_posts alone).
-    w_old, w_new = _labelled(old), _labelled(new)
-    updates[Col.MEAN_SCORE] = case(
-        (
-            w_old + w_new > 0,
-            (old[Col.MEAN_SCORE] * w_old * 1.0 + new[Col.MEAN_SCORE] * w_new) / (w_old + w_new),
-        ),
-        else_=0.0,
-    )
-    if tbl.name == "user_profiles":
-        first, last = Col.FIRST_POST_AT, Col.LAST_POST_AT
-        updates[first] = case((new[first] < old[first], new[first]), else_=old[first])
-        updates[last] = case((new[last] > old[last], new[last]), else_=old[last])
-        # The handle of the author's latest post, as the batch job's max_by picks it.
-        updates[Col.AUTHOR_HANDLE] = case(
-            (new[last] >= old[last], new[Col.AUTHOR_HANDLE]), else_=old[Col.AUTHOR_HANDLE]
-        )
-    conn.execute(stmt.on_conflict_do_update(index_elements=pk, set_=updates), rows)
+    aggregate_sql.add_rows(conn, tbl, agg, _column_values(frame, tbl, columns, pk))
 
 
 def _as_date(value: Any) -> date:

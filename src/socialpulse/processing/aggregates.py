@@ -1,0 +1,198 @@
+"""The Spark side of the aggregate specs in ``domain.aggregates``: computing, merging, recomputing.
+
+DataFrames in, DataFrames out (plus one driver collect for the stream's increments); nothing
+here reads or writes storage. Every aggregate goes through the same few functions, driven by
+its spec alone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, IntegralType, StructType
+
+from socialpulse.domain.aggregates import (
+    Aggregate,
+    Count,
+    Each,
+    Latest,
+    Max,
+    Mean,
+    Min,
+    Where,
+    Window,
+)
+from socialpulse.domain.columns import Col
+
+
+def condition(where: tuple[Where, ...]) -> Column:
+    """The conjunction of ``where`` as a Spark column (true when empty)."""
+    out: Column = F.lit(True)
+    for w in where:
+        value = F.col(w.column)
+        if w.missing is not None:
+            value = F.coalesce(value, F.lit(w.missing))
+        test = value.isin(*w.values)
+        out = out & (~test if w.negate else test)
+    return out
+
+
+def key_rows(agg: Aggregate, posts: DataFrame) -> DataFrame:
+    """``posts`` with ``agg``'s key columns added: one row per (post, key) it counts in.
+
+    Only posts meeting ``agg.where`` are kept.
+    """
+    rows = posts.filter(condition(agg.where)) if agg.where else posts
+    for key in agg.keys:
+        if isinstance(key, Each):
+            rows = rows.withColumn(key.name, F.explode(F.col(key.source)))
+        elif isinstance(key, Window):
+            sizes = F.array(*[F.lit(s) for s in key.sizes])
+            rows = rows.withColumn(key.size, F.explode(sizes))
+            secs = F.col(key.of).cast("long")
+            start = F.timestamp_seconds(secs - F.pmod(secs, F.col(key.size)))
+            rows = rows.withColumn(key.start, start)
+    return rows
+
+
+def _measure(agg: Aggregate, m: object) -> Column:
+    if isinstance(m, Count):
+        return F.count_if(condition(m.where)) if m.where else F.count(F.lit(1))
+    if isinstance(m, Mean):
+        # 0.0 when no post is averaged: the column is NOT NULL, and the weight is then 0, so
+        # the value never weighs in when rows are merged.
+        return F.coalesce(F.avg(F.when(condition(m.where), F.col(m.of))), F.lit(0.0))
+    if isinstance(m, Min):
+        return F.min(m.of)
+    if isinstance(m, Max):
+        return F.max(m.of)
+    if isinstance(m, Latest):
+        by = agg.measure(m.by)
+        assert isinstance(by, Max)
+        return F.max_by(m.of, by.of)
+    raise TypeError(f"unknown measure {m!r}")  # pragma: no cover - Measure is closed
+
+
+def aggregate_rows(agg: Aggregate, rows: DataFrame) -> DataFrame:
+    """Rows of :func:`key_rows` grouped into ``agg``'s rows (key, then measures)."""
+    measures = [_measure(agg, m).alias(m.name) for m in agg.measures]
+    return rows.groupBy(*agg.key_names).agg(*measures).select(*agg.columns)
+
+
+def compute(agg: Aggregate, posts: DataFrame) -> DataFrame:
+    """``agg``'s rows over ``posts`` (scored, enriched posts)."""
+    return aggregate_rows(agg, key_rows(agg, posts))
+
+
+def merge(agg: Aggregate, rows: DataFrame) -> DataFrame:
+    """Rows of ``agg`` sharing a key merged into one, by the measures' merge rules.
+
+    What a reader of the lake's aggregate layer applies: the stream appends one row per key and
+    micro-batch (see docs/STORAGE.md).
+    """
+    out: list[Column] = []
+    for m in agg.measures:
+        c = F.col(m.name)
+        if isinstance(m, Count):
+            out.append(F.sum(c).alias(m.name))
+        elif isinstance(m, Mean):
+            weight = sum((F.col(w) for w in m.weight[1:]), F.col(m.weight[0]))
+            total, n = F.sum(c * weight), F.sum(weight)
+            out.append(F.when(n > 0, total / n).otherwise(F.lit(0.0)).alias(m.name))
+        elif isinstance(m, Min):
+            out.append(F.min(c).alias(m.name))
+        elif isinstance(m, Max):
+            out.append(F.max(c).alias(m.name))
+        else:
+            out.append(F.max_by(c, F.col(m.by)).alias(m.name))
+    return rows.groupBy(*agg.key_names).agg(*out).select(*agg.columns)
+
+
+def open_windows(agg: Aggregate, rows: DataFrame, open_from: datetime | None) -> DataFrame:
+    """``rows`` (with ``agg``'s key) less those of windows ending at or before ``open_from``.
+
+    ``open_from`` is the stream's watermark (None: every window is open); an aggregate without
+    a window key is returned as it is.
+    """
+    window = agg.window
+    if window is None or open_from is None:
+        return rows
+    ends = F.col(window.start).cast("long") + F.col(window.size)
+    return rows.filter(ends > F.lit(open_from.timestamp()))
+
+
+def recompute(
+    agg: Aggregate,
+    lake_posts: DataFrame,
+    touched: DataFrame,
+    days: list[date],
+    windows_open_from: datetime | None = None,
+) -> DataFrame:
+    """Every row of ``agg`` that the posts in ``touched`` count in, computed from ``lake_posts``.
+
+    ``days`` are ``touched``'s UTC days. An aggregate in the lake has a ``day`` key and is
+    recomputed for those whole days (its lake partitions are replaced); any other only for the
+    touched keys. Recomputing instead of adding is what makes a re-run change nothing.
+    """
+    source = lake_posts.filter(F.col(Col.DAY).isin(days)) if agg.day_bound else lake_posts
+    if agg.lake is not None:
+        return open_windows(agg, compute(agg, source), windows_open_from)
+    keys = open_windows(
+        agg, key_rows(agg, touched).select(*agg.key_names).distinct(), windows_open_from
+    )
+    if agg.window is not None:
+        keys = F.broadcast(keys)  # a batch's windows are few: no shuffle of the day's posts
+    rows = key_rows(agg, source).join(keys, list(agg.key_names), "left_semi")
+    return aggregate_rows(agg, rows)
+
+
+def collect_frames(parts: list[tuple[str, DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Collect small DataFrames of different shapes with one Spark job, one pandas frame each.
+
+    The frames are unioned under a ``_part`` column (each column typed as its frames have it),
+    collected once and split again; integer columns keep integer dtypes.
+    """
+    fields: dict[str, DataType] = {}
+    for name, df in parts:
+        for f in df.schema.fields:
+            have = fields.setdefault(f.name, f.dataType)
+            if have != f.dataType:
+                raise ValueError(f"column {f.name!r} is {have} in one part, {f.dataType} in {name}")
+    union: DataFrame | None = None
+    for name, df in parts:
+        shaped = df.select(
+            F.lit(name).alias("_part"),
+            *[
+                (F.col(c) if c in df.columns else F.lit(None).cast(t)).alias(c)
+                for c, t in fields.items()
+            ],
+        )
+        union = shaped if union is None else union.unionByName(shaped)
+    if union is None:
+        return {}
+    collected = union.toPandas()
+    out: dict[str, pd.DataFrame] = {}
+    for name, df in parts:
+        frame = collected.loc[collected["_part"] == name, df.columns].reset_index(drop=True)
+        out[name] = _integral_dtypes(frame, df.schema)
+    return out
+
+
+def _integral_dtypes(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
+    # In the union, an integer column another part leaves null comes back as floats.
+    ints = [
+        f.name
+        for f in schema.fields
+        if isinstance(f.dataType, IntegralType) and not frame[f.name].isna().any()
+    ]
+    return frame.astype(dict.fromkeys(ints, "int64")) if ints else frame
+
+
+def with_batch(rows: DataFrame, stream_id: str | None, batch_id: int | None) -> DataFrame:
+    """``rows`` tagged with the micro-batch that produced them (None, None: the batch job)."""
+    return rows.withColumn(Col.STREAM_ID, F.lit(stream_id).cast("string")).withColumn(
+        Col.BATCH_ID, F.lit(batch_id).cast("long")
+    )
