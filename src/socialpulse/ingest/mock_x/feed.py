@@ -237,13 +237,27 @@ def _str_or_none(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
+def _plausible_time(value: object) -> datetime | None:
+    # An ISO time with a zone, after X's epoch and not in the future: what the validator takes.
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None or at.timestamp() * 1000 < _X_EPOCH_MS:
+        return None
+    return None if at > datetime.now(UTC) + timedelta(days=1) else at
+
+
 def servable_post(raw: bytes) -> dict[str, object] | None:
     """The record of one generated post line if X could have served it, else None.
 
     The generator plants malformed lines (``generator.malformed``) to test processing: a line
     that is not UTF-8, not a JSON object, has a non-string or non-numeric id (``post_id`` as a
-    JSON number among them), a missing, blank or oversize text, a created_at that is not an ISO
-    time after X's epoch, or non-string optional fields is not a post X serves, so it is skipped.
+    JSON number among them), a missing, blank or oversize text, a created_at (or ingested_at)
+    that is not an ISO time after X's epoch and not in the future, non-string optional fields
+    or a count that is not a non-negative 64-bit integer is not a post X serves: it is skipped.
     The result carries the parsed creation time under ``_created``.
     """
     try:
@@ -255,19 +269,18 @@ def servable_post(raw: bytes) -> dict[str, object] | None:
     ids = (rec.get("post_id"), rec.get("author_id"))
     if not all(isinstance(v, str) and _ID_RE.match(v) for v in ids):
         return None
-    text, created_at = rec.get("text"), rec.get("created_at")
+    text = rec.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
         return None
-    if not isinstance(created_at, str):
-        return None
-    try:
-        created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if created.tzinfo is None or created.timestamp() * 1000 < _X_EPOCH_MS:
+    created = _plausible_time(rec.get("created_at"))
+    ingested = rec.get("ingested_at")
+    if created is None or (ingested is not None and _plausible_time(ingested) is None):
         return None
     optional = ("author_handle", "lang", "reply_to_id", "quote_of_id", "retweet_of_id")
     if not all(_str_or_none(rec.get(k)) for k in optional):
+        return None
+    counts = [rec.get(k) for k in ("like_count", "retweet_count", "reply_count", "quote_count")]
+    if not all(c is None or (type(c) is int and 0 <= c < 2**63) for c in counts):
         return None
     rec["_created"] = created
     return rec
