@@ -76,7 +76,7 @@ def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_d
                     "--limit",
                     "900",
                     "--rate",
-                    "150",
+                    "60",
                     "--token",
                     TOKEN,
                 ),
@@ -115,9 +115,12 @@ def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_d
             streamer = start(stream, env)
             wait_until(lambda: bool(landed_records(landing, POSTS_DIR)), 180, "a first landing")
             time.sleep(rng.uniform(0.5, 2.0))
+            stats_url = f"http://127.0.0.1:{port}/_mock/stats"
+            served_at_kill = len(httpx.get(stats_url).json()["served_posts"])
             _kill_group(ingester)
             time.sleep(rng.uniform(0.0, 1.0))
             _kill_group(lander)
+            landed_at_kill = len(landed_records(landing, POSTS_DIR))
             ingester = start([*ingest, "--max-idle-polls", "5"], env)
             lander = start(land, env)
             wait_until(
@@ -135,7 +138,7 @@ def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_d
             rc = lander.wait(300)
             lander_log = (tmp_path / f"{procs.index(lander)}.log").read_text()
             assert rc == 0, f"lander rc {rc} (3: never assigned a partition): {lander_log[-3000:]}"
-            served = set(httpx.get(f"http://127.0.0.1:{port}/_mock/stats").json()["served_posts"])
+            served = set(httpx.get(stats_url).json()["served_posts"])
             drain = subprocess.run(
                 [*stream, "--available-now"], env=env, timeout=400, capture_output=True, text=True
             )
@@ -146,6 +149,8 @@ def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_d
                     _kill_group(proc)
 
     landed = [r[Col.POST_ID] for r in landed_records(landing, POSTS_DIR)]
+    assert 0 < served_at_kill < len(served), "the ingester must be killed mid-way"
+    assert 0 < landed_at_kill < len(landed), "the lander must be killed mid-way"
     assert served
     assert set(landed) == served, "served = landed distinct ids"
 
