@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from socialpulse.cli import app
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, TRUTH_DIR, Col
-from socialpulse.domain.schemas import RAW_POST_FIELDS
+from socialpulse.domain.schemas import MAX_INTERACTION_WEIGHT, RAW_POST_FIELDS
 from socialpulse.generator import MANIFEST, GeneratorConfig, generate
 from socialpulse.generator.malformed import INTERACTION_REASONS, POST_REASONS
 from socialpulse.generator.writer import RollingWriter
@@ -54,6 +54,7 @@ def _good_interaction(raw: bytes) -> dict[str, Any] | None:
             and all(isinstance(rec.get(k), str) for k in (Col.USER_ID, Col.POST_ID, Col.TS))
             and rec[Col.KIND] in {"like", "retweet", "reply", "quote"}
             and isinstance(rec.get(Col.WEIGHT, 1.0), float)
+            and 0 <= rec.get(Col.WEIGHT, 1.0) <= MAX_INTERACTION_WEIGHT
         )
         if ok:
             _ts(rec[Col.TS])

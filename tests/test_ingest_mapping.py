@@ -109,3 +109,28 @@ def test_processing_accepts_complete_records_and_names_whats_missing(
     got = {r[Col.POST_ID]: r[Col.REASON] for r in validate_posts(raw).collect()}
     assert got == {"20": None, bare.posts[0][Col.POST_ID]: f"missing field {Col.AUTHOR_ID}"}
     assert validate_posts(raw).filter(F.col(Col.REASON).isNull()).count() == 1
+
+
+def test_metrics_are_passed_on_as_x_sent_them_for_processing_to_judge(
+    spark: SparkSession,
+) -> None:
+    # Before, a metric that was not a Python int became None here, and processing stored 0.
+    sent = {"like_count": 1.5, "retweet_count": 2**64, "reply_count": "7", "quote_count": True}
+    body = {
+        "data": [
+            {
+                "id": "1",
+                "author_id": "7",
+                "text": "hi",
+                "created_at": "2026-10-03T12:00:00.000Z",
+                "public_metrics": sent,
+            }
+        ]
+    }
+    (record,) = map_page(body, ingested_at="2026-10-03T12:00:01.000Z").posts
+    assert {k: record[k] for k in sent} == sent
+    line = json.dumps(record)
+    reasons = validate_posts(
+        spark.createDataFrame([(line, "x.jsonl")], "value string, source_file string")
+    ).collect()
+    assert reasons[0][Col.REASON] is not None

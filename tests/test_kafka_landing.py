@@ -23,6 +23,7 @@ from socialpulse.processing.batch_job import read_lines
 from socialpulse.queue.kafka import (
     KafkaSink,
     Lander,
+    NotAssignedError,
     Topics,
     consumer_config,
     ensure_topics,
@@ -153,6 +154,9 @@ def test_poison_messages_go_to_dead_letter_and_quarantine(broker: str, tmp_path:
         b'{"post_id": "1", "text": "cut': "malformed JSON",
         b"\xff\xfe not utf-8": "invalid UTF-8",
         json.dumps({**_post(7), Col.SCHEMA_VERSION: 99}).encode(): "unsupported schema_version",
+        # Equal to 1 in Python, but not the integer 1 the format says.
+        json.dumps({**_post(8), Col.SCHEMA_VERSION: True}).encode(): "unsupported schema_version",
+        json.dumps({**_post(9), Col.SCHEMA_VERSION: 1.0}).encode(): "unsupported schema_version",
         json.dumps({Col.SCHEMA_VERSION: SCHEMA_VERSION, "text": "no id"}).encode(): "post_id",
         b"[1, 2]": "not a JSON object",
     }
@@ -199,3 +203,49 @@ def _drain(consumer: Consumer, seen: dict[bytes, str]) -> int:
             reason = headers.get("reason") or b""
             seen[msg.value() or b""] = reason.decode() if isinstance(reason, bytes) else reason
     return len(seen)
+
+
+def test_lag_is_read_from_the_broker_and_reported(broker: str, tmp_path: Path) -> None:
+    topics = _topics()
+    ensure_topics(
+        AdminClient({"bootstrap.servers": broker}),
+        [topics.posts, topics.interactions, topics.deadletter],
+    )
+    sink = KafkaSink(Producer(producer_config(broker)), topics)
+    # One message per produce request: tansu's ListOffsets answers a high watermark that counts
+    # record batches, not records (docs/STREAMING.md), where Kafka's counts records.
+    for i in range(7):
+        sink.write([_post(i)], [], [], [])
+    lander = Lander(
+        Consumer(consumer_config(broker, f"g-{topics.posts}")),
+        Producer(producer_config(broker)),
+        LandingWriter(tmp_path),
+        topics,
+    )
+    # Before landing: everything is lag, even though this lander has no partition yet.
+    assert lander.lag() == {f"{topics.posts}/0": 7, f"{topics.interactions}/0": 0}
+    stats = lander.run(threading.Event(), max_idle_s=3)
+    lander.close()
+    assert stats.assigned
+    assert stats.messages == 7
+    assert stats.lag == {f"{topics.posts}/0": 0, f"{topics.interactions}/0": 0}
+    assert stats.lag_total == 0
+
+
+def test_a_lander_never_assigned_a_partition_says_so(broker: str, tmp_path: Path) -> None:
+    # Topics that do not exist (and that a consumer does not create): the group assigns this
+    # member nothing, as when the group never settles. Before, run() returned as if caught up.
+    topics = _topics()
+    lander = Lander(
+        Consumer(consumer_config(broker, f"g-{topics.posts}")),
+        Producer(producer_config(broker)),
+        LandingWriter(tmp_path),
+        topics,
+        batch_timeout_s=0.2,
+    )
+    with pytest.raises(NotAssignedError, match="no partition was assigned") as caught:
+        lander.run(threading.Event(), max_idle_s=1)
+    lander.close()
+    assert not caught.value.stats.assigned
+    assert caught.value.stats.messages == 0
+    assert not (tmp_path / POSTS_DIR).exists()

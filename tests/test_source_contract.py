@@ -122,3 +122,34 @@ def test_generator_output_plugs_into_the_stand_in(tmp_path: Path, settings: Sett
     for p in served:  # the generator's own post, text and author come through unchanged
         assert (p[Col.POST_ID], p[Col.TEXT], p[Col.AUTHOR_ID]) in written
     assert interactions
+
+
+@pytest.mark.slow
+def test_generated_feed_survives_every_malformed_kind(tmp_path: Path) -> None:
+    """Ordinary `generate` output (8,000 posts, seed 23) holds every malformed kind, a post_id
+    that is a JSON number among them: the feed skips what X could not serve and never dies."""
+    from socialpulse.domain.columns import TRUTH_DIR
+    from socialpulse.generator import GeneratorConfig, generate
+    from socialpulse.generator.malformed import POST_BREAKERS
+    from socialpulse.ingest.mock_x.feed import generated_feed, servable_post
+
+    out = tmp_path / "generated"
+    manifest = generate(GeneratorConfig(posts=8_000, seed=23), out)
+    by_kind = manifest["counts"]["malformed_by_kind"]
+    assert all(by_kind[k] > 0 for k in POST_BREAKERS), by_kind
+
+    feed = generated_feed(out)
+
+    truth = [
+        json.loads(line)
+        for line in (out / TRUTH_DIR / "posts.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    lines = [
+        raw for p in sorted((out / "posts").glob("*.jsonl")) for raw in p.read_bytes().splitlines()
+    ]
+    assert len(lines) == len(truth)
+    good = {t["post_id"] for t in truth if t["malformed_kind"] is None}
+    assert {p.id for p in feed.posts} == good  # every well-formed post, once, under its own id
+    for raw, t in zip(lines, truth, strict=True):
+        if t["malformed_kind"] is not None:
+            assert servable_post(raw) is None, (t["malformed_kind"], raw[:200])

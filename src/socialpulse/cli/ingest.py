@@ -91,12 +91,22 @@ def land(
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Most messages per file.")] = None,
 ) -> None:
-    """Run the Kafka lander: topics → landing folder, offsets committed after fsync."""
+    """Run the Kafka lander: topics → landing folder, offsets committed after fsync.
+
+    Prints its stats as JSON, with the lag (high watermark - committed offset) per partition.
+    With --max-idle-s it exits 3 if the group never assigned it a partition.
+    """
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import AdminClient
 
     from socialpulse.queue.base import kafka_topics
-    from socialpulse.queue.kafka import Lander, consumer_config, ensure_topics, producer_config
+    from socialpulse.queue.kafka import (
+        Lander,
+        NotAssignedError,
+        consumer_config,
+        ensure_topics,
+        producer_config,
+    )
     from socialpulse.queue.landing import LandingWriter
 
     _setup_logging()
@@ -121,6 +131,11 @@ def land(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stats = lander.run(stop, max_idle_s=max_idle_s)
+    except NotAssignedError as exc:
+        # Never assigned is not idle: exit 3 with the lag, so a script does not read "caught up".
+        typer.echo(json.dumps(exc.stats.__dict__))
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=3) from None
     finally:
         lander.close()
     typer.echo(json.dumps(stats.__dict__))

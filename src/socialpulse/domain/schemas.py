@@ -115,6 +115,11 @@ RAW_INTERACTION_FIELDS: dict[str, StringType | DoubleType] = {
     Col.WEIGHT: _DOUBLE,
 }
 
+MAX_INTERACTION_WEIGHT = 1_000_000.0
+"""Largest accepted interaction weight. The defaults are single digits; a weight beyond this is
+an accident or an attack (it would swamp the recommender's confidences), and below it every
+integer is exact as a double, so an accepted weight is stored as it came."""
+
 INTERACTION_SCHEMA = StructType(
     [
         StructField(Col.USER_ID, _STR, False),

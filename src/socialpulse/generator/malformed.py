@@ -125,6 +125,25 @@ def _negative_count(rec: Record, rng: np.random.Generator) -> str:
     return _dumps(rec)
 
 
+_COUNTS = (Col.LIKE_COUNT, Col.RETWEET_COUNT, Col.REPLY_COUNT, Col.QUOTE_COUNT)
+
+
+def _bad_count(rec: Record, rng: np.random.Generator) -> str:
+    # JSON numbers a 64-bit count cannot hold as they are: a cast would make 1.5 into 1 and
+    # 2**64 into nothing (stored as 0).
+    rec[_pick(rng, _COUNTS)] = _pick(
+        rng, (1.5, 0.25, 99999999999999999999999, 2**64, -(2**63) - 1, 1e30, 7.000001)
+    )
+    return _dumps(rec)
+
+
+def _bad_weight(rec: Record, rng: np.random.Generator) -> str:
+    # Beyond MAX_INTERACTION_WEIGHT: the first would swamp the recommender's confidences, the
+    # second is not even exact as a double.
+    rec[Col.WEIGHT] = _pick(rng, (1e12, 99999999999999999999999, 1e300))
+    return _dumps(rec)
+
+
 def _blank(_rec: Record, rng: np.random.Generator) -> str:
     return " " * int(rng.integers(1, 4))
 
@@ -141,6 +160,7 @@ POST_BREAKERS: Final[dict[str, Breaker]] = {
     "not_object": _not_object,
     "invalid_id": _invalid_id,
     "negative_count": _negative_count,
+    "bad_count": _bad_count,
     "blank_line": _blank,
 }
 """Malformed post kinds, each a function from a good record to a bad line."""
@@ -157,13 +177,21 @@ POST_REASONS: Final[dict[str, tuple[str, ...]]] = {
     "not_object": ("not a JSON object",),
     "invalid_id": ("invalid post_id", "invalid author_id"),
     "negative_count": ("negative ",),
+    "bad_count": ("non-integral value for", "value out of range for"),
     "blank_line": ("empty record",),
 }
 """The validator's reason prefix(es) each malformed post kind must produce."""
 
 # Kinds whose line still carries the record's post id verbatim (so the truth can name it).
 POST_KINDS_KEEPING_ID: Final = frozenset(
-    {"bad_timestamp", "timestamp_out_of_range", "empty_text", "oversize_text", "negative_count"}
+    {
+        "bad_timestamp",
+        "timestamp_out_of_range",
+        "empty_text",
+        "oversize_text",
+        "negative_count",
+        "bad_count",
+    }
 )
 
 
@@ -179,6 +207,7 @@ INTERACTION_BREAKERS: Final[dict[str, Breaker]] = {
         r, g, ((Col.WEIGHT, lambda _v: "heavy"), (Col.POST_ID, int), (Col.USER_ID, int))
     ),
     "truncated_json": _truncated,
+    "bad_weight": _bad_weight,
 }
 """Malformed interaction kinds."""
 
@@ -188,5 +217,6 @@ INTERACTION_REASONS: Final[dict[str, tuple[str, ...]]] = {
     "bad_timestamp": ("bad timestamp in ts",),
     "wrong_type": ("wrong type for",),
     "truncated_json": ("malformed JSON",),
+    "bad_weight": ("value out of range for weight",),
 }
 """The validator's reason prefix each malformed interaction kind must produce."""

@@ -48,10 +48,6 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _objects(value: object, where: str) -> list[JsonDict]:
     if value is None:
         return []
@@ -86,11 +82,13 @@ def post_record(
         Col.REPLY_TO_ID: None,
         Col.QUOTE_OF_ID: None,
         Col.RETWEET_OF_ID: None,
-        # Absent metrics are unknown, not zero; processing's default of 0 then applies.
-        Col.LIKE_COUNT: _int(metrics.get("like_count")),
-        Col.RETWEET_COUNT: _int(retweets),
-        Col.REPLY_COUNT: _int(metrics.get("reply_count")),
-        Col.QUOTE_COUNT: _int(metrics.get("quote_count")),
+        # Absent metrics are unknown, not zero; processing's default of 0 then applies. A metric
+        # is passed on as X sent it: processing quarantines one that is not a 64-bit count
+        # (1.5, "7", 2**64) with its reason, where turning it into None here would store 0.
+        Col.LIKE_COUNT: metrics.get("like_count"),
+        Col.RETWEET_COUNT: retweets,
+        Col.REPLY_COUNT: metrics.get("reply_count"),
+        Col.QUOTE_COUNT: metrics.get("quote_count"),
         Col.SOURCE: source,
         Col.INGESTED_AT: ingested_at,
     }

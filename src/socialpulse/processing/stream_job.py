@@ -42,6 +42,12 @@ from socialpulse.storage.lake_jobs import delete_if_exists
 
 STATUS_TABLE = "stream_status"
 _KEEP_EVENT_TIME_FILES = 100
+# Spark's file source ignores a file whose mtime is more than `maxFileAge` (default 7 days)
+# older than the newest file it has seen: a file copied in with `cp -p`, `mv`, `rsync -a` or
+# `tar` keeps its old mtime and would be skipped without a word. No landing file may be, so the
+# age is set past any mtime a file can have (the cost: Spark never forgets a seen file name,
+# which its source log keeps anyway).
+_MAX_FILE_AGE = "3650000d"
 
 
 # Defaults are the settings' defaults, written once in config.py.
@@ -77,11 +83,12 @@ def read_landing_stream(
     """The landing folder's post lines as a stream, shaped like ``batch_job.read_lines``.
 
     Only ``*.jsonl`` files count, so a writer's temporary files (renamed when complete) are never
-    read half-written.
+    read half-written; every such file is read, whatever its modification time.
     """
     return (
         spark.readStream.format("text")
         .option("maxFilesPerTrigger", max_files_per_trigger)
+        .option("maxFileAge", _MAX_FILE_AGE)
         .option("pathGlobFilter", "*.jsonl")
         .load(posts_dir)
         .select(F.col("value"), F.input_file_name().alias(Col.SOURCE_FILE))

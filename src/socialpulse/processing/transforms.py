@@ -13,6 +13,7 @@ from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import (
     ENRICHED_POST_SCHEMA,
     INTERACTION_SCHEMA,
+    MAX_INTERACTION_WEIGHT,
     MAX_TEXT_CHARS,
     RAW_INTERACTION_FIELDS,
     RAW_POST_FIELDS,
@@ -39,8 +40,8 @@ RETWEET_PREFIX_RE = r"^RT @[A-Za-z0-9_]{1,15}:\s*"
 def validate_posts(raw: DataFrame) -> DataFrame:
     """Type the raw post lines of ``raw`` (columns ``value``, ``source_file``) and give a reason.
 
-    Adds the post-specific rules on top of the JSON checks: id format, empty or oversize text,
-    negative counts.
+    Adds the post-specific rules on top of the JSON checks (which already refuse a count that
+    is not an integer within 64 bits): id format, empty or oversize text, negative counts.
     """
     checked = validate_json_records(
         raw,
@@ -164,6 +165,7 @@ def validate_interactions(raw: DataFrame) -> DataFrame:
         RAW_INTERACTION_FIELDS,
         required=(Col.USER_ID, Col.POST_ID, Col.KIND, Col.TS),
         timestamp_fields=(Col.TS,),
+        limits={Col.WEIGHT: MAX_INTERACTION_WEIGHT},
     )
     kinds = ("like", "retweet", "reply", "quote")
     reason = F.when(

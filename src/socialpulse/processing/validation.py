@@ -43,17 +43,57 @@ def _typed(name: str, dtype: DataType) -> Column:
     return F.expr(f"try_variant_get({_V}, '{_path(name)}', '{dtype.simpleString()}')")
 
 
+def _is_number(jt: Column) -> Column:
+    return jt.isin("TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE") | jt.startswith(
+        "DECIMAL("
+    )
+
+
 def _type_ok(name: str, dtype: DataType) -> Column:
     jt = _json_type(name)
     if isinstance(dtype, StringType):
         return jt == F.lit("STRING")
-    if isinstance(dtype, LongType):
-        return jt.isin("TINYINT", "SMALLINT", "INT", "BIGINT") | jt.startswith("DECIMAL(")
-    if isinstance(dtype, DoubleType):
-        return jt.isin("TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE") | jt.startswith(
-            "DECIMAL("
-        )
+    if isinstance(dtype, LongType | DoubleType):
+        # Any JSON number: whether it is integral and in range is checked by _number_checks,
+        # with a reason of its own, instead of a cast truncating 1.5 to 1 or 2**64 to NULL.
+        return _is_number(jt)
     raise TypeError(f"no JSON type check for {dtype}")  # pragma: no cover - schema is fixed
+
+
+def _number_checks(name: str, dtype: DataType, limit: float | None) -> list[tuple[Column, Column]]:
+    """Reasons for a JSON number that the field's type cannot hold exactly.
+
+    Spark's variant keeps a JSON number as an integer type, a DECIMAL (trailing zeros dropped,
+    so ``1.0`` is ``DECIMAL(1,0)``) or, past 38 digits or with an exponent, a DOUBLE. A bigint
+    field takes an integral value within 64 bits (``1e3`` is 1000); a double field a finite
+    value within ``limit`` (a bound keeps every accepted integer exact as a double).
+    """
+    jt = _json_type(name)
+    number = _present(name) & _is_number(jt)
+    as_double = _typed(name, DoubleType())
+    shown = F.coalesce(_typed(name, StringType()), F.lit("?"))
+    if isinstance(dtype, LongType):
+        fractional = (jt.startswith("DECIMAL(") & ~jt.endswith(",0)")) | (
+            jt.isin("FLOAT", "DOUBLE")
+            & (F.abs(as_double) < F.lit(float("inf")))  # infinity is out of range, below
+            & ((as_double % 1) != 0)
+        )
+        return [
+            (number & fractional, F.concat(F.lit(f"non-integral value for {name}: "), shown)),
+            (
+                number & _typed(name, LongType()).isNull(),
+                F.concat(F.lit(f"value out of range for {name} (64-bit integer): "), shown),
+            ),
+        ]
+    if isinstance(dtype, DoubleType):
+        bound = F.lit(float("inf") if limit is None else limit)
+        return [
+            (
+                number & ~(F.abs(as_double) <= bound),
+                F.concat(F.lit(f"value out of range for {name}: "), shown),
+            )
+        ]
+    return []
 
 
 def _timestamp(name: str) -> Column:
@@ -65,12 +105,15 @@ def validate_json_records(
     fields: Mapping[str, DataType],
     required: Sequence[str],
     timestamp_fields: Sequence[str] = (),
+    limits: Mapping[str, float] | None = None,
 ) -> DataFrame:
     """Parse ``raw.value`` as a JSON object and check it against ``fields``.
 
     Returns ``raw``'s columns plus one typed column per field (timestamps parsed) and
     ``reason``: NULL for a valid record, else the first problem found, in a fixed order.
-    Unknown extra keys are allowed (forward compatibility with newer producers).
+    Unknown extra keys are allowed (forward compatibility with newer producers). A number a
+    field cannot hold exactly (``1.5`` or ``2**64`` for a bigint, a double beyond its
+    ``limits`` entry or infinite) is a reason too: a value is never changed silently.
     """
     df = raw.withColumn(_V, F.expr(f"try_parse_json({VALUE})"))
     checks: list[tuple[Column, Column]] = [
@@ -93,6 +136,8 @@ def validate_json_records(
                 ),
             )
         )
+    for name, dtype in fields.items():
+        checks.extend(_number_checks(name, dtype, (limits or {}).get(name)))
     for name in timestamp_fields:
         ts = _timestamp(name)
         checks.append((_present(name) & ts.isNull(), F.lit(f"bad timestamp in {name}")))

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import (
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from socialpulse.config import IngestSettings
@@ -153,7 +161,8 @@ def check_message(topic: str, value: bytes | None, topics: Topics) -> tuple[str 
     if not isinstance(rec, dict):
         return "not a JSON object", ""
     version = rec.get(Col.SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
+    # `type(...) is int`: 1.0 and true compare equal to 1 in Python, but are not version 1.
+    if type(version) is not int or version != SCHEMA_VERSION:
         return f"unsupported schema_version {version!r} (expected {SCHEMA_VERSION})", ""
     if topic == topics.posts:
         if not isinstance(rec.get(Col.POST_ID), str):
@@ -176,6 +185,24 @@ class LanderStats:
     poison: int = 0
     files: int = 0
     commits: int = 0
+    assigned: bool = False
+    """Whether the group ever gave this lander a partition (no partition: nothing can land)."""
+    lag: dict[str, int] = field(default_factory=dict)
+    """Per ``topic/partition``: messages not yet committed (high watermark - committed offset)."""
+    lag_total: int | None = None
+    """Sum of ``lag``; None when the broker could not be asked."""
+
+
+class NotAssignedError(RuntimeError):
+    """The lander's group never assigned it a partition: it cannot tell idle from stuck."""
+
+    def __init__(self, waited_s: float, stats: LanderStats) -> None:
+        super().__init__(
+            f"no partition was assigned within {waited_s:.0f} s: the consumer group did not "
+            "settle (another member holds every partition, or the broker's coordinator is "
+            "stuck); nothing was landed and the backlog is unknown to this lander"
+        )
+        self.stats = stats
 
 
 class Lander:
@@ -202,8 +229,10 @@ class Lander:
         """Join the group on the posts and interactions topics."""
         self._assigned_at: float | None = None
 
-        def on_assign(_consumer: Consumer, _partitions: list[Any]) -> None:
+        def on_assign(_consumer: Consumer, partitions: list[Any]) -> None:
             self._assigned_at = time.monotonic()
+            # An empty assignment is a rebalance that gave this member nothing: not assigned.
+            self.stats.assigned = self.stats.assigned or bool(partitions)
 
         self.consumer.subscribe([self.topics.posts, self.topics.interactions], on_assign=on_assign)
 
@@ -217,6 +246,11 @@ class Lander:
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's public name
+                    continue
+                if err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    # A subscribed topic not there (yet): no partition of it to land; run()
+                    # reports a lander that is never assigned one.
+                    log.warning("%s", err.str())
                     continue
                 raise KafkaException(err)
             handled += 1
@@ -253,15 +287,47 @@ class Lander:
         self.stats.messages += handled
         return handled
 
+    def lag(self, timeout_s: float = 10.0) -> dict[str, int]:
+        """Per ``topic/partition`` of the posts and interactions topics: uncommitted messages.
+
+        Asked of the broker directly (committed offsets of the group, high watermarks), so it
+        also answers for a lander that was never assigned a partition.
+        """
+        parts: list[TopicPartition] = []
+        for topic in (self.topics.posts, self.topics.interactions):
+            meta = self.consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+            if meta is not None and meta.error is None:
+                parts += [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+        out: dict[str, int] = {}
+        for tp in self.consumer.committed(parts, timeout=timeout_s):
+            low, high = self.consumer.get_watermark_offsets(tp, timeout=timeout_s, cached=False)
+            # Nothing committed yet: the group starts from the earliest message it still has.
+            done = low if tp.offset == OFFSET_INVALID or tp.offset < 0 else tp.offset
+            out[f"{tp.topic}/{tp.partition}"] = max(0, high - done)
+        return out
+
+    def _record_lag(self) -> None:
+        try:
+            self.stats.lag = self.lag()
+            self.stats.lag_total = sum(self.stats.lag.values())
+        except KafkaException as exc:  # a broker that does not answer: say so, do not guess
+            log.warning("could not read the consumer lag: %s", exc)
+            self.stats.lag, self.stats.lag_total = {}, None
+
     def run(
         self,
         stop: threading.Event | None = None,
         max_idle_s: float | None = None,
         on_step: Callable[[LanderStats], None] = lambda _s: None,
     ) -> LanderStats:
-        """Land until ``stop`` is set or nothing arrived for ``max_idle_s`` seconds."""
+        """Land until ``stop`` is set or nothing arrived for ``max_idle_s`` seconds.
+
+        Idle means assigned and caught up: a lander that is never assigned a partition within
+        ``6 * max_idle_s`` raises :class:`NotAssignedError` instead of returning as if it were
+        done. The returned (or attached) stats carry the lag read from the broker at the end.
+        """
         self.subscribe()
-        last = time.monotonic()
+        started = last = time.monotonic()
         while stop is None or not stop.is_set():
             if self.step():
                 last = time.monotonic()
@@ -271,12 +337,14 @@ class Lander:
             # the dead member's session to expire before this one gets any partition.
             now = time.monotonic()
             since = max(last, self._assigned_at or last)
-            if (
-                max_idle_s is not None
-                and now - since > max_idle_s
-                and (self._assigned_at is not None or now - last > 6 * max_idle_s)
-            ):
+            if max_idle_s is None or now - since <= max_idle_s:
+                continue
+            if self.stats.assigned:
                 break
+            if now - last > 6 * max_idle_s:
+                self._record_lag()
+                raise NotAssignedError(now - started, self.stats)
+        self._record_lag()
         return self.stats
 
     def close(self) -> None:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from socialpulse.domain.schemas import MAX_TEXT_CHARS
+
 _X_EPOCH_MS = 1_288_834_974_657
 _ID_RE = re.compile(r"^[0-9]{1,19}$")
 
@@ -231,6 +233,59 @@ class SyntheticFeed:
             return self._by_id.get(post_id)
 
 
+def _str_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _plausible_time(value: object) -> datetime | None:
+    # An ISO time with a zone, after X's epoch and not in the future: what the validator takes.
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None or at.timestamp() * 1000 < _X_EPOCH_MS:
+        return None
+    return None if at > datetime.now(UTC) + timedelta(days=1) else at
+
+
+def servable_post(raw: bytes) -> dict[str, object] | None:
+    """The record of one generated post line if X could have served it, else None.
+
+    The generator plants malformed lines (``generator.malformed``) to test processing: a line
+    that is not UTF-8, not a JSON object, has a non-string or non-numeric id (``post_id`` as a
+    JSON number among them), a missing, blank or oversize text, a created_at (or ingested_at)
+    that is not an ISO time after X's epoch and not in the future, non-string optional fields
+    or a count that is not a non-negative 64-bit integer is not a post X serves: it is skipped.
+    The result carries the parsed creation time under ``_created``.
+    """
+    try:
+        rec = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(rec, dict):
+        return None
+    ids = (rec.get("post_id"), rec.get("author_id"))
+    if not all(isinstance(v, str) and _ID_RE.match(v) for v in ids):
+        return None
+    text = rec.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
+        return None
+    created = _plausible_time(rec.get("created_at"))
+    ingested = rec.get("ingested_at")
+    if created is None or (ingested is not None and _plausible_time(ingested) is None):
+        return None
+    optional = ("author_handle", "lang", "reply_to_id", "quote_of_id", "retweet_of_id")
+    if not all(_str_or_none(rec.get(k)) for k in optional):
+        return None
+    counts = [rec.get(k) for k in ("like_count", "retweet_count", "reply_count", "quote_count")]
+    if not all(c is None or (type(c) is int and 0 <= c < 2**63) for c in counts):
+        return None
+    rec["_created"] = created
+    return rec
+
+
 def _numeric(value: object, fallback: str) -> str:
     return value if isinstance(value, str) and value.isdigit() and len(value) <= 19 else fallback
 
@@ -244,17 +299,10 @@ def generated_feed(out_dir: Path, rate: float = 0.0) -> ReplayFeed:
     """
     rows: dict[str, dict[str, object]] = {}
     for path in sorted((out_dir / "posts").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                rec = json.loads(line)
-                created = datetime.fromisoformat(str(rec["created_at"]).replace("Z", "+00:00"))
-            except (ValueError, KeyError, TypeError):
-                continue
-            ids_ok = all(_ID_RE.match(str(rec.get(k, ""))) for k in ("post_id", "author_id"))
-            if not ids_ok or not isinstance(rec.get("text"), str) or not rec["text"].strip():
-                continue
-            rec["_created"] = created
-            rows.setdefault(rec["post_id"], rec)
+        for raw in path.read_bytes().splitlines():
+            rec = servable_post(raw)
+            if rec is not None:
+                rows.setdefault(str(rec["post_id"]), rec)
     likers: dict[str, list[str]] = {}
     reposters: dict[str, list[str]] = {}
     for path in sorted((out_dir / "interactions").glob("*.jsonl")):
