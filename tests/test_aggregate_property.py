@@ -178,7 +178,7 @@ def test_batch_and_random_micro_batches_give_identical_aggregates(
     spark: SparkSession, tmp_path: Path, postgres_server: PostgresServer, dialect: str
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)
-    backend = BackendSpec("vader", settings)
+    backend = BackendSpec.of("vader", settings)
 
     @hsettings(
         max_examples=3,

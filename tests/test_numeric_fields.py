@@ -121,12 +121,16 @@ def test_crafted_numbers_reach_database_and_lake_unchanged_or_are_quarantined(
     (landing / "interactions" / "a.jsonl").write_text(
         "\n".join(_interaction_line(uid, lit) for uid, (lit, _) in interactions.items()) + "\n"
     )
-    settings.data_dir.mkdir(parents=True)
-    store = create_store(settings.resolved_database_url)
+    settings.storage.data_dir.mkdir(parents=True)
+    store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
-    lake = LakePaths(settings.resolved_lake_uri)
+    lake = LakePaths(settings.storage.resolved_lake_uri)
     report = run_batch(
-        spark, str(landing), lake, settings.resolved_database_url, BackendSpec("vader", settings)
+        spark,
+        str(landing),
+        lake,
+        settings.storage.resolved_database_url,
+        BackendSpec.of("vader", settings),
     )
 
     bad_posts = {pid for pid, (_, _, why) in posts.items() if why}

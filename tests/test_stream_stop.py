@@ -26,8 +26,8 @@ TEN_DAYS_S = 10 * 86_400
 def test_a_file_with_an_old_mtime_is_read_by_the_stream(
     spark: SparkSession, settings: Settings, tmp_path: Path
 ) -> None:
-    landing = settings.resolved_landing_dir
-    url = settings.resolved_database_url
+    landing = settings.storage.resolved_landing_dir
+    url = settings.storage.resolved_database_url
     drop(landing, "new.jsonl", [post_line("1", "first #a", "2026-10-03T12:00:00Z")])
     stream, store = make_stream(spark, settings)
     query = stream.start(available_now=True)
