@@ -40,7 +40,7 @@ pytestmark = [
     # that is pinned down, so a broker flake cannot block CI. Never silently: -ra lists the skip.
     pytest.mark.skipif(
         os.environ.get("SOCIALPULSE_KILL_HARNESS") != "1",
-        reason="opt-in (SOCIALPULSE_KILL_HARNESS=1): failed once in CI-like runs, see docs/STREAMING.md",
+        reason="opt-in (SOCIALPULSE_KILL_HARNESS=1): failed once in a full run; docs/STREAMING.md",
     ),
 ]
 
