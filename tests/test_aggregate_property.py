@@ -10,7 +10,6 @@ aggregate layer, merged by the specs' rules, must equal the batch job's.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -36,6 +35,7 @@ from socialpulse.storage import tables as t
 from socialpulse.storage.base import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.postgres_server import PostgresServer
+from tests.test_stream_job import post_line
 
 pytestmark = pytest.mark.slow
 
@@ -70,8 +70,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         lang = draw(st.sampled_from([None, None, None, "ja"]))
         posts.append((str(i), text, at, f"u{author}", lang))
     redelivered = draw(st.lists(st.integers(0, n - 1), max_size=3))
-    lines = [_line(*p, likes=0) for p in posts] + [
-        _line(*posts[i], likes=k + 1) for k, i in enumerate(redelivered)
+    lines = [post_line(*p[:4], likes=0, lang=p[4]) for p in posts] + [
+        post_line(*posts[i][:4], likes=k + 1, lang=posts[i][4]) for k, i in enumerate(redelivered)
     ]
     n_batches = draw(st.integers(2, 4))
     where = draw(st.lists(st.integers(0, n_batches - 1), min_size=len(lines), max_size=len(lines)))
@@ -81,22 +81,6 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     # Before the increments, or after them and the lake's aggregate rows, before the posts.
     crash_stage = draw(st.sampled_from(["adding to trends and profiles", "writing the lake"]))
     return {"lines": lines, "batches": batches, "crash": (crash_at, crash_stage)}
-
-
-def _line(pid: str, text: str, at: str, author: str, lang: str | None, likes: int) -> str:
-    record: dict[str, Any] = {
-        "schema_version": 1,
-        "post_id": pid,
-        "author_id": author,
-        "author_handle": author.upper(),
-        "text": text,
-        "created_at": at,
-        "like_count": likes,
-        "ingested_at": at,
-    }
-    if lang is not None:
-        record["lang"] = lang
-    return json.dumps(record)
 
 
 def _frame(spark: SparkSession, lines: list[str], name: str) -> DataFrame:
