@@ -65,11 +65,6 @@ class LakePaths:
         return self.aggregate("user_trends")
 
     @property
-    def user_profiles(self) -> str:
-        """Aggregate layer: per-author sentiment profiles (a snapshot, not partitioned)."""
-        return self._join("aggregates/user_profiles")
-
-    @property
     def quarantine(self) -> str:
         """Rejected records with their reason."""
         return self._join("quarantine")
