@@ -54,6 +54,14 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(30)
 
 
+def _wait(proc: subprocess.Popen[bytes], timeout: float, log: Path) -> int:
+    """The process's exit status; on a timeout, fail with the tail of its log."""
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{proc.args} still running after {timeout} s: {log.read_text()[-4000:]}")
+
+
 def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_dir: Path) -> None:
     rng = random.Random(SEED)
     csv = shared_dir / "data" / "social" / "airline_tweets.csv"
@@ -143,9 +151,11 @@ def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_d
             time.sleep(rng.uniform(0.0, 2.0))
             _kill_group(streamer)
 
-            assert ingester.wait(300) == 0, (tmp_path / f"{procs.index(ingester)}.log").read_text()
-            rc = lander.wait(300)
-            lander_log = (tmp_path / f"{procs.index(lander)}.log").read_text()
+            ingester_log = tmp_path / f"{procs.index(ingester)}.log"
+            assert _wait(ingester, 300, ingester_log) == 0, ingester_log.read_text()[-3000:]
+            lander_log_path = tmp_path / f"{procs.index(lander)}.log"
+            rc = _wait(lander, 300, lander_log_path)
+            lander_log = lander_log_path.read_text()
             assert rc == 0, f"lander rc {rc} (3: never assigned a partition): {lander_log[-3000:]}"
             served = set(httpx.get(stats_url).json()["served_posts"])
             drain = subprocess.run(
