@@ -32,7 +32,7 @@ from socialpulse.processing import aggregates as A
 from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.postgres_server import PostgresServer
 from tests.test_stream_job import post_line

@@ -35,7 +35,7 @@ from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.embedding import create_text_embedder
 from socialpulse.recommend.hybrid import HybridPolicy
 from socialpulse.recommend.job import run_train
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow

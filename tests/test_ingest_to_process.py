@@ -23,7 +23,7 @@ from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.queue.base import pump
 from socialpulse.queue.landing import QUARANTINE_DIR, LandingSink, LandingWriter
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.ingest_support import landed_records, serve_app
 

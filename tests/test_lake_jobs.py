@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from socialpulse.cli.main import app
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
     DayCount,

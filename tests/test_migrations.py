@@ -13,8 +13,7 @@ from alembic.runtime.migration import MigrationContext
 
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
-from socialpulse.storage import migrate
-from socialpulse.storage.sql import SqlStore
+from socialpulse.storage.sql import SqlStore, migrate
 from socialpulse.storage.tables import metadata
 
 _TABLES = {"posts", "quarantine", "hashtag_trends", "user_profiles", "recommendations"}

@@ -13,7 +13,7 @@ from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import lake_post_counts_by_day, reconcile_counts
 

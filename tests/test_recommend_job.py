@@ -29,7 +29,7 @@ from socialpulse.recommend.job import (
     run_train,
 )
 from socialpulse.storage import tables
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.sql import SqlStore
 from tests.recommend_fixtures import Planted, planted, to_spark, write_lake

@@ -17,7 +17,7 @@ from socialpulse.generator import GeneratorConfig, generate
 from socialpulse.generator.malformed import POST_REASONS
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,8 @@ import pytest
 
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
-from socialpulse.storage.base import PostCursor, PostFilter, Store, create_store
+from socialpulse.storage.base import PostCursor, PostFilter, Store
+from socialpulse.storage.factory import create_store
 from tests.api.conftest import Seeded, seed
 
 

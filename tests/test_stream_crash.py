@@ -19,7 +19,7 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.test_stream_job import drop, post_line, snapshot, table_rows
 

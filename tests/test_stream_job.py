@@ -17,7 +17,8 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.processing.stream_job import PostsStream, StreamConfig
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.base import Store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow

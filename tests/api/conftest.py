@@ -19,7 +19,8 @@ from socialpulse.api.background import ServerThread
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.base import Store
+from socialpulse.storage.factory import create_store
 
 USERS = ("u001", "u002", "u003")
 TAGS = ("coffee", "rainy_days", "python")

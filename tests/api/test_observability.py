@@ -15,7 +15,7 @@ from socialpulse.api.app import create_app
 from socialpulse.api.background import ServerThread
 from socialpulse.api.middleware import JsonLogFormatter
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.sql import SqlStore
 from tests.api.conftest import LiveApi, api_settings, seed
 

@@ -23,7 +23,8 @@ from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.job import run_train
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.base import Store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.api.conftest import api_settings
 
