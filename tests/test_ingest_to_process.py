@@ -55,7 +55,7 @@ def test_airline_replay_lands_in_a_form_processing_accepts_whole(
         spark,
         str(landing),
         LakePaths(settings.storage.resolved_lake_uri),
-        settings.storage.resolved_database_url,
+        store,
         BackendSpec.of("vader", settings),
     )
     assert report.reconciles

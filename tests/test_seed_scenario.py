@@ -38,7 +38,7 @@ def test_ten_thousand_generated_posts_reconcile_exactly(
         spark,
         str(landing),
         lake,
-        settings.storage.resolved_database_url,
+        store,
         BackendSpec.of("vader", settings),
     )
 

@@ -137,7 +137,7 @@ def test_kill_9_mid_batch_then_restart_is_exactly_once(
         spark,
         str(landing),
         LakePaths(settings.storage.resolved_lake_uri),
-        settings.storage.resolved_database_url,
+        reference,
         BackendSpec.of("vader", settings),
     )
     batch = snapshot(settings.storage.resolved_database_url)

@@ -92,7 +92,6 @@ def make_stream(
         landing_dir=str(settings.storage.resolved_landing_dir),
         checkpoint_dir=str(settings.storage.resolved_checkpoint_dir),
         lake=LakePaths(settings.storage.resolved_lake_uri),
-        database_url=settings.storage.resolved_database_url,
         backend=BackendSpec.of("vader", settings),
         trigger_seconds=0.5,
         max_files_per_trigger=1,
