@@ -1,4 +1,4 @@
-"""Running the Alembic migrations in ``storage/migrations`` against an engine.
+"""Running the Alembic migrations in ``storage/sql/migrations`` against an engine.
 
 The migration scripts ship inside the package, so ``socialpulse db upgrade`` works from an
 installed wheel with no ``alembic.ini`` lying around.

@@ -1,1 +1,1 @@
-"""Alembic migrations of the serving database (run through ``socialpulse.storage.sql.migrate``)."""
+"""Alembic migrations of the serving database (run by ``storage.sql.migrate``)."""
