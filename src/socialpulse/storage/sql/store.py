@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import text
 
 from socialpulse.storage.base import SchemaRevision, StoreSpec
@@ -10,6 +12,9 @@ from socialpulse.storage.sql.engine import build_engine
 from socialpulse.storage.sql.keys import SqlKeys
 from socialpulse.storage.sql.reads import SqlReads
 from socialpulse.storage.sql.writes import SqlWrites
+
+if TYPE_CHECKING:
+    from socialpulse.storage.base import Store
 
 
 class SqlStore(SqlWrites, SqlReads, SqlKeys):
@@ -53,3 +58,8 @@ class SqlStore(SqlWrites, SqlReads, SqlKeys):
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+
+
+if TYPE_CHECKING:
+    # The factory builds stores by name, so mypy checks here that this one has every role.
+    _IS_A_STORE: type[Store] = SqlStore
