@@ -136,3 +136,31 @@ def status_row(query_name: str = "posts", **fields: object) -> dict[str, object]
         "last_error": None,
     }
     return row | fields
+
+
+def windows_frame(hashtag: str, starts: list[datetime], sizes: list[int]) -> pd.DataFrame:
+    """``hashtag_windows`` rows of one neutral post each, one per (start, size)."""
+    return pd.DataFrame(
+        {
+            Col.HASHTAG: hashtag,
+            Col.WINDOW_START: starts,
+            Col.WINDOW_SIZE: sizes,
+            Col.N_POSTS: 1,
+            Col.N_NEGATIVE: 0,
+            Col.N_NEUTRAL: 1,
+            Col.N_POSITIVE: 0,
+            Col.MEAN_SCORE: 0.0,
+        }
+    )
+
+
+def key_row(key_id: str, created: datetime) -> dict[str, object]:
+    """An active ``api_keys`` row with read scope (a made-up hash, not a real key's)."""
+    return {
+        "key_id": key_id,
+        "name": f"key {key_id}",
+        "key_hash": "ab" * 32,
+        "scopes": "read",
+        "created_at": created,
+        "revoked_at": None,
+    }

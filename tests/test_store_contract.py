@@ -7,6 +7,7 @@ table internals), so a new store passes it unchanged once ``store_spec`` yields 
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -24,13 +25,15 @@ from socialpulse.domain.aggregates import (
 )
 from socialpulse.domain.columns import Col
 from socialpulse.storage.base import PostCursor, PostFilter, Store, StoreSpec, UnknownTableError
-from socialpulse.storage.factory import create_store
+from socialpulse.storage.factory import UnsupportedDatabaseError, create_store
 from tests.store_data import (
+    key_row,
     posts_frame,
     profile_frame,
     recs_frame,
     status_row,
     trends_frame,
+    windows_frame,
 )
 
 
@@ -376,22 +379,10 @@ def test_delete_day_removes_exactly_that_day(store: Store) -> None:
     store.write_posts(frame)
     days = sorted(frame[Col.DAY].unique())
     store.write_aggregate(HASHTAG_TRENDS, trends_frame("spark", days, [1] * len(days)))
-    windows = pd.DataFrame(
-        {
-            Col.HASHTAG: "spark",
-            # The last minute and hour of day 0, the first of day 1: only day 0's must go.
-            Col.WINDOW_START: [
-                datetime.combine(days[0], datetime.min.time(), UTC) + timedelta(seconds=s)
-                for s in (86_340, 82_800, 86_400, 86_400)
-            ],
-            Col.WINDOW_SIZE: [60, 3600, 60, 3600],
-            Col.N_POSTS: 1,
-            Col.N_NEGATIVE: 0,
-            Col.N_NEUTRAL: 1,
-            Col.N_POSITIVE: 0,
-            Col.MEAN_SCORE: 0.0,
-        }
-    )
+    # The last minute and hour of day 0, the first of day 1: only day 0's must go.
+    midnight = datetime.combine(days[0], datetime.min.time(), UTC)
+    starts = [midnight + timedelta(seconds=s) for s in (86_340, 82_800, 86_400, 86_400)]
+    windows = windows_frame("spark", starts, [60, 3600, 60, 3600])
     store.write_aggregate(HASHTAG_WINDOWS, windows)
 
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -446,21 +437,11 @@ def test_stream_status_rows_by_query(store: Store) -> None:
 
 
 def test_api_keys_add_list_and_revoke(store: Store) -> None:
-    def key(key_id: str, created: datetime) -> dict[str, Any]:
-        return {
-            "key_id": key_id,
-            "name": f"key {key_id}",
-            "key_hash": "ab" * 32,
-            "scopes": "read",
-            "created_at": created,
-            "revoked_at": None,
-        }
-
     t0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
     assert store.api_key("k1") is None
     assert store.api_keys() == []
-    store.add_api_key(key("k2", t0 + timedelta(hours=1)))
-    store.add_api_key(key("k1", t0))
+    store.add_api_key(key_row("k2", t0 + timedelta(hours=1)))
+    store.add_api_key(key_row("k1", t0))
     assert [r["key_id"] for r in store.api_keys()] == ["k1", "k2"]
     row = store.api_key("k1")
     assert row is not None
@@ -526,3 +507,16 @@ def test_increments_add_to_stored_aggregates_once_per_batch(store: Store) -> Non
     assert store.hashtag_trend("x")[0][Col.N_POSTS] == 5
     with pytest.raises(ValueError, match="takes no increments"):
         store.add_increments("s1", 2, {"posts": trend(1, 0, 1, 1.0)})
+
+
+def test_spec_travels_to_tasks_without_showing_its_password() -> None:
+    spec = StoreSpec("postgresql+psycopg://app:s3cret@db.example:5432/pulse", pool_size=2)
+    assert pickle.loads(pickle.dumps(spec)) == spec
+    assert "s3cret" not in repr(spec)
+    assert "app:***@db.example" in repr(spec)
+    assert spec.scheme == "postgresql"
+
+
+def test_factory_refuses_unknown_schemes() -> None:
+    with pytest.raises(UnsupportedDatabaseError, match="unsupported database URL scheme 'mysql'"):
+        create_store(StoreSpec("mysql://u@h/db"))
