@@ -53,8 +53,10 @@ from sqlalchemy import insert, select
 from socialpulse.api.auth import Scope, make_key
 from socialpulse.domain.columns import Col
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import PostCursor, PostFilter, create_store
-from socialpulse.storage.sql import SqlStore, _records
+from socialpulse.storage.base import PostCursor, PostFilter, StoreSpec
+from socialpulse.storage.factory import create_store
+from socialpulse.storage.sql import SqlStore
+from socialpulse.storage.sql.values import records
 
 LABELS = np.array(["negative", "neutral", "positive"])
 WORDS = np.array(["great", "awful", "today", "love", "hate", "new", "coffee", "rain", "team"])
@@ -166,7 +168,7 @@ def recommendations(
 def bulk_insert(store: SqlStore, table: str, frame: pd.DataFrame) -> None:
     """INSERT ``frame`` into an empty ``table`` with one executemany."""
     tbl = t.metadata.tables[table]
-    rows = _records(frame, [c.name for c in tbl.columns])
+    rows = records(frame, [c.name for c in tbl.columns])
     with store.engine.begin() as conn:
         conn.execute(insert(tbl), rows)
 
@@ -174,7 +176,7 @@ def bulk_insert(store: SqlStore, table: str, frame: pd.DataFrame) -> None:
 def build_database(data_dir: Path, n_posts: int, seed: int) -> dict[str, Any]:
     """Fill the SQLite store under ``data_dir``; return what the load script needs."""
     rng = np.random.default_rng(seed)
-    store = SqlStore(f"sqlite:///{data_dir / 'socialpulse.db'}")
+    store = SqlStore(StoreSpec(f"sqlite:///{data_dir / 'socialpulse.db'}"))
     store.create_schema()
     t0 = time.perf_counter()
     chunk = 100_000
@@ -332,7 +334,7 @@ def deep_pages(data_dir: Path, depth_rows: int, page: int) -> dict[str, float]:
 
 def reuse_database(data_dir: Path) -> dict[str, Any]:
     """What the load needs from a database an earlier ``--keep`` run built (a fresh key)."""
-    store = SqlStore(f"sqlite:///{data_dir / 'socialpulse.db'}")
+    store = SqlStore(StoreSpec(f"sqlite:///{data_dir / 'socialpulse.db'}"))
     key = make_key("bench", [Scope.READ])
     store.add_api_key(key.row)
     with store.engine.connect() as conn:

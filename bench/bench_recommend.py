@@ -44,8 +44,8 @@ from socialpulse.recommend.als import (
 from socialpulse.recommend.embedding import TextEmbedder, create_text_embedder
 from socialpulse.recommend.hybrid import REASON_CODE, HybridPolicy, fit_hybrid
 from socialpulse.spark import build_spark
-from socialpulse.storage.base import create_store
-from socialpulse.storage.spark_sink import write_to_store
+from socialpulse.storage.factory import create_store
+from socialpulse.storage.spark_sink import write_recommendations
 
 T = TypeVar("T")
 
@@ -239,7 +239,7 @@ def serve(
         url = f"sqlite:///{Path(tmp) / 'serve.db'}"
         store = create_store(url)
         store.create_schema()
-        written, write_s, write_cpu = timed(lambda: write_to_store(recs, "recommendations", url))
+        written, write_s, write_cpu = timed(lambda: write_recommendations(recs, store.spec))
         stored = store.count("recommendations")
         store.close()
     for frame in (df, posts_df, conf, excluded, model.users, recs):
@@ -300,7 +300,8 @@ def main() -> None:
             "embeddings (hashing, settings default); top-K = hybrid top-10 with reasons in "
             "`mapInPandas` (ALS + hashtag + text + popularity under the sentiment policy), "
             "cached and counted; write = the upsert of those rows into a fresh SQLite through "
-            "`write_to_store` (executemany per Arrow batch, one transaction per batch). Issue "
+            "`write_recommendations` (executemany per Arrow batch, one transaction per batch). "
+            "Issue "
             f"7's target: top-K + write under 60 s for 100k users. Load average before this "
             f"part: {load_serve}. Reasons: {sv['reasons']}.\n\n"
             "| users | posts | prepare s (CPU s) | top-K s (CPU s) | write s (CPU s) |"

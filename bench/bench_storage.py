@@ -4,7 +4,7 @@
   PostgreSQL: COPY into a temp table + one INSERT ... ON CONFLICT), at each size, into an empty
   table and again over rows that already exist (every row a conflict). Side by side, the
   walking skeleton's path (multi-row ``INSERT ... VALUES`` of 500 rows, ON CONFLICT).
-- Queries, on the largest size: a user's feed (``user_posts``: newest 20 of one author) and a
+- Queries, on the largest size: a user's feed (``search_posts`` by author: newest 20) and a
   hashtag trend (``hashtag_trend``: one tag over 60 days), with the indexes, with revision 1's
   feed index, and with no index at all; p50/p95 in ms.
 
@@ -38,7 +38,9 @@ from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
 
 from socialpulse.domain.columns import Col  # noqa: E402
 from socialpulse.storage import tables as t  # noqa: E402
-from socialpulse.storage.sql import SqlStore, _chunks, _records  # noqa: E402
+from socialpulse.storage.base import PostFilter, StoreSpec  # noqa: E402
+from socialpulse.storage.sql import SqlStore  # noqa: E402
+from socialpulse.storage.sql.values import chunks, records  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402
 from tests.store_data import posts_frame  # noqa: E402
 
@@ -71,11 +73,11 @@ def _timed_upserts(write: Callable[[pd.DataFrame], int], n: int, batch: int, aut
 def _naive_upsert(store: SqlStore, frame: pd.DataFrame) -> int:
     """The walking skeleton's write path: ``INSERT ... VALUES`` of 500 rows, ON CONFLICT."""
     tbl = t.posts
-    rows = _records(frame, [c.name for c in tbl.columns], set(), tbl.name)
+    rows = records(frame, [c.name for c in tbl.columns], set(), tbl.name)
     pk = [c.name for c in tbl.primary_key.columns]
     mod: Any = postgresql if store.dialect == "postgresql" else sqlite
     with store.engine.begin() as conn:
-        for chunk in _chunks(rows, 500):
+        for chunk in chunks(rows, 500):
             stmt = mod.insert(tbl).values(chunk)
             updates = {c: stmt.excluded[c] for c in chunk[0] if c not in pk}
             conn.execute(stmt.on_conflict_do_update(index_elements=pk, set_=updates))
@@ -126,7 +128,7 @@ def _query_rows(store: SqlStore, n_authors: int, n_tags: int) -> list[list[str]]
     start = date(2025, 3, 1)
 
     def feed(i: int) -> object:
-        rows = store.user_posts(authors[i % 1000], 20)
+        rows = store.search_posts(PostFilter(author_id=authors[i % 1000]), 20)
         assert len(rows) == 20
         return rows
 
@@ -179,7 +181,7 @@ def main() -> None:
     try:
         for backend in backends:
             for n in sizes:
-                store = SqlStore(_fresh_url(backend, server, work, f"b{backend}{n}"))
+                store = SqlStore(StoreSpec(_fresh_url(backend, server, work, f"b{backend}{n}")))
                 store.create_schema()
                 a = _authors(n)
 
@@ -202,7 +204,7 @@ def main() -> None:
                 store.close()
             if args.naive_size:
                 n = args.naive_size
-                store = SqlStore(_fresh_url(backend, server, work, f"naive{backend}{n}"))
+                store = SqlStore(StoreSpec(_fresh_url(backend, server, work, f"naive{backend}{n}")))
                 store.create_schema()
                 a = _authors(n)
 

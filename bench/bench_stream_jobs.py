@@ -32,7 +32,7 @@ from socialpulse.config import Settings
 from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts, read_lines
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.spark import build_spark
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 TEXTS = [
@@ -99,7 +99,7 @@ def main() -> int:
     load: list[float] = [os.getloadavg()[0]]
     cpu0 = time.process_time()
     for b, folder in enumerate(inputs):
-        for mode, (store, url, lake) in modes.items():
+        for mode, (store, _url, lake) in modes.items():
             add = (
                 StreamBatch("bench", b, partial(store.add_increments, "bench", b))
                 if mode == "increments"
@@ -111,7 +111,7 @@ def main() -> int:
                 spark,
                 read_lines(spark, str(folder)),
                 lake,
-                url,
+                store,
                 backend,
                 BatchReport(),
                 stream=add,

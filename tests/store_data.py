@@ -73,3 +73,94 @@ def trends_frame(hashtag: str, days: list[date], n_posts: list[int]) -> pd.DataF
             Col.MEAN_SCORE: [0.1 * i for i in range(len(days))],
         }
     )
+
+
+def profile_frame(author: str, n: int, first: datetime, last: datetime) -> pd.DataFrame:
+    """One ``user_profiles`` row: ``n`` posts, one negative, one positive."""
+    return pd.DataFrame(
+        {
+            Col.AUTHOR_ID: [author],
+            Col.AUTHOR_HANDLE: [f"h_{author}"],
+            Col.N_POSTS: [n],
+            Col.N_NEGATIVE: [1],
+            Col.N_NEUTRAL: [n - 2],
+            Col.N_POSITIVE: [1],
+            Col.MEAN_SCORE: [0.25],
+            Col.FIRST_POST_AT: [first],
+            Col.LAST_POST_AT: [last],
+        }
+    )
+
+
+def recs_frame(
+    user: str,
+    post_ids: list[str],
+    algorithm: str,
+    generated_at: datetime = datetime(2026, 3, 2, tzinfo=UTC),
+) -> pd.DataFrame:
+    """A user's ranked recommendation rows (rank 1 first)."""
+    ranks = list(range(1, len(post_ids) + 1))
+    return pd.DataFrame(
+        {
+            Col.USER_ID: [user] * len(post_ids),
+            Col.RANK: ranks,
+            Col.POST_ID: post_ids,
+            Col.SCORE: [1.0 / r for r in ranks],
+            Col.ALGORITHM: [algorithm] * len(post_ids),
+            Col.REASON_TEXT: [f"because {p}" for p in post_ids],
+            Col.GENERATED_AT: [generated_at] * len(post_ids),
+        }
+    )
+
+
+def status_row(query_name: str = "posts", **fields: object) -> dict[str, object]:
+    """A ``stream_status`` row of a running query, with ``fields`` overriding."""
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    row: dict[str, object] = {
+        "query_name": query_name,
+        "run_id": "r1",
+        "state": "running",
+        "started_at": now,
+        "updated_at": now,
+        "last_batch_id": 3,
+        "batches_run": 4,
+        "last_batch_rows": 10,
+        "input_rows_per_second": 1.5,
+        "processed_rows_per_second": 2.5,
+        "last_batch_ms": 120,
+        "posts_stored_run": 9,
+        "quarantined_run": 1,
+        "late_posts_run": 0,
+        "max_event_time": now,
+        "watermark": now - timedelta(minutes=5),
+        "last_error": None,
+    }
+    return row | fields
+
+
+def windows_frame(hashtag: str, starts: list[datetime], sizes: list[int]) -> pd.DataFrame:
+    """``hashtag_windows`` rows of one neutral post each, one per (start, size)."""
+    return pd.DataFrame(
+        {
+            Col.HASHTAG: hashtag,
+            Col.WINDOW_START: starts,
+            Col.WINDOW_SIZE: sizes,
+            Col.N_POSTS: 1,
+            Col.N_NEGATIVE: 0,
+            Col.N_NEUTRAL: 1,
+            Col.N_POSITIVE: 0,
+            Col.MEAN_SCORE: 0.0,
+        }
+    )
+
+
+def key_row(key_id: str, created: datetime) -> dict[str, object]:
+    """An active ``api_keys`` row with read scope (a made-up hash, not a real key's)."""
+    return {
+        "key_id": key_id,
+        "name": f"key {key_id}",
+        "key_hash": "ab" * 32,
+        "scopes": "read",
+        "created_at": created,
+        "revoked_at": None,
+    }

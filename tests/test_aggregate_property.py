@@ -32,7 +32,7 @@ from socialpulse.processing import aggregates as A
 from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.postgres_server import PostgresServer
 from tests.test_stream_job import post_line
@@ -118,12 +118,12 @@ def _run(
     crash: tuple[int, str],
 ) -> None:
     """The whole input as one batch (``batches`` None) or as the stream's micro-batches."""
-    if batches is None:
-        process_posts(spark, _frame(spark, lines, "all"), lake, url, backend, BatchReport())
-        return
     store = create_store(url)
     stream_id = uuid.uuid4().hex
     try:
+        if batches is None:
+            process_posts(spark, _frame(spark, lines, "all"), lake, store, backend, BatchReport())
+            return
         for b, batch in enumerate(batches):
             micro = StreamBatch(stream_id, b, partial(store.add_increments, stream_id, b))
             frame = _frame(spark, batch, f"part-{b}")
@@ -131,10 +131,10 @@ def _run(
                 # A batch of known posts only reaches neither stage: it is then replayed whole.
                 with suppress(_Crash):
                     process_posts(
-                        spark, frame, lake, url, backend, BatchReport(),
+                        spark, frame, lake, store, backend, BatchReport(),
                         on_stage=_crash_on(crash[1]), stream=micro,
                     )  # fmt: skip
-            process_posts(spark, frame, lake, url, backend, BatchReport(), stream=micro)
+            process_posts(spark, frame, lake, store, backend, BatchReport(), stream=micro)
     finally:
         store.close()
 

@@ -12,7 +12,8 @@ from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
-from socialpulse.storage.base import create_store
+from socialpulse.storage.base import PostFilter
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow
@@ -65,7 +66,7 @@ def test_batch_job_reconciles_and_is_idempotent(
     lake = LakePaths(settings.storage.resolved_lake_uri)
     spec = BackendSpec.of("vader", settings)
 
-    first = run_batch(spark, str(landing), lake, settings.storage.resolved_database_url, spec)
+    first = run_batch(spark, str(landing), lake, store, spec)
 
     assert (first.input_records, first.quarantined, first.duplicates, first.stored) == (6, 2, 1, 3)
     assert first.reconciles
@@ -77,7 +78,7 @@ def test_batch_job_reconciles_and_is_idempotent(
     assert store.count("posts") == 3
     assert store.count("quarantine") == 3  # two posts and one interaction
     assert store.label_distribution() == {"positive": 1, "negative": 1, "neutral": 1}
-    kept = store.user_posts("u2", limit=10)
+    kept = store.search_posts(PostFilter(author_id="u2"), 10)
     assert [p[Col.LIKE_COUNT] for p in kept] == [5]  # the newest snapshot won
     trend = store.hashtag_trend("product")
     assert [(r[Col.N_POSTS], r[Col.N_POSITIVE], r[Col.N_NEGATIVE]) for r in trend] == [(2, 1, 1)]
@@ -86,7 +87,7 @@ def test_batch_job_reconciles_and_is_idempotent(
     assert profile[Col.N_POSTS] == 2
 
     # Re-running the same input stores nothing new and changes no aggregate.
-    second = run_batch(spark, str(landing), lake, settings.storage.resolved_database_url, spec)
+    second = run_batch(spark, str(landing), lake, store, spec)
     assert (second.stored, second.already_stored) == (0, 3)
     assert second.reconciles
     assert store.count("posts") == 3

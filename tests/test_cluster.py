@@ -35,7 +35,7 @@ from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.embedding import create_text_embedder
 from socialpulse.recommend.hybrid import HybridPolicy
 from socialpulse.recommend.job import run_train
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow
@@ -150,13 +150,12 @@ def _run_local(spark: SparkSession, settings: Settings, data: Path) -> None:
     store.create_schema()
     lake = LakePaths(settings.storage.resolved_lake_uri)
     spec = BackendSpec.of(settings.sentiment.backend, settings)
-    report = run_batch(spark, str(data), lake, settings.storage.resolved_database_url, spec)
+    report = run_batch(spark, str(data), lake, store, spec)
     assert report.reconciles
     run_train(
         spark,
         lake,
         store,
-        settings.storage.resolved_database_url,
         AlsParams.from_settings(settings.recommend),
         settings.recommend.top_k,
         policy=HybridPolicy.from_settings(settings.recommend),

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from socialpulse.cli.main import app
 from socialpulse.config import Settings
-from socialpulse.storage import migrate
+from socialpulse.storage.sql import migrate
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from socialpulse.api.ratelimit import RATE_LIMIT_FILE
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.queue.base import pump
 from socialpulse.queue.landing import QUARANTINE_DIR, LandingSink, LandingWriter
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.ingest_support import landed_records, serve_app
 
@@ -55,7 +55,7 @@ def test_airline_replay_lands_in_a_form_processing_accepts_whole(
         spark,
         str(landing),
         LakePaths(settings.storage.resolved_lake_uri),
-        settings.storage.resolved_database_url,
+        store,
         BackendSpec.of("vader", settings),
     )
     assert report.reconciles

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from socialpulse.cli.main import app
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
     DayCount,
@@ -127,7 +127,7 @@ def test_db_reconcile_command(spark: SparkSession, settings: Settings) -> None:
     write_day_partitions(spark.createDataFrame(frame), lake.posts)
     store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
-    store.upsert("posts", frame)
+    store.write_posts(frame)
     env = {
         "SOCIALPULSE_DATA_DIR": str(settings.storage.data_dir),
         "SOCIALPULSE_SPARK_MASTER": "local[2]",
@@ -142,7 +142,7 @@ def test_db_reconcile_command(spark: SparkSession, settings: Settings) -> None:
     assert lake_post_counts_by_day(spark, lake.posts) == store.post_counts_by_day()
 
     # One post more in the database than in the lake: that day is reported, exit code 1.
-    store.upsert("posts", posts_frame(1, start=10_000))
+    store.write_posts(posts_frame(1, start=10_000))
     store.close()
     bad = runner.invoke(app, ["db", "reconcile"], env=env)
     assert bad.exit_code == 1, bad.output

@@ -22,7 +22,7 @@ from socialpulse.processing import aggregates as A
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow
@@ -115,7 +115,7 @@ def test_layers_reruns_and_reprocessing_a_day(
     lake = LakePaths(lake_uri)
     spec = BackendSpec.of("vader", settings)
 
-    first = run_batch(spark, str(landing), lake, url, spec)
+    first = run_batch(spark, str(landing), lake, store, spec)
     assert first.reconciles, first.as_dict()
     assert (first.stored, first.duplicates, first.quarantined) == (10, 1, 1)
 
@@ -143,7 +143,7 @@ def test_layers_reruns_and_reprocessing_a_day(
     assert spark.read.parquet(lake.interactions).count() == 3
 
     lake_before, db_before = _lake_snapshot(spark, lake), _db_snapshot(url)
-    again = run_batch(spark, str(landing), lake, url, spec)
+    again = run_batch(spark, str(landing), lake, store, spec)
     assert again.reconciles, again.as_dict()
     assert (again.stored, again.interactions_stored, again.interactions_already_stored) == (0, 0, 3)
     lake_batch, db_batch = _lake_snapshot(spark, lake), _db_snapshot(url)
@@ -157,7 +157,7 @@ def test_layers_reruns_and_reprocessing_a_day(
         Col.DAY
     ).parquet(lake.posts)
     stale = db_batch["posts"][0] | {Col.POST_ID: "stale", Col.DAY: DAY3}
-    store.upsert("posts", pd.DataFrame([stale]))
+    store.write_posts(pd.DataFrame([stale]))
     assert spark.read.parquet(lake.posts).count() == 16
 
     env = {

@@ -13,8 +13,8 @@ from alembic.runtime.migration import MigrationContext
 
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
-from socialpulse.storage import migrate
-from socialpulse.storage.sql import SqlStore
+from socialpulse.storage.base import PostFilter, StoreSpec
+from socialpulse.storage.sql import SqlStore, migrate
 from socialpulse.storage.tables import metadata
 
 _TABLES = {"posts", "quarantine", "hashtag_trends", "user_profiles", "recommendations"}
@@ -92,10 +92,10 @@ def _insert_rev1_rows(engine: sa.Engine) -> None:
 
 
 def _assert_rev1_rows_intact(url: str) -> None:
-    store = SqlStore(url)
+    store = SqlStore(StoreSpec(url))
     try:
         assert store.count("posts") == 5
-        rows = store.user_posts("u1", 10)
+        rows = store.search_posts(PostFilter(author_id="u1"), 10)
         assert [r[Col.POST_ID] for r in rows] == ["p4", "p3", "p2", "p1", "p0"]
         assert all(r[Col.HASHTAGS] == ["tag", "ünï"] for r in rows)
         assert all(r[Col.URLS] == ["https://x.test"] for r in rows)
@@ -118,7 +118,7 @@ def test_empty_database_upgrades_to_the_tables_module(engine: sa.Engine) -> None
 def test_database_with_data_at_revision_1_upgrades_without_loss(engine: sa.Engine) -> None:
     assert migrate.upgrade(engine, "0001") == "0001"
     _insert_rev1_rows(engine)
-    store = SqlStore(engine.url.render_as_string(hide_password=False))
+    store = SqlStore(StoreSpec(engine.url.render_as_string(hide_password=False)))
     store.create_schema()  # what every command does at start-up
     store.close()
     assert migrate.current_revision(engine) == migrate.head_revision()

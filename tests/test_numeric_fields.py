@@ -24,7 +24,8 @@ from socialpulse.domain.schemas import MAX_INTERACTION_WEIGHT
 from socialpulse.processing import transforms as T
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
-from socialpulse.storage.base import create_store
+from socialpulse.storage.base import PostFilter
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 COUNTS = (Col.LIKE_COUNT, Col.RETWEET_COUNT, Col.REPLY_COUNT, Col.QUOTE_COUNT)
@@ -129,7 +130,7 @@ def test_crafted_numbers_reach_database_and_lake_unchanged_or_are_quarantined(
         spark,
         str(landing),
         lake,
-        settings.storage.resolved_database_url,
+        store,
         BackendSpec.of("vader", settings),
     )
 
@@ -153,7 +154,7 @@ def test_crafted_numbers_reach_database_and_lake_unchanged_or_are_quarantined(
         else:
             assert reasons[key][Col.REASON].startswith(why), (key, reasons[key][Col.REASON])
 
-    db = {p[Col.POST_ID]: p for p in store.user_posts("u1", limit=100)}
+    db = {p[Col.POST_ID]: p for p in store.search_posts(PostFilter(author_id="u1"), 100)}
     lake_rows = {r[Col.POST_ID]: r.asDict() for r in spark.read.parquet(lake.posts).collect()}
     assert set(db) == set(lake_rows) == set(posts) - bad_posts
     for pid in db:

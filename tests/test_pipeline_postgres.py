@@ -13,7 +13,8 @@ from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
-from socialpulse.storage.base import create_store
+from socialpulse.storage.base import PostFilter
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import lake_post_counts_by_day, reconcile_counts
 
@@ -59,7 +60,7 @@ def test_batch_pipeline_writes_postgres_and_reconciles(
     store.create_schema()
     backend = BackendSpec.of("vader", settings)
 
-    report = run_batch(spark, str(landing), lake, postgres_url, backend)
+    report = run_batch(spark, str(landing), lake, store, backend)
 
     assert report.reconciles, report.as_dict()
     assert (report.stored, report.quarantined, report.duplicates) == (30, 1, 1)
@@ -69,12 +70,12 @@ def test_batch_pipeline_writes_postgres_and_reconciles(
     # Hourly from 2026-03-01 20:00 UTC: 4 posts that day, 24 the next, 2 on the third.
     assert [(d.day.day, d.lake, d.database) for d in days] == [(1, 4, 4), (2, 24, 24), (3, 2, 2)]
     assert {r[Col.HASHTAG] for r in store.top_hashtags(10)} == {"topic0", "topic1"}
-    feed = store.user_posts("a1", 100)
+    feed = store.search_posts(PostFilter(author_id="a1"), 100)
     assert [r[Col.POST_ID] for r in feed][:2] == ["pg29", "pg25"]
     assert feed[0][Col.CREATED_AT] == datetime(2026, 3, 3, 1, tzinfo=UTC)
     assert feed[0][Col.HASHTAGS] == ["topic1"]
 
-    again = run_batch(spark, str(landing), lake, postgres_url, backend)
+    again = run_batch(spark, str(landing), lake, store, backend)
     assert (again.stored, again.already_stored) == (0, 30)
     assert store.count("posts") == 30
     store.close()

@@ -99,7 +99,7 @@ def test_fit_predict_rejects_a_bad_file(tmp_path: Path) -> None:
 def test_train_and_evaluate_commands_on_a_lake(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from socialpulse.storage.base import create_store
+    from socialpulse.storage.factory import create_store
     from socialpulse.storage.lake import LakePaths
     from tests.recommend_fixtures import write_lake
 

@@ -29,7 +29,7 @@ from socialpulse.recommend.job import (
     run_train,
 )
 from socialpulse.storage import tables
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.sql import SqlStore
 from tests.recommend_fixtures import Planted, planted, to_spark, write_lake
@@ -82,7 +82,7 @@ def test_train_writes_exactly_k_per_user_and_reruns_leave_no_stale_rows(
     store = create_store(url)
     store.create_schema()
     try:
-        first = run_train(spark, lake, store, url, PARAMS, k=10)
+        first = run_train(spark, lake, store, PARAMS, k=10)
         rows = _db_rows(store)
         interacting = set(data.interactions[Col.USER_ID])
         cold = set(data.posts["author_id"]) - interacting
@@ -114,7 +114,7 @@ def test_train_writes_exactly_k_per_user_and_reruns_leave_no_stale_rows(
         assert all(len(v) == 10 for v in first.sample.values())
 
         # A shorter list next time: ranks 6..10 of the first run must not survive.
-        second = run_train(spark, lake, store, url, PARAMS, k=5)
+        second = run_train(spark, lake, store, PARAMS, k=5)
         rows2 = _db_rows(store)
         per_user2 = Counter(r[Col.USER_ID] for r in rows2)
         assert set(per_user2) == set(per_user)

@@ -17,7 +17,7 @@ from socialpulse.generator import GeneratorConfig, generate
 from socialpulse.generator.malformed import POST_REASONS
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def test_ten_thousand_generated_posts_reconcile_exactly(
         spark,
         str(landing),
         lake,
-        settings.storage.resolved_database_url,
+        store,
         BackendSpec.of("vader", settings),
     )
 

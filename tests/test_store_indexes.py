@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from socialpulse.config import Settings
+from socialpulse.storage.base import StoreSpec
 from socialpulse.storage.sql import SqlStore
 from tests.store_data import posts_frame, trends_frame
 
@@ -28,7 +29,7 @@ def loaded(request: pytest.FixtureRequest, settings: Settings) -> Iterator[SqlSt
         url = settings.storage.resolved_database_url
     else:
         url = str(request.getfixturevalue("postgres_url"))
-    store = SqlStore(url)
+    store = SqlStore(StoreSpec(url))
     store.create_schema()
     store.upsert("posts", posts_frame(5000, n_authors=100))
     days = [date(2026, 3, d) for d in range(1, 29)]

@@ -9,7 +9,8 @@ import pytest
 
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
-from socialpulse.storage.base import PostCursor, PostFilter, Store, create_store
+from socialpulse.storage.base import PostCursor, PostFilter, Store
+from socialpulse.storage.factory import create_store
 from tests.api.conftest import Seeded, seed
 
 
@@ -104,7 +105,7 @@ def test_user_timeline_leaves_unsupported_language_posts_out_of_the_sentiment(
     foreign[Col.SENTIMENT_SCORE] = 0.0
     foreign[Col.SENTIMENT_STATUS] = "unsupported_language"
     foreign[Col.DAY] = day
-    store.upsert("posts", foreign)
+    store.write_posts(foreign)
     (after,) = [r for r in store.user_timeline("u001") if r[Col.DAY] == day]
     assert after[Col.N_POSTS] == before[Col.N_POSTS] + 1
     labels = (Col.N_NEGATIVE, Col.N_NEUTRAL, Col.N_POSITIVE, Col.MEAN_SCORE)

@@ -19,7 +19,7 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing.batch_job import run_batch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.test_stream_job import drop, post_line, snapshot, table_rows
 
@@ -137,7 +137,7 @@ def test_kill_9_mid_batch_then_restart_is_exactly_once(
         spark,
         str(landing),
         LakePaths(settings.storage.resolved_lake_uri),
-        settings.storage.resolved_database_url,
+        reference,
         BackendSpec.of("vader", settings),
     )
     batch = snapshot(settings.storage.resolved_database_url)

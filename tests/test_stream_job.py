@@ -17,7 +17,8 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.processing.stream_job import PostsStream, StreamConfig
 from socialpulse.storage import tables as t
-from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.base import Store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 
 pytestmark = pytest.mark.slow
@@ -91,7 +92,6 @@ def make_stream(
         landing_dir=str(settings.storage.resolved_landing_dir),
         checkpoint_dir=str(settings.storage.resolved_checkpoint_dir),
         lake=LakePaths(settings.storage.resolved_lake_uri),
-        database_url=settings.storage.resolved_database_url,
         backend=BackendSpec.of("vader", settings),
         trigger_seconds=0.5,
         max_files_per_trigger=1,

@@ -1,4 +1,4 @@
-"""A live API on a loopback port over an SQLite store seeded through ``Store.upsert``."""
+"""A live API on a loopback port over an SQLite store seeded through the store's typed writes."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from socialpulse.api.app import create_app
 from socialpulse.api.auth import API_KEY_HEADER, Scope, make_key
 from socialpulse.api.background import ServerThread
 from socialpulse.config import Settings
+from socialpulse.domain.aggregates import HASHTAG_TRENDS, USER_PROFILES
 from socialpulse.domain.columns import Col
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.base import Store
+from socialpulse.storage.factory import create_store
 
 USERS = ("u001", "u002", "u003")
 TAGS = ("coffee", "rainy_days", "python")
@@ -155,10 +157,10 @@ def seed(store: Store, n_posts: int = 60) -> Seeded:
     store.create_schema()
     posts = make_posts(n_posts)
     data = Seeded(posts, trends_of(posts), profiles_of(posts), recommendations_of(posts))
-    store.upsert("posts", data.posts)
-    store.upsert("hashtag_trends", data.trends)
-    store.upsert("user_profiles", data.profiles)
-    store.replace_recommendations(data.recommendations)
+    store.write_posts(data.posts)
+    store.write_aggregate(HASHTAG_TRENDS, data.trends)
+    store.write_aggregate(USER_PROFILES, data.profiles)
+    store.write_recommendations(data.recommendations)
     return data
 
 

@@ -17,7 +17,8 @@ from socialpulse.api.auth import API_KEY_HEADER, KeyChecker, Scope, make_key
 from socialpulse.api.background import ServerThread
 from socialpulse.cli.main import app as cli
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.base import Store
+from socialpulse.storage.factory import create_store
 from tests.api.conftest import api_settings, seed
 
 pytestmark = pytest.mark.slow

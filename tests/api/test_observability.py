@@ -15,7 +15,8 @@ from socialpulse.api.app import create_app
 from socialpulse.api.background import ServerThread
 from socialpulse.api.middleware import JsonLogFormatter
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import create_store
+from socialpulse.storage.base import StoreSpec
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.sql import SqlStore
 from tests.api.conftest import LiveApi, api_settings, seed
 
@@ -126,7 +127,7 @@ def test_unexpected_errors_are_500_problems_and_the_server_keeps_serving(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = api_settings(tmp_path, api_auth_enabled=False)
-    store = _BrokenTopHashtags(settings.storage.resolved_database_url)
+    store = _BrokenTopHashtags(StoreSpec(settings.storage.resolved_database_url))
     seed(store, n_posts=6)
     app = create_app(store, create_backend("vader", settings), settings)
     with (

@@ -21,7 +21,7 @@ from socialpulse.api.app import create_app
 from socialpulse.api.auth import API_KEY_HEADER, Scope, make_key
 from socialpulse.api.background import ServerThread
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from tests.api.conftest import api_settings, seed
 
 pytestmark = pytest.mark.slow

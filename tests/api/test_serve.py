@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from socialpulse.api.auth import API_KEY_HEADER, Scope, make_key
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 from tests.api.conftest import seed
 
 pytestmark = pytest.mark.slow

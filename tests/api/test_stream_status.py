@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -13,7 +12,7 @@ from tests.api.conftest import LiveApi
 pytestmark = pytest.mark.slow
 
 
-def _status_row(**overrides: object) -> pd.DataFrame:
+def _status_row(**overrides: object) -> dict[str, object]:
     now = datetime.now(UTC)
     row: dict[str, object] = {
         "query_name": "posts",
@@ -35,7 +34,7 @@ def _status_row(**overrides: object) -> pd.DataFrame:
         "last_error": None,
         **overrides,
     }
-    return pd.DataFrame([row])
+    return row
 
 
 def _gauges(text: str) -> dict[str, float]:
@@ -48,7 +47,7 @@ def _gauges(text: str) -> dict[str, float]:
 
 
 def test_readiness_and_metrics_report_the_stream(live_api: LiveApi) -> None:
-    live_api.store.upsert("stream_status", _status_row())
+    live_api.store.write_stream_status(_status_row())
     ready = live_api.client.get("/health/ready")
     assert ready.status_code == 200
     (stream,) = ready.json()["streams"]
@@ -75,7 +74,7 @@ def test_readiness_and_metrics_report_the_stream(live_api: LiveApi) -> None:
     assert gauges["socialpulse_stream_watermark_timestamp_seconds"] == expected_wm
 
     # A failed stream is reported as such; the API itself stays ready (it can still serve).
-    live_api.store.upsert("stream_status", _status_row(state="failed", last_error="boom"))
+    live_api.store.write_stream_status(_status_row(state="failed", last_error="boom"))
     ready = live_api.client.get("/health/ready")
     assert ready.status_code == 200
     assert ready.json()["streams"][0]["last_error"] == "boom"

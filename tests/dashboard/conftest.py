@@ -23,7 +23,8 @@ from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.job import run_train
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import Store, create_store
+from socialpulse.storage.base import Store
+from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from tests.api.conftest import api_settings
 
@@ -52,11 +53,10 @@ def pipeline_api(
     store = create_store(settings.storage.resolved_database_url)
     store.create_schema()
     lake = LakePaths(settings.storage.resolved_lake_uri)
-    url = settings.storage.resolved_database_url
-    report = run_batch(spark, str(landing), lake, url, BackendSpec.of("vader", settings))
+    report = run_batch(spark, str(landing), lake, store, BackendSpec.of("vader", settings))
     assert report.reconciles, report.as_dict()
     params = AlsParams(rank=4, reg_param=0.1, alpha=10.0, max_iter=3, seed=5)
-    run_train(spark, lake, store, url, params, k=5)
+    run_train(spark, lake, store, params, k=5)
     reader = make_key("dashboard", [Scope.READ])
     store.add_api_key(reader.row)
     app = create_app(store, create_backend("vader", settings), settings)

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from socialpulse.api.ratelimit import RateLimiter
 from socialpulse.config import Settings
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import KeyStore
 
 KEY_PREFIX = "sp"
 API_KEY_HEADER = "X-API-Key"
@@ -88,7 +88,7 @@ class Principal:
 class KeyChecker:
     """Verifies presented keys against the store, trusting a verdict for a few seconds."""
 
-    def __init__(self, store: Store, ttl_s: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, store: KeyStore, ttl_s: float, clock: Callable[[], float] = time.monotonic):
         self.store = store
         self.ttl_s = ttl_s
         self.clock = clock

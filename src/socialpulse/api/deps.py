@@ -18,7 +18,7 @@ from socialpulse.api.middleware import configure_json_logging
 from socialpulse.api.ratelimit import create_rate_limiter
 from socialpulse.config import Settings
 from socialpulse.sentiment.base import create_backend
-from socialpulse.storage.base import create_store
+from socialpulse.storage.factory import create_store
 
 
 def build_app(settings: Settings) -> FastAPI:

@@ -10,10 +10,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from socialpulse.api.schemas import StreamStatusRead
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import StoreReader
 
 
-def read_streams(store: Store, now: datetime | None = None) -> list[StreamStatusRead]:
+def read_streams(store: StoreReader, now: datetime | None = None) -> list[StreamStatusRead]:
     """Every streaming query's last recorded progress, with its age."""
     now = now or datetime.now(UTC)
     out = []
@@ -58,7 +58,7 @@ _GAUGES: list[tuple[str, str, Any]] = [
 class StreamStatusCollector(Collector):
     """``socialpulse_stream_*`` gauges, read from the database at every scrape."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreReader) -> None:
         self.store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -1,6 +1,8 @@
 """``socialpulse db``: schema migrations and lake-versus-database reconciliation.
 
 A composition root: it builds the store and (for reconcile) the Spark session from settings.
+Schema work goes through the store's own methods: how a store versions its schema (Alembic,
+for the SQL store) is the store's business.
 """
 
 from __future__ import annotations
@@ -23,31 +25,21 @@ def upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Migrate the database (SOCIALPULSE_DATABASE_URL, default SQLite in data_dir) to a revision."""
-    from socialpulse.storage import migrate
-    from socialpulse.storage.sql import SqlStore
-
-    store = SqlStore(Runtime().database_url())
-    try:
-        before = migrate.current_revision(store.engine)
-        after = migrate.upgrade(store.engine, revision)
-    finally:
-        store.close()
+    with Runtime() as rt:
+        store = rt.store(schema=False)
+        before = store.schema_revision().current
+        store.create_schema(revision)
+        after = store.schema_revision().current
     typer.echo(json.dumps({"from": before, "to": after}))
 
 
 @app.command()
 def current() -> None:
     """Print the database's revision and the newest one available."""
-    from socialpulse.storage import migrate
-    from socialpulse.storage.sql import SqlStore
-
-    store = SqlStore(Runtime().database_url())
-    try:
-        rev = migrate.current_revision(store.engine)
-    finally:
-        store.close()
-    typer.echo(json.dumps({"current": rev, "head": migrate.head_revision()}))
-    if rev != migrate.head_revision():
+    with Runtime() as rt:
+        rev = rt.store(schema=False).schema_revision()
+    typer.echo(json.dumps({"current": rev.current, "head": rev.head}))
+    if rev.current != rev.head:
         raise typer.Exit(code=1)
 
 

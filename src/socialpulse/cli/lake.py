@@ -92,7 +92,6 @@ def reprocess(
                     day.date(),
                     rt.lake,
                     store,
-                    rt.database_url(),
                     rt.backend(backend),
                     batch_size=rt.settings.sentiment.batch_size,
                     on_stage=lambda s: progress.update(task, description=s),

@@ -62,7 +62,7 @@ def process(
         raise typer.BadParameter(f"{input_dir} does not exist", param_hint="--input")
     with Runtime() as rt:
         rt.ensure_data_dir()
-        rt.store()  # schema first: the executors write through the URL
+        store = rt.store()  # schema first: the executors write through its spec
         spark = rt.spark("socialpulse-process")
         with stage_progress() as progress:
             task = progress.add_task("starting", total=None)
@@ -70,7 +70,7 @@ def process(
                 spark,
                 str(input_dir.resolve()),
                 rt.lake,
-                rt.database_url(),
+                store,
                 rt.backend(backend),
                 batch_size=rt.settings.sentiment.batch_size,
                 on_stage=lambda s: progress.update(task, description=s),

@@ -43,7 +43,6 @@ def train(
                     spark,
                     rt.lake,
                     store,
-                    rt.database_url(),
                     parts.params,
                     k or rt.settings.recommend.top_k,
                     on_stage=lambda s: progress.update(task, description=s),

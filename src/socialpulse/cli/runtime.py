@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from socialpulse.recommend.als import AlsParams
     from socialpulse.recommend.embedding import TextEmbedder
     from socialpulse.recommend.hybrid import HybridPolicy
-    from socialpulse.storage.base import Store
+    from socialpulse.storage.base import Store, StoreSpec
     from socialpulse.storage.lake import LakePaths
 
 console = Console(stderr=True)
@@ -97,6 +97,12 @@ class Runtime:
             self.ensure_data_dir()
         return storage.resolved_database_url
 
+    def store_spec(self) -> StoreSpec:
+        """What the store (and every Spark task writing to it) is built from."""
+        from socialpulse.storage.base import StoreSpec
+
+        return StoreSpec(self.database_url())
+
     @property
     def lake(self) -> LakePaths:
         """The lake's layout under ``lake_uri``."""
@@ -107,9 +113,9 @@ class Runtime:
     def store(self, *, schema: bool = True) -> Store:
         """The store (built once); with ``schema`` its schema is created or migrated first."""
         if self._store is None:
-            from socialpulse.storage.base import create_store
+            from socialpulse.storage.factory import create_store
 
-            self._store = create_store(self.database_url())
+            self._store = create_store(self.store_spec())
             if schema:
                 self._store.create_schema()
         return self._store
@@ -156,7 +162,6 @@ class Runtime:
             landing_dir=str(landing_dir),
             checkpoint_dir=str(settings.storage.resolved_checkpoint_dir.resolve()),
             lake=self.lake,
-            database_url=settings.storage.resolved_database_url,
             backend=self.backend(backend),
             trigger_seconds=trigger_seconds or settings.stream.trigger_seconds,
             max_files_per_trigger=max_files_per_trigger or settings.stream.max_files_per_trigger,

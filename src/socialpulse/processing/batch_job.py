@@ -24,6 +24,7 @@ from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
 from socialpulse.processing import validation as V
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
+from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
     append_day_partitions,
@@ -31,7 +32,7 @@ from socialpulse.storage.lake_jobs import (
     unseen_rows,
     write_day_partitions,
 )
-from socialpulse.storage.spark_sink import write_to_store
+from socialpulse.storage.spark_sink import write_aggregate, write_posts, write_quarantine
 
 
 @dataclass
@@ -92,7 +93,7 @@ def run_batch(
     spark: SparkSession,
     input_dir: str,
     lake: LakePaths,
-    database_url: str,
+    store: PipelineWriter,
     backend: BackendSpec,
     batch_size: int = 256,
     on_stage: Callable[[str], None] = lambda _s: None,
@@ -105,7 +106,7 @@ def run_batch(
         spark,
         read_lines(spark, posts_in),
         lake,
-        database_url,
+        store,
         backend,
         report,
         batch_size,
@@ -115,14 +116,14 @@ def run_batch(
     on_stage("loading interactions")
     inter_in = f"{input_dir.rstrip('/')}/{INTERACTIONS_DIR}"
     if path_exists(spark, inter_in):
-        _load_interactions(spark, inter_in, lake, database_url, report)
+        _load_interactions(spark, inter_in, lake, store, report)
 
     report.seconds = time.perf_counter() - started
     return report
 
 
 AddIncrements = Callable[[dict[str, pd.DataFrame]], bool]
-"""Applies a micro-batch's aggregate increments exactly once (see ``Store.add_increments``)."""
+"""Applies a micro-batch's aggregate increments exactly once (``PipelineWriter.add_increments``)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def process_posts(
     spark: SparkSession,
     raw_lines: DataFrame,
     lake: LakePaths,
-    database_url: str,
+    store: PipelineWriter,
     backend: BackendSpec,
     report: BatchReport,
     batch_size: int = 256,
@@ -201,7 +202,7 @@ def process_posts(
     report.duplicates += (n_input - n_quarantined) - n_unique
     outcome = PostsOutcome(max_created_at=head["latest"])
     if n_quarantined:
-        store_quarantine(spark, validated, lake, database_url)
+        store_quarantine(spark, validated, lake, store)
     if not n_unique:
         validated.unpersist()
         return outcome
@@ -229,7 +230,7 @@ def process_posts(
 
     if n_stored:
         on_stage("writing the database")
-        write_to_store(scored, "posts", database_url)
+        write_posts(scored, store.spec)
         if stream is not None:
             on_stage("adding to trends and profiles")
             stream.add_increments(
@@ -241,7 +242,7 @@ def process_posts(
     if stream is None:
         on_stage("aggregating trends and profiles")
         touched = T.enrich_posts(T.valid_posts(validated))
-        refresh_aggregates(spark, touched, days, lake, database_url, windows_open_from)
+        refresh_aggregates(spark, touched, days, lake, store, windows_open_from)
 
     scored.unpersist()
     validated.unpersist()
@@ -249,7 +250,7 @@ def process_posts(
 
 
 def store_quarantine(
-    spark: SparkSession, validated: DataFrame, lake: LakePaths, database_url: str
+    spark: SparkSession, validated: DataFrame, lake: LakePaths, store: PipelineWriter
 ) -> None:
     """Upsert the failed records into the database, then append the unseen ones to the lake."""
     quarantine = T.quarantine_records(validated)
@@ -257,7 +258,7 @@ def store_quarantine(
         seen = spark.read.parquet(lake.quarantine).select(Col.QUARANTINE_ID)
         quarantine = quarantine.join(seen, Col.QUARANTINE_ID, "left_anti")
     quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
-    write_to_store(quarantine, "quarantine", database_url)
+    write_quarantine(quarantine, store.spec)
     quarantine.write.mode("append").parquet(lake.quarantine)
     quarantine.unpersist()
 
@@ -353,7 +354,7 @@ def refresh_aggregates(
     touched: DataFrame,
     days: list[date],
     lake: LakePaths,
-    database_url: str,
+    store: PipelineWriter,
     windows_open_from: datetime | None = None,
 ) -> None:
     """Recompute, from the lake, every aggregate row the posts in ``touched`` count in.
@@ -371,7 +372,7 @@ def refresh_aggregates(
         if twice:
             rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
         if agg.table is not None:
-            write_to_store(rows, agg.table, database_url)
+            write_aggregate(rows, agg, store.spec)
         if agg.lake is not None:
             write_day_partitions(A.with_batch(rows, None, None), lake.aggregate(agg.lake))
         if twice:
@@ -379,7 +380,7 @@ def refresh_aggregates(
 
 
 def _load_interactions(
-    spark: SparkSession, path: str, lake: LakePaths, database_url: str, report: BatchReport
+    spark: SparkSession, path: str, lake: LakePaths, store: PipelineWriter, report: BatchReport
 ) -> None:
     validated = T.validate_interactions(read_lines(spark, path)).persist(
         StorageLevel.MEMORY_AND_DISK
@@ -404,5 +405,5 @@ def _load_interactions(
     )
     append_day_partitions(new, lake.interactions)
     new.unpersist()
-    store_quarantine(spark, validated, lake, database_url)
+    store_quarantine(spark, validated, lake, store)
     validated.unpersist()

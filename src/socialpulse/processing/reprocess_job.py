@@ -23,14 +23,10 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing import transforms as T
 from socialpulse.processing.batch_job import refresh_aggregates, store_quarantine
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import delete_day_partition, path_exists, replace_day
-from socialpulse.storage.spark_sink import write_to_store
-
-# Database tables holding rows of one day that re-processing must replace, not just upsert:
-# a row of the old run that the new run no longer produces would otherwise stay.
-DAY_TABLES = ("posts", *[a.table for a in AGGREGATES if a.table is not None and a.day_bound])
+from socialpulse.storage.spark_sink import write_posts
 
 
 class NothingToReprocessError(RuntimeError):
@@ -58,8 +54,7 @@ def reprocess_day(
     spark: SparkSession,
     day: date,
     lake: LakePaths,
-    store: Store,
-    database_url: str,
+    store: PipelineWriter,
     backend: BackendSpec,
     batch_size: int = 256,
     on_stage: Callable[[str], None] = lambda _s: None,
@@ -98,13 +93,13 @@ def reprocess_day(
 
     on_stage("replacing the day in the lake")
     replace_day(scored, lake.posts, day)
-    store_quarantine(spark, validated, lake, database_url)
+    store_quarantine(spark, validated, lake, store)
 
     on_stage("replacing the day in the database")
-    for table in DAY_TABLES:
-        report.database_rows_deleted += store.delete_day(table, day)
+    # Deleted, not just upserted: a row of the old run the new run no longer produces would stay.
+    report.database_rows_deleted = store.delete_day(day)
     day_posts = spark.read.parquet(lake.posts).filter(F.col(Col.DAY) == F.lit(day))
-    write_to_store(day_posts, "posts", database_url)
+    write_posts(day_posts, store.spec)
 
     on_stage("recomputing the day's aggregates")
     # A day whose posts lost every hashtag (say) would keep its old aggregate partition under a
@@ -113,7 +108,7 @@ def reprocess_day(
         if agg.lake is not None:
             delete_day_partition(spark, lake.aggregate(agg.lake), day)
     if report.posts:
-        refresh_aggregates(spark, day_posts, [day], lake, database_url)
+        refresh_aggregates(spark, day_posts, [day], lake, store)
 
     scored.unpersist()
     validated.unpersist()

@@ -8,7 +8,7 @@ results come from three things together:
   exactly that batch after a crash;
 - an idempotent sink: posts are upserted by id and dropped when already in the lake, and the
   aggregates of N's new posts are added in one database transaction with the mark "N applied"
-  (``Store.add_increments``) and appended to the lake's aggregate layer tagged with N (rows
+  (``PipelineWriter.add_increments``) and appended to the lake's aggregate layer tagged with N (rows
   of N already there are not appended again), so replaying N changes nothing;
 - a deterministic watermark: the event-time watermark batch N uses is derived from batches
   before N and stored beside the checkpoint, so a replayed batch closes the same windows.
@@ -36,11 +36,10 @@ from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import POSTS_DIR, Col
 from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts
 from socialpulse.processing.sentiment_step import BackendSpec
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import delete_if_exists
 
-STATUS_TABLE = "stream_status"
 _KEEP_EVENT_TIME_FILES = 100
 # Spark's file source ignores a file whose mtime is more than `maxFileAge` (default 7 days)
 # older than the newest file it has seen: a file copied in with `cp -p`, `mv`, `rsync -a` or
@@ -61,7 +60,6 @@ class StreamConfig:
     landing_dir: str
     checkpoint_dir: str
     lake: LakePaths
-    database_url: str
     backend: BackendSpec
     trigger_seconds: float = _DEFAULTS.trigger_seconds
     max_files_per_trigger: int = _DEFAULTS.max_files_per_trigger
@@ -146,7 +144,7 @@ def _utc(value: datetime | None) -> datetime | None:
 class PostsStream:
     """The posts stream: build it with its collaborators, then :meth:`start` it."""
 
-    def __init__(self, spark: SparkSession, config: StreamConfig, store: Store) -> None:
+    def __init__(self, spark: SparkSession, config: StreamConfig, store: PipelineWriter) -> None:
         self.spark = spark
         self.config = config
         self.store = store
@@ -252,7 +250,7 @@ class PostsStream:
             self.spark,
             batch,
             cfg.lake,
-            cfg.database_url,
+            self.store,
             cfg.backend,
             report,
             batch_size=cfg.sentiment_batch_size,
@@ -296,8 +294,8 @@ class PostsStream:
     def _write_status(self) -> None:
         with self._lock:
             self.status["updated_at"] = datetime.now(UTC)
-            row = pd.DataFrame([self.status])
-        self.store.upsert(STATUS_TABLE, row)
+            row = dict(self.status)
+        self.store.write_stream_status(row)
 
 
 class _ProgressListener(StreamingQueryListener):

@@ -41,9 +41,9 @@ from socialpulse.recommend.evaluation import (
 )
 from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, fit_hybrid
 from socialpulse.recommend.metrics import RankingMetrics
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
-from socialpulse.storage.spark_sink import write_to_store
+from socialpulse.storage.spark_sink import write_recommendations
 
 
 class LakeMissingError(FileNotFoundError):
@@ -117,8 +117,7 @@ class TrainReport:
 def run_train(
     spark: SparkSession,
     lake: LakePaths,
-    store: Store,
-    database_url: str,
+    store: PipelineWriter,
     params: AlsParams,
     k: int,
     on_stage: Callable[[str], None] = _noop,
@@ -185,7 +184,7 @@ def run_train(
     report.cold_users = listed.count() - report.users
 
     on_stage("writing recommendations")
-    report.recommendations_written = write_to_store(recs, "recommendations", database_url)
+    report.recommendations_written = write_recommendations(recs, store.spec)
     report.stale_removed = prune_stale_recommendations(store, generated_at)
     report.generated_at = generated_at.isoformat()
     sample_users = [r[Col.USER_ID] for r in listed.orderBy(Col.USER_ID).limit(3).collect()]
@@ -200,7 +199,7 @@ def run_train(
     return report
 
 
-def prune_stale_recommendations(store: Store, generated_at: datetime) -> int:
+def prune_stale_recommendations(store: PipelineWriter, generated_at: datetime) -> int:
     """Delete rows older than this run: ranks beyond a shrunken list, users no longer present."""
     return store.delete_recommendations_before(generated_at)
 

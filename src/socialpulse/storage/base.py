@@ -1,13 +1,23 @@
-"""The store interface and its factory, keyed by the database URL's scheme."""
+"""The store's role interfaces, and the small spec executors rebuild a store from.
+
+A consumer is typed with the narrowest role it needs: the pipeline writes through
+:class:`PipelineWriter`, the API reads through :class:`StoreReader`, API keys go through
+:class:`KeyStore`, and whoever owns a store's lifetime uses :class:`SchemaManager`.
+:class:`Store` is all four; ``storage/factory.py`` builds one from a :class:`StoreSpec`.
+Frames use the column names of ``Col``; nothing here is specific to one database.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 import pandas as pd
+
+from socialpulse.domain.aggregates import Aggregate
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,19 +41,89 @@ class PostCursor:
     post_id: str
 
 
-class Store(Protocol):
-    """What the pipeline writes and the API reads. Frames use the column names of ``Col``."""
+@dataclass(frozen=True, slots=True)
+class SchemaRevision:
+    """Where a store's schema is (None: never set up) and the newest revision it knows."""
 
-    def create_schema(self) -> None:
-        """Migrate the schema to the newest revision (idempotent, keeps data)."""
+    current: str | None
+    head: str
+
+
+_PASSWORD = re.compile(r"(?<=://)([^:/@]*):[^@/]*@")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    """What a store is built from: small, frozen and picklable, so Spark tasks can carry it.
+
+    ``url``'s scheme picks the store kind (see ``storage/factory.py``); the pool options size
+    each process's connection pool. The repr masks a password in the URL, so a logged spec or
+    a task's closure shown in an error leaks no secret.
+    """
+
+    url: str
+    pool_size: int = 5
+    max_overflow: int = 10
+
+    @property
+    def scheme(self) -> str:
+        """The URL's scheme without a driver suffix: ``postgresql+psycopg`` -> ``postgresql``."""
+        return self.url.split(":", 1)[0].split("+", 1)[0]
+
+    def __repr__(self) -> str:
+        url = _PASSWORD.sub(r"\1:***@", self.url)
+        return (
+            f"StoreSpec(url={url!r}, pool_size={self.pool_size}, max_overflow={self.max_overflow})"
+        )
+
+
+class UnknownTableError(KeyError):
+    """A count named a table (collection) the store does not have."""
+
+
+class SchemaManager(Protocol):
+    """A store's lifetime: schema set-up, health and release."""
+
+    def create_schema(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` (the newest by default; idempotent, keeps data)."""
+        ...
+
+    def schema_revision(self) -> SchemaRevision:
+        """The schema's current revision and the newest one available."""
         ...
 
     def ping(self) -> bool:
         """True when the database answers."""
         ...
 
-    def upsert(self, table: str, frame: pd.DataFrame) -> int:
-        """Insert or update ``frame``'s rows in ``table`` by primary key; return rows written."""
+    def close(self) -> None:
+        """Release pooled connections."""
+        ...
+
+
+class PipelineWriter(Protocol):
+    """What the batch, stream, re-processing and recommendation jobs write.
+
+    Every write is an upsert by the table's key unless said otherwise; a frame holding a key
+    twice keeps its last row, and a frame lacking a column leaves that stored column alone.
+    """
+
+    @property
+    def spec(self) -> StoreSpec:
+        """What Spark tasks rebuild this store from (``storage/spark_sink.py``)."""
+        ...
+
+    def write_posts(self, frame: pd.DataFrame) -> int:
+        """Upsert scored posts by ``post_id``; return rows written."""
+        ...
+
+    def write_quarantine(self, frame: pd.DataFrame) -> int:
+        """Upsert quarantined records by ``quarantine_id``; return rows written."""
+        ...
+
+    def write_aggregate(self, aggregate: Aggregate, frame: pd.DataFrame) -> int:
+        """Upsert recomputed rows of a served ``aggregate`` (spec of ``domain.aggregates``),
+        replacing the stored rows of the same key; return rows written."""
         ...
 
     def add_increments(
@@ -59,24 +139,33 @@ class Store(Protocol):
         """
         ...
 
-    def stream_status(self) -> list[dict[str, Any]]:
-        """Every streaming query's status row (``stream_status``), by query name."""
-        ...
-
-    def replace_recommendations(self, frame: pd.DataFrame) -> int:
-        """Replace the recommendation lists of the users present in ``frame``."""
+    def write_recommendations(self, frame: pd.DataFrame) -> int:
+        """Upsert recommendation rows by (``user_id``, ``rank``); return rows written."""
         ...
 
     def delete_recommendations_before(self, generated_at: datetime) -> int:
         """Delete recommendation rows generated before ``generated_at``; return rows deleted."""
         ...
 
-    def count(self, table: str) -> int:
-        """Number of rows in ``table``."""
+    def write_stream_status(self, row: Mapping[str, Any]) -> None:
+        """Upsert one streaming query's status row (``stream_status``) by ``query_name``."""
         ...
 
-    def user_posts(self, author_id: str, limit: int, offset: int = 0) -> list[dict[str, Any]]:
-        """A user's posts with sentiment, newest first."""
+    def delete_day(self, day: date) -> int:
+        """Delete the posts of one UTC ``day`` and the rows of every served day-bound aggregate
+        (by ``day``, windows by their start) for re-processing; return rows deleted."""
+        ...
+
+
+class StoreReader(Protocol):
+    """What the API (and through it the dashboard) and the reconciliation read."""
+
+    def count(self, table: str) -> int:
+        """Number of rows in ``table`` (``UnknownTableError`` if there is no such table)."""
+        ...
+
+    def stream_status(self) -> list[dict[str, Any]]:
+        """Every streaming query's status row (``stream_status``), by query name."""
         ...
 
     def user_profile(self, author_id: str) -> dict[str, Any] | None:
@@ -126,8 +215,20 @@ class Store(Protocol):
         lowest first for negative, closest to zero first for neutral."""
         ...
 
+    def label_distribution(self) -> dict[str, int]:
+        """Stored posts per sentiment label."""
+        ...
+
+    def post_counts_by_day(self) -> dict[date, int]:
+        """Stored posts per ``day``, for reconciliation against the lake."""
+        ...
+
+
+class KeyStore(Protocol):
+    """The API keys (``api_keys`` rows: the hash, never the secret)."""
+
     def add_api_key(self, row: dict[str, Any]) -> None:
-        """Store a new API key row (``api_keys`` columns; the hash, never the secret)."""
+        """Store a new API key row."""
         ...
 
     def api_key(self, key_id: str) -> dict[str, Any] | None:
@@ -142,36 +243,6 @@ class Store(Protocol):
         """Mark a key revoked at ``when``; False when no active key has that id."""
         ...
 
-    def label_distribution(self) -> dict[str, int]:
-        """Stored posts per sentiment label."""
-        ...
 
-    def post_counts_by_day(self) -> dict[date, int]:
-        """Stored posts per ``day``, for reconciliation against the lake."""
-        ...
-
-    def delete_day(self, table: str, day: date) -> int:
-        """Delete ``table``'s rows of one UTC ``day`` (re-processing replaces a day); return rows
-        deleted. Tables with a ``day`` column, and ``hashtag_windows`` by window start."""
-        ...
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        ...
-
-
-class UnsupportedDatabaseError(ValueError):
-    """The database URL names a dialect no store supports."""
-
-
-def create_store(database_url: str) -> Store:
-    """Build the store for ``database_url`` (``sqlite://`` or ``postgresql+psycopg://``)."""
-    scheme = database_url.split(":", 1)[0].split("+", 1)[0]
-    if scheme in {"sqlite", "postgresql"}:
-        from socialpulse.storage.sql import SqlStore
-
-        return SqlStore(database_url)
-    raise UnsupportedDatabaseError(
-        f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or "
-        "postgresql+psycopg://USER@HOST/DB"
-    )
+class Store(SchemaManager, PipelineWriter, StoreReader, KeyStore, Protocol):
+    """Every role at once: what a store implementation provides (tests/test_store_contract)."""

@@ -1,6 +1,6 @@
 """Table definitions of the serving database (SQLAlchemy Core, portable SQLite/PostgreSQL).
 
-This is the schema at the newest Alembic revision (``storage/migrations``); a change here needs
+This is the schema at the newest Alembic revision (``storage/sql/migrations``); a change here needs
 a new revision, and ``tests/test_migrations.py`` checks that the two agree.
 """
 

@@ -7,14 +7,14 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from socialpulse.api.auth import Scope, make_key
 from socialpulse.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, ProblemRead
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import KeyStore
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemRead, "description": "No active key with this id."}
 }
 
 
-def build_router(store: Store) -> APIRouter:
+def build_router(store: KeyStore) -> APIRouter:
     """Routes under ``/v1/admin``."""
     router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -8,7 +8,7 @@ from socialpulse.api.cache import ResponseCache
 from socialpulse.api.routers.aggregates import AggregateResource, build_aggregate_router
 from socialpulse.api.schemas import HashtagList, HashtagSummaryRead, HashtagTrendRead
 from socialpulse.config import Settings
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import StoreReader
 
 
 def normalise_tag(tag: str) -> str:
@@ -27,7 +27,7 @@ def _tag(
     return normalise_tag(tag)
 
 
-def build_router(store: Store, settings: Settings, cache: ResponseCache) -> APIRouter:
+def build_router(store: StoreReader, settings: Settings, cache: ResponseCache) -> APIRouter:
     """Routes under ``/v1/hashtags``; answers are cached for ``cache.ttl_s`` seconds."""
     resource = AggregateResource(
         plural="hashtags",

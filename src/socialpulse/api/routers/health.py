@@ -1,15 +1,21 @@
 """Liveness and readiness."""
 
+from typing import Protocol
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from socialpulse import __version__
 from socialpulse.api.schemas import HealthRead
 from socialpulse.api.stream_status import read_streams
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import SchemaManager, StoreReader
 
 
-def build_router(store: Store) -> APIRouter:
+class Readiness(SchemaManager, StoreReader, Protocol):
+    """What readiness needs of the store: a ping, and the streams' status rows."""
+
+
+def build_router(store: Readiness) -> APIRouter:
     """``/health`` (the process answers) and ``/health/ready`` (the database answers too)."""
     router = APIRouter(prefix="/health", tags=["health"])
 

@@ -8,7 +8,7 @@ from socialpulse.api.cache import ResponseCache
 from socialpulse.api.routers.aggregates import AggregateResource, build_aggregate_router
 from socialpulse.api.schemas import MentionList, MentionSummaryRead, MentionTrendRead
 from socialpulse.config import Settings
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import StoreReader
 
 
 def normalise_handle(handle: str) -> str:
@@ -25,7 +25,7 @@ def _handle(
     return normalise_handle(handle)
 
 
-def build_router(store: Store, settings: Settings, cache: ResponseCache) -> APIRouter:
+def build_router(store: StoreReader, settings: Settings, cache: ResponseCache) -> APIRouter:
     """Routes under ``/v1/mentions``; answers are cached for ``cache.ttl_s`` seconds."""
     resource = AggregateResource(
         plural="mentions",

@@ -10,7 +10,7 @@ from socialpulse.api.routers.hashtags import normalise_tag
 from socialpulse.api.schemas import IsoDateTime, PostList, PostRead, ProblemRead
 from socialpulse.config import Settings
 from socialpulse.domain.records import SentimentLabel
-from socialpulse.storage.base import PostFilter, Store
+from socialpulse.storage.base import PostFilter, StoreReader
 
 _BAD: dict[int | str, dict[str, Any]] = {
     400: {"model": ProblemRead, "description": "Invalid cursor."}
@@ -37,7 +37,7 @@ def _filter(
     )
 
 
-def build_router(store: Store, settings: Settings) -> APIRouter:
+def build_router(store: StoreReader, settings: Settings) -> APIRouter:
     """Routes under ``/v1/posts``."""
     router = APIRouter(prefix="/v1/posts", tags=["posts"])
     Limit = Annotated[int, Query(ge=1, le=settings.api.max_page_size, description="Page size.")]

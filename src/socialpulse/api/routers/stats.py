@@ -3,10 +3,10 @@
 from fastapi import APIRouter
 
 from socialpulse.api.schemas import StatsRead
-from socialpulse.storage.base import Store
+from socialpulse.storage.base import StoreReader
 
 
-def build_router(store: Store) -> APIRouter:
+def build_router(store: StoreReader) -> APIRouter:
     """``GET /v1/stats``."""
     router = APIRouter(prefix="/v1", tags=["stats"])
 

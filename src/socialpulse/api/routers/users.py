@@ -19,7 +19,7 @@ from socialpulse.api.schemas import (
 )
 from socialpulse.api.windows import Window, roll_up
 from socialpulse.config import Settings
-from socialpulse.storage.base import PostFilter, Store
+from socialpulse.storage.base import PostFilter, StoreReader
 
 UserId = Annotated[
     str, Path(min_length=1, max_length=64, description="Author / user id.", examples=["u0042"])
@@ -32,7 +32,7 @@ BAD_INPUT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router(store: Store, settings: Settings, cache: ResponseCache) -> APIRouter:
+def build_router(store: StoreReader, settings: Settings, cache: ResponseCache) -> APIRouter:
     """Routes under ``/v1/users/{user_id}``; all but the post pages are cached for
     ``cache.ttl_s`` seconds."""
     router = APIRouter(prefix="/v1/users", tags=["users"])

@@ -1,4 +1,4 @@
-"""Running the Alembic migrations in ``storage/migrations`` against an engine.
+"""Running the Alembic migrations in ``storage/sql/migrations`` against an engine.
 
 The migration scripts ship inside the package, so ``socialpulse db upgrade`` works from an
 installed wheel with no ``alembic.ini`` lying around.
@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-SCRIPT_LOCATION = "socialpulse.storage:migrations"
+SCRIPT_LOCATION = "socialpulse.storage.sql:migrations"
 BASELINE_REVISION = "0001"
 """The schema that ``metadata.create_all`` built before migrations existed."""
 _LOCK_KEY = 0x50C1A1  # any constant: one advisory lock shared by every socialpulse process

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that ``socialpulse.storage.migrate`` hands over."""
+"""Alembic environment: runs on the connection ``socialpulse.storage.sql.migrate`` hands over."""
 
 from __future__ import annotations
 
