@@ -42,7 +42,7 @@ from socialpulse.recommend.als import (
     train_als_on_confidence,
 )
 from socialpulse.recommend.embedding import TextEmbedder, create_text_embedder
-from socialpulse.recommend.hybrid import REASON_CODE, HybridPolicy, fit_hybrid
+from socialpulse.recommend.hybrid import HybridPolicy, fit_hybrid
 from socialpulse.spark import build_spark
 from socialpulse.storage.factory import create_store
 from socialpulse.storage.spark_sink import write_recommendations
@@ -226,14 +226,15 @@ def serve(
     )
     users = model.users.count()
     recs = (
-        model.recommend(policy, k)
+        model.recommend(k)
         .withColumn(Col.ALGORITHM, F.lit("hybrid"))
         .withColumn(Col.GENERATED_AT, F.lit(as_of).cast("timestamp"))
         .persist()
     )
     n_recs, topk_s, topk_cpu = timed(recs.count)
     reasons = {
-        str(r[REASON_CODE]): int(r["count"]) for r in recs.groupBy(REASON_CODE).count().collect()
+        str(r[Col.REASON_CODE]): int(r["count"])
+        for r in recs.groupBy(Col.REASON_CODE).count().collect()
     }
     with tempfile.TemporaryDirectory(prefix="bench-rec-serve-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'serve.db'}"

@@ -11,7 +11,7 @@ import annotated_types
 import pytest
 from pydantic import SecretStr
 
-from socialpulse.config import FLAT_NAMES, SECTIONS, Settings, env_secret
+from socialpulse.config import FLAT_NAMES, SECTIONS, RecommendSettings, Settings, env_secret
 from socialpulse.processing.sentiment_step import BackendSpec
 
 # The field names of the flat Settings before the sections, generated once with
@@ -179,12 +179,21 @@ def _plain(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+# Flat names added since, for renamed fields (the old name keeps working next to the new one).
+NEW_NAMES = {
+    "recommend_hashtag_als_weight": "recommend_topic_als_weight",
+    "recommend_hashtag_sentiment_weight": "recommend_topic_sentiment_weight",
+}
+
+
 def test_the_flat_names_are_exactly_the_old_fields() -> None:
-    assert sorted(FLAT_NAMES) == sorted(OLD_NAMES)
+    assert sorted(FLAT_NAMES) == sorted([*OLD_NAMES, *NEW_NAMES])
     assert len(OLD_NAMES) == 107
+    for new, old in NEW_NAMES.items():
+        assert FLAT_NAMES[new] == FLAT_NAMES[old]
 
 
-@pytest.mark.parametrize("name", OLD_NAMES)
+@pytest.mark.parametrize("name", [*OLD_NAMES, *NEW_NAMES])
 def test_every_old_variable_sets_the_same_value(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     raw, want = _other_value(name)
     default = Settings(_env_file=None)
@@ -195,10 +204,25 @@ def test_every_old_variable_sets_the_same_value(name: str, monkeypatch: pytest.M
     assert _plain(getattr(getattr(default, section), field)) != want
     # ... and nothing else moved.
     for other, (sec, fld) in FLAT_NAMES.items():
-        if other != name:
+        if (sec, fld) != (section, field):
             assert _plain(getattr(getattr(got, sec), fld)) == _plain(
                 getattr(getattr(default, sec), fld)
             ), other
+
+
+def test_renamed_fields_take_old_and_new_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOCIALPULSE_RECOMMEND_TOPIC_ALS_WEIGHT", "0.7")
+    assert Settings(_env_file=None).recommend.hashtag_als_weight == 0.7
+    # Both set: the new name wins.
+    monkeypatch.setenv("SOCIALPULSE_RECOMMEND_HASHTAG_ALS_WEIGHT", "0.9")
+    assert Settings(_env_file=None).recommend.hashtag_als_weight == 0.9
+    # Old keyword names: flat on Settings, and on the section itself.
+    old = Settings(recommend_topic_sentiment_weight=0.25, _env_file=None)
+    assert old.recommend.hashtag_sentiment_weight == 0.25
+    section = RecommendSettings(topic_als_weight=0.1, topic_sentiment_weight=0.2)
+    assert (section.hashtag_als_weight, section.hashtag_sentiment_weight) == (0.1, 0.2)
+    copy = old.model_copy(update={"recommend_topic_als_weight": 0.4})
+    assert copy.recommend.hashtag_als_weight == 0.4
 
 
 def test_lower_case_variables_work_as_before(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,7 +59,7 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float, log: Path) -> int:
     try:
         return proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{proc.args} still running after {timeout} s: {log.read_text()[-4000:]}")
+        pytest.fail(f"{proc.args!r} still running after {timeout} s: {log.read_text()[-4000:]}")
 
 
 def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_dir: Path) -> None:

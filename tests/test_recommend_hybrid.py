@@ -4,7 +4,7 @@ planted data against the baselines."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -15,6 +15,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams, confidence, dedupe_interactions, exclusions
+from socialpulse.recommend.catalogue import Catalogue, build_catalogue
 from socialpulse.recommend.content import hashtag_profile
 from socialpulse.recommend.embedding import HashingEmbedder
 from socialpulse.recommend.evaluation import (
@@ -27,22 +28,19 @@ from socialpulse.recommend.evaluation import (
     POPULARITY,
     authored_pairs,
 )
-from socialpulse.recommend.hybrid import (
-    CONTENT,
-    HYBRID,
-    R_HASHTAG,
-    R_POPULAR,
-    R_POPULAR_TOPIC,
-    R_TEXT,
-    TEXT_POS,
-    TEXT_W,
-    Catalogue,
-    HybridPolicy,
-    build_catalogue,
-    fit_hybrid,
-    score_chunk,
-)
+from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, fit_hybrid
 from socialpulse.recommend.job import evaluate_interactions
+from socialpulse.recommend.scorer import score_chunk, weighted
+from socialpulse.recommend.signals import hashtag_als, post_als
+from socialpulse.recommend.signals.base import FittedSignal
+from socialpulse.recommend.signals.hashtag_content import R_HASHTAG, FittedHashtagContent
+from socialpulse.recommend.signals.popularity import (
+    R_POPULAR,
+    R_POPULAR_HASHTAG,
+    FittedPopularity,
+    popularity_scores,
+)
+from socialpulse.recommend.signals.text import R_TEXT, TEXT_POS, TEXT_W, FittedText
 from tests.recommend_fixtures import Planted, planted, to_spark
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -51,19 +49,36 @@ PLAIN = HybridPolicy(
     als_weight=0.0,
     content_weight=1.0,
     popularity_weight=0.0,
-    topic_als_weight=0.0,
-    topic_sentiment_weight=0.0,
+    hashtag_als_weight=0.0,
+    hashtag_sentiment_weight=0.0,
     negative_penalty=1.0,
     recency_half_life_hours=0.0,
     text_weight=0.0,
 )
 
 
+@dataclass(frozen=True)
+class Model:
+    """A hand-made catalogue with its fitted signals."""
+
+    cat: Catalogue
+    signals: list[FittedSignal]
+
+
+def _model(
+    frame: pd.DataFrame, vocab: list[str], policy: HybridPolicy, engaged: dict[str, int]
+) -> Model:
+    cat = build_catalogue(frame, vocab, policy, NOW)
+    pop = pd.DataFrame({Col.POST_ID: list(engaged.keys()), Col.SCORE: list(engaged.values())})
+    popularity = FittedPopularity(popularity_scores(pop, cat.positions, cat.n_posts))
+    return Model(cat, [FittedHashtagContent(), popularity])
+
+
 def _catalogue(
     posts: Sequence[tuple[str, list[str], float, float]],
     policy: HybridPolicy,
     engaged: dict[str, int] | None = None,
-) -> Catalogue:
+) -> Model:
     """``posts``: (id, hashtags, sentiment score, age in hours)."""
     frame = pd.DataFrame(
         {
@@ -73,25 +88,27 @@ def _catalogue(
             Col.CREATED_AT: [NOW - timedelta(hours=p[3]) for p in posts],
         }
     )
-    pop = pd.DataFrame(
-        {Col.POST_ID: list((engaged or {}).keys()), Col.SCORE: list((engaged or {}).values())}
-    )
     vocab = sorted({t for p in posts for t in p[1]})
-    return build_catalogue(frame, pop, vocab, policy, NOW, None, None)
+    return _model(frame, vocab, policy, engaged or {})
+
+
+def _score(model: Model, policy: HybridPolicy, user: pd.DataFrame, k: int) -> pd.DataFrame:
+    return score_chunk(model.cat, weighted(model.signals, policy), policy, user, k)
 
 
 def _user(
-    cat: Catalogue,
+    model: Model,
     profile: dict[str, tuple[float, float]],
     excluded: list[str] = (),  # type: ignore[assignment]
 ) -> pd.DataFrame:
     """One user row: ``profile`` maps hashtag -> (affinity, own mean sentiment)."""
+    cat = model.cat
     tags = sorted(profile)
     return pd.DataFrame(
         {
             Col.USER_ID: ["u"],
-            "als": [None],
-            "topic": [None],
+            post_als.USER_FACTORS: [None],
+            hashtag_als.USER_FACTORS: [None],
             "tag_idx": [[cat.vocabulary.index(t) for t in tags]],
             "tag_w": [[profile[t][0] for t in tags]],
             "tag_sent": [[profile[t][1] for t in tags]],
@@ -109,7 +126,7 @@ def test_content_follows_the_profile_and_never_returns_excluded_posts() -> None:
         [("a1", ["ai"], 0, 0), ("a2", ["ai", "ml"], 0, 0), ("c1", ["cats"], 0, 0), ("x", [], 0, 0)],
         PLAIN,
     )
-    out = score_chunk(cat, PLAIN, _user(cat, {"ai": (3.0, 0.0), "cats": (1.0, 0.0)}, ["a1"]), 3)
+    out = _score(cat, PLAIN, _user(cat, {"ai": (3.0, 0.0), "cats": (1.0, 0.0)}, ["a1"]), 3)
     # a2 is half #ai, c1 all #cats (a third of the user's #ai weight): a2 first, a1 excluded.
     assert _ranked(out) == ["a2", "c1", "x"]
     assert list(out[Col.RANK]) == [1, 2, 3]
@@ -120,20 +137,20 @@ def test_content_follows_the_profile_and_never_returns_excluded_posts() -> None:
     ]
 
 
-def test_topic_sentiment_steers_and_negative_posts_sink() -> None:
+def test_hashtag_sentiment_steers_and_negative_posts_sink() -> None:
     posts = [("p_ai", ["ai"], 0.0, 0), ("p_cats", ["cats"], 0.0, 0)]
-    steer = HybridPolicy(**{**PLAIN.as_dict(), "topic_sentiment_weight": 1.0})  # type: ignore[arg-type]
+    steer = HybridPolicy(**{**PLAIN.as_dict(), "hashtag_sentiment_weight": 1.0})  # type: ignore[arg-type]
     cat = _catalogue(posts, steer)
     # Equal affinity; the user writes angrily about #ai and happily about #cats.
     user = _user(cat, {"ai": (1.0, -0.8), "cats": (1.0, 0.4)})
-    assert _ranked(score_chunk(cat, steer, user, 2)) == ["p_cats", "p_ai"]
+    assert _ranked(_score(cat, steer, user, 2)) == ["p_cats", "p_ai"]
     # With the steering off the tie goes to the lower catalogue position.
-    assert _ranked(score_chunk(_catalogue(posts, PLAIN), PLAIN, user, 2)) == ["p_ai", "p_cats"]
+    assert _ranked(_score(_catalogue(posts, PLAIN), PLAIN, user, 2)) == ["p_ai", "p_cats"]
 
     hostile = [("rant", ["ai"], -0.9, 0), ("calm", ["ai"], -0.2, 0)]
     policy = HybridPolicy(**{**PLAIN.as_dict(), "negative_penalty": 0.3})  # type: ignore[arg-type]
     hostile_cat = _catalogue(hostile, policy)
-    out = score_chunk(hostile_cat, policy, _user(hostile_cat, {"ai": (1.0, 0.0)}), 2)
+    out = _score(hostile_cat, policy, _user(hostile_cat, {"ai": (1.0, 0.0)}), 2)
     assert _ranked(out) == ["calm", "rant"]
     scores = dict(zip(out[Col.POST_ID], out[Col.SCORE], strict=True))
     assert scores["rant"] == pytest.approx(0.3 * scores["calm"])
@@ -146,18 +163,18 @@ def test_recency_and_popularity_fallback_with_reasons() -> None:
     posts = [("old_hit", ["ai"], 0.0, 48), ("new_hit", ["ai"], 0.0, 0), ("other", ["golf"], 0.0, 0)]
     cat = _catalogue(posts, policy, engaged={"old_hit": 100, "new_hit": 100, "other": 100})
     # A newcomer with no profile: popularity alone, fresh first (a 48 h-old post weighs 1/4).
-    out = score_chunk(cat, policy, _user(cat, {}), 3)
+    out = _score(cat, policy, _user(cat, {}), 3)
     assert _ranked(out)[-1] == "old_hit"
     assert set(out[Col.REASON_CODE]) == {R_POPULAR}
     scores = dict(zip(out[Col.POST_ID], out[Col.SCORE], strict=True))
     assert scores["old_hit"] == pytest.approx(scores["new_hit"] / 4, rel=1e-4)
     # Popular posts on a hashtag the user likes say so.
     only_pop = HybridPolicy(**{**policy.as_dict(), "content_weight": 0.0})  # type: ignore[arg-type]
-    liked = score_chunk(cat, only_pop, _user(cat, {"ai": (1.0, 0.0)}), 3)
+    liked = _score(cat, only_pop, _user(cat, {"ai": (1.0, 0.0)}), 3)
     reasons = dict(zip(liked[Col.POST_ID], liked[Col.REASON_TEXT], strict=True))
     assert reasons["new_hit"] == "popular in topics you like (#ai)"
     assert dict(zip(liked[Col.POST_ID], liked[Col.REASON_CODE], strict=True))["other"] == R_POPULAR
-    assert R_POPULAR_TOPIC in set(liked[Col.REASON_CODE])
+    assert R_POPULAR_HASHTAG in set(liked[Col.REASON_CODE])
 
 
 def test_hashtag_profile_mixes_engagement_and_authorship(spark: SparkSession) -> None:
@@ -177,7 +194,7 @@ def test_hashtag_profile_mixes_engagement_and_authorship(spark: SparkSession) ->
             ("b", "ai", 2.0 + 2.0, -0.5),
             ("b", "ml", 2.0, None),
         ],
-        "user_id string, hashtag string, affinity double, topic_sentiment double",
+        "user_id string, hashtag string, affinity double, hashtag_sentiment double",
     )
     assertDataFrameEqual(got, expected)
 
@@ -235,16 +252,18 @@ def test_only_the_newest_max_candidates_posts_are_scored(spark: SparkSession) ->
         policy = replace(HybridPolicy(), max_candidates=limit)
         model = fit_hybrid(conf, posts, users, excluded, None, params, policy, NOW)
         assert set(model.catalogue.post_ids) == expected
-        recommended = {r[Col.POST_ID] for r in model.recommend(policy, 5).collect()}
+        recommended = {r[Col.POST_ID] for r in model.recommend(5).collect()}
         assert recommended
         assert recommended <= expected
-        model.users.unpersist()
+        model.unpersist()
 
 
 def test_scorer_on_an_empty_catalogue_returns_nothing() -> None:
-    cat = _catalogue([], PLAIN)
-    assert score_chunk(cat, PLAIN, _user(cat, {}), 5).empty
-    assert np.asarray(cat.popularity).size == 0
+    model = _catalogue([], PLAIN)
+    assert _score(model, PLAIN, _user(model, {}), 5).empty
+    popularity = model.signals[-1]
+    assert isinstance(popularity, FittedPopularity)
+    assert np.asarray(popularity.scores).size == 0
 
 
 def test_text_similarity_finds_posts_in_the_users_words_with_its_reason() -> None:
@@ -264,13 +283,13 @@ def test_text_similarity_finds_posts_in_the_users_words_with_its_reason() -> Non
         }
     )
     policy = PLAIN.with_weights(0.0, 0.0, 0.0, 1.0)
-    pop = pd.DataFrame({Col.POST_ID: [], Col.SCORE: []})
-    cat = build_catalogue(frame, pop, [], policy, NOW, None, None, HashingEmbedder(dim=256))
-    assert cat.text_vecs is not None
-    user = _user(cat, {}, ["liked"])
-    user[TEXT_POS] = [[cat.post_ids.index("liked")]]
+    base = _model(frame, [], policy, {})
+    vecs = HashingEmbedder(dim=256).embed(list(frame[Col.TEXT_CLEAN]))
+    model = Model(base.cat, [*base.signals, FittedText(vecs)])
+    user = _user(model, {}, ["liked"])
+    user[TEXT_POS] = [[model.cat.post_ids.index("liked")]]
     user[TEXT_W] = [[2.0]]
-    out = score_chunk(cat, policy, user, 3)
+    out = _score(model, policy, user, 3)
     assert _ranked(out)[0] == "near"
     assert "liked" not in set(out[Col.POST_ID])
     scores = dict(zip(out[Col.POST_ID], out[Col.SCORE], strict=True))

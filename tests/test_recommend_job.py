@@ -21,13 +21,15 @@ from socialpulse.recommend.evaluation import (
     default_grid,
     tune_als,
 )
-from socialpulse.recommend.hybrid import HYBRID, R_HASHTAG, REASON_CODES
+from socialpulse.recommend.hybrid import HYBRID
 from socialpulse.recommend.job import (
     LakeMissingError,
     evaluate_interactions,
     read_interactions,
     run_train,
 )
+from socialpulse.recommend.signals import REASON_CODES
+from socialpulse.recommend.signals.hashtag_content import R_HASHTAG
 from socialpulse.storage import tables
 from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, create_model
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -331,18 +331,23 @@ class RecommendSettings(_Section):
     popularity_weight: float = Field(
         0.2, ge=0, description="Blend weight of log-scaled popularity."
     )
-    topic_als_weight: float = Field(
-        0.3, ge=0, description="Share of user x hashtag ALS affinity added to the hashtag profile."
+    hashtag_als_weight: float = Field(
+        0.3,
+        ge=0,
+        # The field was topic_als_weight before "topic" was kept for topic models.
+        validation_alias=AliasChoices("hashtag_als_weight", "topic_als_weight"),
+        description="Share of user x hashtag ALS affinity added to the hashtag profile.",
     )
     author_weight: float = Field(
         1.0, ge=0, description="Profile weight of each hashtag of a user's own posts."
     )
-    topic_sentiment_weight: float = Field(
+    hashtag_sentiment_weight: float = Field(
         0.5,
         ge=0,
+        validation_alias=AliasChoices("hashtag_sentiment_weight", "topic_sentiment_weight"),
         description=(
             "Posts get x (1 + this * the user's mean sentiment on the post's hashtags), clipped"
-            " at 0: users are shown less of topics they write negatively about."
+            " at 0: users are shown less of hashtags they write negatively about."
         ),
     )
     negative_threshold: float = Field(
@@ -586,10 +591,20 @@ SECTIONS: dict[str, type[_Section]] = {
 }
 """Settings' sections by attribute name."""
 
+LEGACY_FLAT_NAMES: dict[str, tuple[str, str]] = {
+    "recommend_topic_als_weight": ("recommend", "hashtag_als_weight"),
+    "recommend_topic_sentiment_weight": ("recommend", "hashtag_sentiment_weight"),
+}
+"""Documented flat names of renamed fields: still read (the new name wins when both are set)."""
+
 FLAT_NAMES: dict[str, tuple[str, str]] = {
-    section_cls.env_name(field): (section, field)
-    for section, section_cls in SECTIONS.items()
-    for field in section_cls.model_fields
+    # Legacy names first: a later flat name overrides an earlier one in nest_flat.
+    **LEGACY_FLAT_NAMES,
+    **{
+        section_cls.env_name(field): (section, field)
+        for section, section_cls in SECTIONS.items()
+        for field in section_cls.model_fields
+    },
 }
 """Each flat name (``SOCIALPULSE_`` + it, lower case, is the variable) -> (section, field)."""
 

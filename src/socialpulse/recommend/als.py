@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from pyspark.ml.feature import IndexToString, StringIndexer, StringIndexerModel
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from socialpulse.config import RecommendSettings
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.ranking import top_k_by_factors
+from socialpulse.recommend.recommender import TrainingSet, read_object, write_object
 
 CONFIDENCE = "confidence"
 USER_IDX = "user_idx"
@@ -176,6 +177,58 @@ def train_als_on_confidence(conf: DataFrame, params: AlsParams) -> AlsRecommende
     return AlsRecommender(index=index, model=model)
 
 
-def train_als(interactions: DataFrame, params: AlsParams) -> AlsRecommender:
-    """Dedupe, weigh, index and fit: the whole ALS training path on raw interactions."""
-    return train_als_on_confidence(confidence(dedupe_interactions(interactions)), params)
+class AlsModel:
+    """User x post implicit ALS behind the :class:`~socialpulse.recommend.recommender.Recommender`
+    interface: ``AlsModel(params).fit(data).recommend(k)``."""
+
+    name = "als"
+
+    def __init__(
+        self,
+        params: AlsParams,
+        fitted: AlsRecommender | None = None,
+        excluded: DataFrame | None = None,
+    ) -> None:
+        self.params = params
+        self._fitted = fitted
+        self._excluded = excluded
+
+    @property
+    def fitted(self) -> AlsRecommender:
+        """The fitted model and its id index (raises before :meth:`fit`)."""
+        if self._fitted is None:
+            raise ValueError("the ALS model is not fitted yet: call fit() first")
+        return self._fitted
+
+    def fit(self, data: TrainingSet) -> AlsModel:
+        """Index and fit on ``data.conf``; ``data.excluded`` is kept for :meth:`recommend`."""
+        return AlsModel(self.params, train_als_on_confidence(data.conf, self.params), data.excluded)
+
+    def recommend(self, k: int) -> DataFrame:
+        """Top ``k`` posts not excluded for every trained user."""
+        if self._excluded is None:
+            raise ValueError("the ALS model is not fitted yet: call fit() first")
+        return self.fitted.recommend(self._excluded, k)
+
+    def save(self, path: str) -> None:
+        """ALS model, id indexes, parameters and exclusions under ``path``."""
+        fitted = self.fitted
+        spark = SparkSession.active()
+        fitted.model.write().overwrite().save(f"{path}/als")
+        fitted.index.users.write().overwrite().save(f"{path}/users")
+        fitted.index.items.write().overwrite().save(f"{path}/items")
+        write_object(spark, self.params, f"{path}/params")
+        if self._excluded is not None:
+            self._excluded.write.mode("overwrite").parquet(f"{path}/excluded")
+
+    @classmethod
+    def load(cls, spark: SparkSession, path: str) -> AlsModel:
+        """The model :meth:`save` wrote."""
+        index = IdIndex(
+            users=StringIndexerModel.load(f"{path}/users"),
+            items=StringIndexerModel.load(f"{path}/items"),
+        )
+        fitted = AlsRecommender(index=index, model=ALSModel.load(f"{path}/als"))
+        return cls(
+            read_object(spark, f"{path}/params"), fitted, spark.read.parquet(f"{path}/excluded")
+        )

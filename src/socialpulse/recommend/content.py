@@ -3,7 +3,7 @@
 A user's hashtag profile is the confidence of every engaged post spread evenly over its
 hashtags, plus ``author_weight`` per own post and hashtag (what people write about is what they
 care about, which also gives users who never interacted a profile). Next to it, the user's mean
-sentiment per hashtag over their own posts: the signal the sentiment policy steers topics by.
+sentiment per hashtag over their own posts: the signal the sentiment policy steers hashtags by.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from socialpulse.domain.columns import Col
 
 AFFINITY = "affinity"
-TOPIC_SENTIMENT = "topic_sentiment"
+HASHTAG_SENTIMENT = "hashtag_sentiment"
 N_TAGS = "n_tags"
 
 
@@ -31,7 +31,7 @@ def post_hashtags(posts: DataFrame) -> DataFrame:
 
 
 def hashtag_profile(conf: DataFrame, posts: DataFrame, author_weight: float) -> DataFrame:
-    """``user_id, hashtag, affinity, topic_sentiment`` (sentiment null where never posted).
+    """``user_id, hashtag, affinity, hashtag_sentiment`` (sentiment null where never posted).
 
     ``conf`` has ``user_id, post_id, confidence``; ``posts`` has ``post_id, author_id,
     hashtags, sentiment_score``.
@@ -59,7 +59,7 @@ def hashtag_profile(conf: DataFrame, posts: DataFrame, author_weight: float) -> 
         .agg(
             F.sum(AFFINITY).alias(AFFINITY),
             # avg ignores nulls: the mean over the user's own posts only.
-            F.avg(Col.SENTIMENT_SCORE).alias(TOPIC_SENTIMENT),
+            F.avg(Col.SENTIMENT_SCORE).alias(HASHTAG_SENTIMENT),
         )
         .filter(F.col(AFFINITY) > 0)
     )

@@ -10,16 +10,18 @@ from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import (
+    AlsModel,
     AlsParams,
     confidence,
     dedupe_interactions,
     exclusions,
-    train_als_on_confidence,
 )
 from socialpulse.recommend.embedding import TextEmbedder
-from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, fit_hybrid
+from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, HybridRecommender
 from socialpulse.recommend.metrics import RankingMetrics, ranking_metrics_spark
 from socialpulse.recommend.popularity import train_popularity
+from socialpulse.recommend.recommender import TrainingSet
+from socialpulse.recommend.signals.text import NAME as TEXT_SIGNAL
 from socialpulse.recommend.splitters import split_global_time_spark, time_cut_spark
 
 ALS = "als"
@@ -143,17 +145,20 @@ def evaluate_split(
         recs.unpersist()
 
     conf = confidence(train).persist()
-    als = train_als_on_confidence(conf, params)
+    als = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded))
     popularity = train_popularity(train)
-    score(ALS, als.recommend(excluded, k))
+    score(ALS, als.recommend(k))
     score(POPULARITY, popularity.recommend(train_users, excluded, k))
     if known is not None and policy is not None:
-        model = fit_hybrid(conf, known, train_users, excluded, als, params, policy, as_of, embedder)
+        data = TrainingSet(
+            conf=conf, excluded=excluded, users=train_users, posts=known, as_of=as_of
+        )
+        model = HybridRecommender(policy, params, embedder, als.fitted).fit(data)
         variants = [
             (CONTENT, policy.with_weights(0.0, 1.0, 0.0, policy.text_weight)),
             (CONTENT_HASHTAG, policy.with_weights(0.0, 1.0, 0.0, 0.0)),
         ]
-        if model.catalogue.text_vecs is not None:
+        if TEXT_SIGNAL in model.fitted_signals:
             variants.append((CONTENT_TEXT, policy.with_weights(0.0, 0.0, 0.0, 1.0)))
             # The hybrid as it was before text similarity: the side-by-side baseline.
             variants.append(
@@ -165,8 +170,8 @@ def evaluate_split(
                 )
             )
         for name, pol in [*variants, (HYBRID, policy)]:
-            score(name, model.recommend(pol, k))
-        model.users.unpersist()
+            score(name, model.with_policy(pol).recommend(k))
+        model.unpersist()
         known.unpersist()
     conf.unpersist()
     counts = SplitCounts(

@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import INTERACTION_SCHEMA
 from socialpulse.recommend.als import (
+    AlsModel,
     AlsParams,
     confidence,
     dedupe_interactions,
@@ -39,8 +40,9 @@ from socialpulse.recommend.evaluation import (
     evaluate_split,
     tune_als,
 )
-from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, fit_hybrid
+from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, HybridRecommender
 from socialpulse.recommend.metrics import RankingMetrics
+from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.spark_sink import write_recommendations
@@ -84,11 +86,6 @@ def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
         Col.CREATED_AT,
         Col.TEXT_CLEAN,
     ).dropDuplicates([Col.POST_ID])
-
-
-def read_authored(spark: SparkSession, lake: LakePaths) -> DataFrame:
-    """``user_id, post_id`` of every post in the lake, by author."""
-    return authored_pairs(read_posts(spark, lake))
 
 
 # -- train -------------------------------------------------------------------------------------
@@ -168,13 +165,15 @@ def run_train(
     last_post = posts.agg(F.max(Col.CREATED_AT)).first()[0]  # type: ignore[index]
     if last_post is not None and last_post > as_of:
         as_of = last_post
-    model = fit_hybrid(conf, posts, everyone, excluded, als, params, policy, as_of, embedder)
+    model = HybridRecommender(policy, params, embedder, als).fit(
+        TrainingSet(conf=conf, excluded=excluded, users=everyone, posts=posts, as_of=as_of)
+    )
     report.catalogue = model.catalogue.n_posts
 
     on_stage("ranking unseen posts")
     generated_at = datetime.now(UTC)
     recs = (
-        model.recommend(policy, k)
+        model.recommend(k)
         .withColumn(Col.ALGORITHM, F.lit(HYBRID))
         .withColumn(Col.GENERATED_AT, F.lit(generated_at).cast("timestamp"))
         .persist()
@@ -194,8 +193,9 @@ def run_train(
         report.sample.setdefault(row[Col.USER_ID], []).append(
             f"{row[Col.POST_ID]}: {row[Col.REASON_TEXT]}"
         )
-    for df in (raw, interactions, posts, authored, excluded, conf, recs, listed, model.users):
+    for df in (raw, interactions, posts, authored, excluded, conf, recs, listed):
         df.unpersist()
+    model.unpersist()
     return report
 
 
@@ -395,12 +395,10 @@ def run_fit_predict(
     # Repeated lines of a pair are separate events here (a file has no redelivery key), so
     # their weights add up instead of being deduplicated.
     conf = pairs.groupBy(Col.USER_ID, Col.POST_ID).agg(F.sum(Col.WEIGHT).alias("confidence"))
-    recommender = train_als_on_confidence(conf, params)
     excluded = exclusions(pairs.select(Col.USER_ID, Col.POST_ID), None)
+    recommender = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded))
     recs = (
-        recommender.recommend(excluded, k)
-        .toPandas()
-        .sort_values([Col.USER_ID, Col.RANK], kind="mergesort")
+        recommender.recommend(k).toPandas().sort_values([Col.USER_ID, Col.RANK], kind="mergesort")
     )
     out = pd.DataFrame(
         {
