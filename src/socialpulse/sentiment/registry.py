@@ -87,7 +87,8 @@ def resolve(target: str, name: str = "") -> Any:
 
 def missing_message(name: str, exc: ModuleNotFoundError) -> str:
     """The error text for backend ``name`` when ``exc`` says a package is missing."""
+    package = (exc.name or "?").split(".")[0]
     return (
-        f"sentiment backend {name or '?'!r} needs the package {exc.name!r}, which is not"
+        f"sentiment backend {name or '?'!r} needs the package {package!r}, which is not"
         " installed (pip install it)"
     )
