@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from socialpulse.cli import app
 from socialpulse.sentiment.evaluation import compute_metrics
-from socialpulse.sentiment.minilm import DEFAULT_HEAD, Head, build_minilm
+from socialpulse.sentiment.minilm import build_minilm
+from socialpulse.sentiment.minilm_head import DEFAULT_HEAD, Head
 from socialpulse.sentiment.training import (
     HOLDOUT_FILE,
     TrainConfig,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from socialpulse.sentiment.minilm import Head
+from socialpulse.sentiment.minilm_head import Head
 from socialpulse.sentiment.ngram import NgramModel, fit_ngram, ngram_counts
 from socialpulse.sentiment.preprocess import normalize_tweet
 

@@ -15,13 +15,9 @@ from typer.testing import CliRunner
 
 from socialpulse.cli import app
 from socialpulse.config import Settings
-from socialpulse.sentiment.minilm import (
-    DEFAULT_HEAD,
-    Head,
-    build_encoder,
-    encoder_dir,
-    onnx_cache_dir,
-)
+from socialpulse.sentiment.minilm import build_encoder, onnx_cache_dir
+from socialpulse.sentiment.minilm_head import DEFAULT_HEAD, Head
+from socialpulse.sentiment.minilm_weights import encoder_dir
 from socialpulse.sentiment.onnx_encoder import ensure_exported, export_key
 from socialpulse.sentiment.preprocess import normalize_tweet
 

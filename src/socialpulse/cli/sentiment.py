@@ -221,7 +221,8 @@ def train(
     ] = 1.0,
 ) -> None:
     """Train the minilm head (seeded; data hashes and this command go into its metadata)."""
-    from socialpulse.sentiment.minilm import DEFAULT_HEAD, onnx_cache_dir
+    from socialpulse.sentiment.minilm import onnx_cache_dir
+    from socialpulse.sentiment.minilm_head import DEFAULT_HEAD
     from socialpulse.sentiment.training import TrainConfig
     from socialpulse.sentiment.training import train as run_training
 

@@ -6,9 +6,11 @@ Each has a factory keyed by a settings name in its own package and a shared cont
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from socialpulse.domain.records import SentimentResult
+
+SettingsT_contra = TypeVar("SettingsT_contra", contravariant=True)
 
 
 @runtime_checkable
@@ -20,4 +22,42 @@ class SentimentBackend(Protocol):
 
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Return one result per input text, in input order (empty texts included)."""
+        ...
+
+
+# Optional capabilities: callers check them with isinstance, never with getattr strings.
+
+
+@runtime_checkable
+class Normalising(Protocol):
+    """A backend that sees a normalised form of each text (the result cache keys on it)."""
+
+    def normalise(self, text: str) -> str:
+        """The text as the model sees it."""
+        ...
+
+
+@runtime_checkable
+class BatchSensitive(Protocol):
+    """A backend that says whether a text's result may move with the batch it runs in.
+
+    Backends without this attribute are batch-invariant (the contract's 1e-4).
+    """
+
+    batch_invariant: bool
+
+
+@runtime_checkable
+class WithFallback(Protocol):
+    """A backend that hands texts it cannot label to ``fallback`` (results carry its name)."""
+
+    fallback: SentimentBackend
+
+
+@runtime_checkable
+class Preparable(Protocol[SettingsT_contra]):
+    """A backend builder with one-off driver-side work (an export) before workers build it."""
+
+    def prepare(self, settings: SettingsT_contra) -> None:
+        """Do the work for these settings (idempotent)."""
         ...

@@ -24,7 +24,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
 from socialpulse.domain.columns import Col
-from socialpulse.domain.protocols import SentimentBackend
+from socialpulse.domain.protocols import SentimentBackend, WithFallback
 from socialpulse.domain.records import SentimentResult, SentimentStatus
 from socialpulse.domain.schemas import SENTIMENT_FIELDS
 
@@ -129,8 +129,10 @@ def is_english(lang: object) -> bool:
 
 
 def _status(backend: SentimentBackend, r: SentimentResult) -> str:
-    fallback = getattr(backend, "fallback", None)
-    if fallback is not None and (r.model, r.model_version) == (fallback.name, fallback.version):
+    if isinstance(backend, WithFallback) and (r.model, r.model_version) == (
+        backend.fallback.name,
+        backend.fallback.version,
+    ):
         return Status.FALLBACK
     return Status.OK
 
@@ -226,12 +228,12 @@ def add_sentiment(
     Posts are routed by ``lang_col`` when ``posts`` has it (see :func:`is_english`); without
     it every post goes to the main backend.
     """
-    from socialpulse.sentiment.minilm import prepare
+    from socialpulse.sentiment.base import prepare_backend
 
     # Runs on the driver: one-off exports happen here, not in every worker at once.
-    prepare(spec.name, spec.sentiment)
+    prepare_backend(spec.name, spec.sentiment)
     if spec.sentiment.multilingual_backend:
-        prepare(spec.sentiment.multilingual_backend, spec.sentiment)
+        prepare_backend(spec.sentiment.multilingual_backend, spec.sentiment)
     out_schema = StructType([*posts.schema.fields, *SENTIMENT_FIELDS])
     has_lang = lang_col in posts.columns
 

@@ -1,61 +1,59 @@
-"""The backend factory: a registry of builders keyed by the name used in settings.
+"""The backend factory: builds the backend that ``sentiment.registry`` lists under a name.
 
-Builders import their heavy dependencies lazily, so choosing ``vader`` never loads torch.
+It imports no backend: the registry's builders are ``"module:attribute"`` strings resolved on
+use, so choosing ``vader`` never loads torch and no backend module imports this one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from socialpulse.config import SentimentSettings, Settings
-from socialpulse.domain.protocols import SentimentBackend
+from socialpulse.domain.protocols import Preparable, SentimentBackend
 from socialpulse.domain.records import LABELS, SentimentResult
+from socialpulse.sentiment import registry
+from socialpulse.sentiment.registry import MissingDependencyError, UnknownBackendError
 
-BackendBuilder = Callable[[SentimentSettings], SentimentBackend]
-
-_REGISTRY: dict[str, BackendBuilder] = {}
-
-
-class UnknownBackendError(ValueError):
-    """Raised when settings name a sentiment backend nobody registered."""
-
-
-def register(name: str) -> Callable[[BackendBuilder], BackendBuilder]:
-    """Register a builder under ``name`` (decorator)."""
-
-    def wrap(builder: BackendBuilder) -> BackendBuilder:
-        _REGISTRY[name] = builder
-        return builder
-
-    return wrap
-
-
-def available_backends() -> list[str]:
-    """Names that :func:`create_backend` accepts."""
-    _load_builtin()
-    return sorted(_REGISTRY)
+__all__ = [
+    "MissingDependencyError",
+    "UnknownBackendError",
+    "create_backend",
+    "prepare_backend",
+    "result_from_probabilities",
+]
 
 
 def create_backend(name: str, settings: SentimentSettings | Settings) -> SentimentBackend:
     """Build the backend registered as ``name`` from the sentiment settings.
 
     A whole :class:`Settings` (scripts, tests) is accepted; only its sentiment section is used.
+    A remote backend is wrapped by the ``remote_fallback`` backend when one is set.
     """
-    _load_builtin()
     sentiment = settings.sentiment if isinstance(settings, Settings) else settings
+    entry = registry.entry(name)
+    build = registry.builder(name)
     try:
-        builder = _REGISTRY[name]
-    except KeyError:
-        raise UnknownBackendError(
-            f"unknown sentiment backend {name!r}; choose one of {', '.join(sorted(_REGISTRY))}"
-        ) from None
-    return builder(sentiment)
+        backend = build(sentiment)
+    except MissingDependencyError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise MissingDependencyError(registry.missing_message(name, exc)) from exc
+    if not entry.remote or not sentiment.remote_fallback:
+        return backend
+    fallback = sentiment.remote_fallback
+    if registry.entry(fallback).remote:
+        raise ValueError(f"sentiment_remote_fallback must name a local backend, not {fallback}")
+    wrap = registry.resolve(registry.REMOTE_FALLBACK, name)
+    wrapped: SentimentBackend = wrap(backend, create_backend(fallback, sentiment))
+    return wrapped
 
 
-def _load_builtin() -> None:
-    # Importing the modules runs their @register decorators; the modules themselves keep heavy
-    # imports inside the builders.
-    from socialpulse.sentiment import hf_api, minilm, transformers_backend, vader  # noqa: F401
+def prepare_backend(name: str, settings: SentimentSettings) -> None:
+    """Do backend ``name``'s one-off driver-side work (an ONNX export), if it declares any.
+
+    Called before Spark workers start, so they find the files instead of each making them.
+    """
+    build = registry.builder(name)
+    if isinstance(build, Preparable):
+        build.prepare(settings)
 
 
 def result_from_probabilities(

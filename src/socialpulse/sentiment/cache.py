@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from socialpulse.domain.protocols import SentimentBackend
+from socialpulse.domain.protocols import Normalising, SentimentBackend
 from socialpulse.domain.records import LABELS, SentimentLabel, SentimentResult
 from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.sqlite_wal import open_wal
@@ -108,9 +108,10 @@ class SentimentCache:
 class CachedBackend:
     """Wraps a backend: each distinct key text is classified once per model version.
 
-    The key text is what the backend itself sees: backends that normalise their input expose
-    it as a ``normalise`` attribute (``minilm`` uses :func:`normalize_tweet`, so retweets that
-    differ only in a mention or a URL share one entry); for the others it is the text itself.
+    The key text is what the backend itself sees: backends that normalise their input say so
+    with a ``normalise`` method (:class:`~socialpulse.domain.protocols.Normalising`; ``minilm``
+    uses :func:`normalize_tweet`, so retweets that differ only in a mention or a URL share one
+    entry); for the others it is the text itself.
     """
 
     def __init__(
@@ -123,9 +124,9 @@ class CachedBackend:
         self.cache = cache
         self.name = inner.name
         self.version = inner.version
-        self._normalise: Callable[[str], str] = (
-            normalise or getattr(inner, "normalise", None) or _identity
-        )
+        if normalise is None:
+            normalise = inner.normalise if isinstance(inner, Normalising) else _identity
+        self._normalise: Callable[[str], str] = normalise
         self.hits = 0
         self.misses = 0
 

@@ -29,13 +29,11 @@ from tenacity import (
 )
 
 from socialpulse.domain.records import SentimentResult
-from socialpulse.sentiment.base import create_backend, register
-from socialpulse.sentiment.fallback import FallbackBackend, RemoteUnavailableError
+from socialpulse.sentiment.fallback import RemoteUnavailableError
 from socialpulse.sentiment.labels import UnmappableLabelError, result_from_label_scores
 
 if TYPE_CHECKING:
     from socialpulse.config import SentimentSettings
-    from socialpulse.domain.protocols import SentimentBackend
 
 log = logging.getLogger(__name__)
 
@@ -281,8 +279,8 @@ def _refusal(url: str, resp: httpx.Response) -> str:
     return f"{url} answered {status} ({detail}): {hint}"
 
 
-@register("hf-api")
-def _build(settings: SentimentSettings) -> SentimentBackend:
+def build(settings: SentimentSettings) -> HfApiBackend:
+    """The remote backend under these settings (``base`` adds the ``remote_fallback`` wrapper)."""
     headers = {"User-Agent": "socialpulse"}
     if settings.hf_token is not None:
         headers["Authorization"] = f"Bearer {settings.hf_token.get_secret_value()}"
@@ -294,7 +292,7 @@ def _build(settings: SentimentSettings) -> SentimentBackend:
             max_keepalive_connections=settings.hf_api_concurrency,
         ),
     )
-    remote = HfApiBackend(
+    return HfApiBackend(
         client,
         settings.hf_api_base_url,
         settings.hf_api_model,
@@ -307,9 +305,3 @@ def _build(settings: SentimentSettings) -> SentimentBackend:
         backoff_s=settings.hf_api_backoff_s,
         neutral_threshold=settings.hf_neutral_threshold,
     )
-    fallback = settings.remote_fallback
-    if not fallback:
-        return remote
-    if fallback == "hf-api":
-        raise ValueError("sentiment_remote_fallback must name a local backend, not hf-api")
-    return FallbackBackend(remote, create_backend(fallback, settings))

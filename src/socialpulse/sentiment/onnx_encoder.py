@@ -13,7 +13,6 @@ longest text; pooling runs inside the graph; intra-op threads = cores.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -25,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from socialpulse.sentiment.minilm import HIDDEN, FloatArray, ModelFilesError
+from socialpulse.sentiment.minilm_tokens import encode_batch, load_tokenizer
+from socialpulse.sentiment.minilm_weights import HIDDEN, FloatArray, ModelFilesError, weights_hash
 
 # Bump when the exported graph changes in a way that alters outputs: it is part of the key.
 EXPORT_VERSION = 1
@@ -33,33 +33,12 @@ OPSET = 17
 RUNTIMES = ("fp32", "int8")
 
 
-def _weights_hash(model_dir: Path) -> str:
-    stats = tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in _hashed_files(model_dir))
-    return _hash_files(model_dir, stats)
-
-
-def _hashed_files(model_dir: Path) -> list[Path]:
-    return [model_dir / "model.safetensors", model_dir / "config.json"]
-
-
-@functools.lru_cache(maxsize=8)
-def _hash_files(model_dir: Path, _stats: tuple[tuple[int, int], ...]) -> str:
-    # Hashing 90 MB takes a moment; the sizes and mtimes in the cache key make a changed file
-    # rehash while a stream's micro-batches reuse the digest.
-    digest = hashlib.sha256()
-    for path in _hashed_files(model_dir):
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
 def export_key(model_dir: Path, layers: Sequence[int]) -> str:
     """Cache key of an export: weights, layers read, export version and the torch exporter."""
     import torch
 
     parts = {
-        "weights": _weights_hash(model_dir),
+        "weights": weights_hash(model_dir),
         "layers": [int(i) for i in layers],
         "export_version": EXPORT_VERSION,
         "opset": OPSET,
@@ -180,7 +159,7 @@ def _pooled_layers(model: Any, layers: tuple[int, ...]) -> Any:
 
 
 class OnnxEncoder:
-    """Same contract as :class:`~socialpulse.sentiment.minilm.MiniLMEncoder`, on ONNX Runtime."""
+    """The contract of :class:`~socialpulse.sentiment.minilm_torch.MiniLMEncoder`, on ONNX."""
 
     def __init__(
         self,
@@ -191,7 +170,6 @@ class OnnxEncoder:
         threads: int = 0,
     ) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         if not onnx_path.is_file():
             raise ModelFilesError(
@@ -199,10 +177,8 @@ class OnnxEncoder:
             )
         self.layers = tuple(int(i) for i in layers)
         self.max_length = max_length
-        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length)
-        tokenizer.no_padding()  # padding is per length-sorted batch, below
-        self._tokenizer = tokenizer
+        # No padding in the tokenizer: it is per length-sorted batch, below.
+        self._tokenizer = load_tokenizer(model_dir, max_length, pad=False)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads if threads > 0 else (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
@@ -219,7 +195,7 @@ class OnnxEncoder:
         out = np.zeros((len(texts), len(self.layers) * HIDDEN), dtype=np.float32)
         if not texts:
             return out
-        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        ids = [e.ids for e in encode_batch(self._tokenizer, texts, self.max_length)]
         lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
         # Sorting by token count keeps each batch's padding (wasted compute) small.
         order = np.argsort(lengths, kind="stable")

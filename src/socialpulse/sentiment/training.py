@@ -20,14 +20,9 @@ import numpy as np
 
 from socialpulse.domain.records import LABELS
 from socialpulse.sentiment.evaluation import LabelledText, Metrics, compute_metrics, read_semeval
-from socialpulse.sentiment.minilm import (
-    Encoder,
-    FloatArray,
-    Head,
-    build_encoder,
-    default_onnx_dir,
-    vader_features,
-)
+from socialpulse.sentiment.minilm import build_encoder, default_onnx_dir
+from socialpulse.sentiment.minilm_head import Encoder, Head, vader_features
+from socialpulse.sentiment.minilm_weights import FloatArray
 from socialpulse.sentiment.ngram import DEFAULT_BUCKETS, NGRAM_SPEC, fit_ngram
 from socialpulse.sentiment.preprocess import PREPROCESS_VERSION, normalize_tweet
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from socialpulse.domain.records import SentimentResult
-from socialpulse.sentiment.base import register
 from socialpulse.sentiment.labels import map_label, result_from_label_scores
 
 if TYPE_CHECKING:
@@ -101,8 +100,8 @@ def _fingerprint(model_id: str, commit: str | None) -> str:
     return h.hexdigest()[:12]
 
 
-@register("transformers")
-def _build(settings: SentimentSettings) -> TransformersBackend:
+def build(settings: SentimentSettings) -> TransformersBackend:
+    """The backend under these settings (the registry's builder)."""
     return TransformersBackend(
         settings.transformers_model,
         device=settings.transformers_device,

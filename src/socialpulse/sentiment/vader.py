@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from socialpulse.domain.records import SentimentLabel, SentimentResult
-from socialpulse.sentiment.base import register
 
 if TYPE_CHECKING:
     from socialpulse.config import SentimentSettings
@@ -57,6 +56,6 @@ def _proportions(neg: float, neu: float, pos: float) -> dict[str, float]:
     return {"negative": neg / total, "neutral": neu / total, "positive": pos / total}
 
 
-@register("vader")
-def _build(settings: SentimentSettings) -> VaderBackend:
+def build(settings: SentimentSettings) -> VaderBackend:
+    """The backend under these settings (the registry's builder)."""
     return VaderBackend()
