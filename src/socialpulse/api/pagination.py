@@ -36,11 +36,23 @@ def decode_cursor(cursor: str) -> PostCursor:
         data = json.loads(raw)
         ts = datetime.fromisoformat(data["t"])
         post_id = data["i"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        if not isinstance(post_id, str) or ts.tzinfo is None:
+            raise BadCursorError(f"invalid cursor {cursor[:40]!r}")
+        # A lone surrogate passes json.loads but fails in the database driver (a 500).
+        post_id.encode("utf-8")
+        # Years 1 and 9999 with an offset overflow on conversion to UTC.
+        at = ts.astimezone(UTC)
+    except (
+        binascii.Error,
+        ValueError,
+        KeyError,
+        TypeError,
+        OverflowError,
+        UnicodeError,
+        RecursionError,
+    ) as exc:
         raise BadCursorError(f"invalid cursor {cursor[:40]!r}") from exc
-    if not isinstance(post_id, str) or ts.tzinfo is None:
-        raise BadCursorError(f"invalid cursor {cursor[:40]!r}")
-    return PostCursor(created_at=ts.astimezone(UTC), post_id=post_id)
+    return PostCursor(created_at=at, post_id=post_id)
 
 
 def page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
