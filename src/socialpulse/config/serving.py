@@ -1,0 +1,242 @@
+"""Settings sections of what is built on the data: recommendations, the API, the dashboard,
+ingestion and topic models."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+
+from socialpulse.config.base import (
+    LdaOptimizer,
+    RateLimiterName,
+    SinkName,
+    SourceName,
+    TopicModelName,
+    _Section,
+)
+
+
+class RecommendSettings(_Section):
+    """The recommender: ALS, the hybrid blend and sentiment policy, text candidates.
+
+    Environment: ``SOCIALPULSE_RECOMMEND_<FIELD>``, except the fields in ``env_unprefixed``,
+    which keep their historical names (``SOCIALPULSE_<FIELD>``).
+    """
+
+    env_prefix: ClassVar[str] = "recommend_"
+    env_unprefixed: ClassVar[frozenset[str]] = frozenset(
+        {"als_alpha", "als_rank", "als_reg_param", "seed", "als_max_iter"}
+    )
+
+    top_k: int = Field(10, ge=1, le=1000)
+    als_rank: int = Field(32, ge=1)
+    als_reg_param: float = Field(0.05, gt=0)
+    als_alpha: float = Field(10.0, gt=0)
+    als_max_iter: int = Field(10, ge=1)
+    # Hybrid blend and sentiment policy (recommend/hybrid.py, docs/RECOMMEND.md).
+    als_weight: float = Field(1.0, ge=0, description="Blend weight of user x post ALS.")
+    content_weight: float = Field(
+        1.0, ge=0, description="Blend weight of the hashtag-profile (content) score."
+    )
+    popularity_weight: float = Field(
+        0.2, ge=0, description="Blend weight of log-scaled popularity."
+    )
+    hashtag_als_weight: float = Field(
+        0.3,
+        ge=0,
+        # The field was topic_als_weight before "topic" was kept for topic models.
+        validation_alias=AliasChoices("hashtag_als_weight", "topic_als_weight"),
+        description="Share of user x hashtag ALS affinity added to the hashtag profile.",
+    )
+    author_weight: float = Field(
+        1.0, ge=0, description="Profile weight of each hashtag of a user's own posts."
+    )
+    hashtag_sentiment_weight: float = Field(
+        0.5,
+        ge=0,
+        validation_alias=AliasChoices("hashtag_sentiment_weight", "topic_sentiment_weight"),
+        description=(
+            "Posts get x (1 + this * the user's mean sentiment on the post's hashtags), clipped"
+            " at 0: users are shown less of hashtags they write negatively about."
+        ),
+    )
+    negative_threshold: float = Field(
+        -0.5, ge=-1, le=1, description="Posts with sentiment score <= this are down-weighted."
+    )
+    negative_penalty: float = Field(
+        0.5, ge=0, le=1, description="Score multiplier of strongly negative posts."
+    )
+    recency_half_life_hours: float = Field(
+        72.0, ge=0, description="A post's score halves per this many hours of age; 0 = off."
+    )
+    hashtag_vocabulary: int = Field(
+        512, ge=1, description="Hashtags (most used first) the content profiles cover."
+    )
+    text_embedding: Literal["hashing", "none"] = Field(
+        "hashing",
+        description=(
+            "Post text embedder for text-similarity candidates (recommend/embedding.py):"
+            " hashed TF-IDF (hashing trick), or none."
+        ),
+    )
+    text_dim: int = Field(
+        256, ge=8, le=4096, description="Text embedding dimensions (hashed buckets)."
+    )
+    text_weight: float = Field(
+        0.5, ge=0, description="Blend weight of text similarity to the user's posts and likes."
+    )
+    max_candidates: int = Field(
+        50_000,
+        ge=0,
+        description=(
+            "Only the newest this many posts are scored for each user (cost = users x"
+            " candidates); 0 = every post in the lake."
+        ),
+    )
+    seed: int = 42
+
+
+class ApiSettings(_Section):
+    """The REST API: bind address, limits, auth, rate limits, caching, CORS.
+
+    Environment: ``SOCIALPULSE_API_<FIELD>``.
+    """
+
+    env_prefix: ClassVar[str] = "api_"
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_batch: int = Field(256, ge=1, description="Most texts one analyze call may send.")
+    max_text_chars: int = Field(10_000, ge=1)
+    max_page_size: int = Field(100, ge=1, description="Most items one list call returns.")
+    auth_enabled: bool = Field(
+        True, description="Require an API key on /v1 routes; off only for the embedded demo."
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=1, description="Sustained requests per minute allowed to one API key."
+    )
+    rate_limit_burst: int = Field(60, ge=1, description="Requests one key may burst.")
+    rate_limiter: RateLimiterName = Field(
+        "sqlite",
+        description="Rate-limit buckets: sqlite (a file in data_dir shared by all serve workers) "
+        "or memory (one process only).",
+    )
+    cache_seconds: float = Field(
+        5.0, ge=0, description="How long hot read answers are reused; 0 turns the cache off."
+    )
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes of serve.")
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a checked key is trusted before the database is asked."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS; empty = no CORS headers."
+    )
+
+
+class DashboardSettings(_Section):
+    """The Streamlit dashboard: where it binds, which API it reads, how often.
+
+    Environment: ``SOCIALPULSE_DASHBOARD_<FIELD>``.
+    """
+
+    env_prefix: ClassVar[str] = "dashboard_"
+
+    api_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL of the REST API the dashboard reads."
+    )
+    host: str = Field("127.0.0.1", description="Bind address of the dashboard.")
+    port: int = Field(8501, ge=1, le=65535, description="Port of the dashboard.")
+    refresh_s: float = Field(
+        15.0, ge=1, description="Seconds between live refreshes of the dashboard's charts."
+    )
+    timeout_s: float = Field(
+        10.0, gt=0, description="HTTP timeout of one dashboard request to the API."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="API key (read scope) the dashboard sends; none when auth is off."
+    )
+
+
+class IngestSettings(_Section):
+    """Ingest: the post source (X API v2, stand-in, file) and sink (landing, Kafka).
+
+    Environment: ``SOCIALPULSE_INGEST_<FIELD>``, except the fields in ``env_unprefixed``,
+    which keep their historical names (``SOCIALPULSE_<FIELD>``).
+    """
+
+    env_prefix: ClassVar[str] = "ingest_"
+    env_unprefixed: ClassVar[frozenset[str]] = frozenset(
+        {
+            "x_timeout_s",
+            "kafka_topic_posts",
+            "x_query",
+            "kafka_bootstrap_servers",
+            "x_field_style",
+            "kafka_group_id",
+            "lander_batch_size",
+            "x_max_results",
+            "x_max_attempts",
+            "x_poll_interval_s",
+            "landing_orphan_grace_s",
+            "kafka_topic_interactions",
+            "x_mock_url",
+            "x_api_base_url",
+            "x_engagement_budget",
+            "x_bearer_token",
+            "kafka_topic_deadletter",
+        }
+    )
+
+    source: SourceName = Field("mock", description="Post source: x, mock or file.")
+    sink: SinkName = Field("landing", description="Where ingest writes: landing or kafka.")
+    x_api_base_url: str = Field("https://api.x.com", description="X API v2 base URL.")
+    x_mock_url: str = Field(
+        "http://127.0.0.1:8787", description="Base URL of the stand-in X server (--source mock)."
+    )
+    x_query: str = Field("", description="Recent-search query polled by `socialpulse ingest`.")
+    x_max_results: int = Field(100, ge=10, le=100, description="Posts per search page.")
+    x_engagement_budget: int = Field(
+        0, ge=0, description="Liking-users/retweeted-by requests per poll (0 = none)."
+    )
+    x_field_style: Literal["spec", "legacy"] = Field(
+        "spec", description="post.fields/referenced_posts (spec) or tweet.fields (legacy)."
+    )
+    x_timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per X API request.")
+    x_max_attempts: int = Field(8, ge=1, description="Attempts per X API request.")
+    x_poll_interval_s: float = Field(5.0, ge=0, description="Pause between polling rounds.")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_posts: str = "socialpulse.posts"
+    kafka_topic_interactions: str = "socialpulse.interactions"
+    kafka_topic_deadletter: str = "socialpulse.deadletter"
+    kafka_group_id: str = "socialpulse-lander"
+    lander_batch_size: int = Field(1000, ge=1, description="Most messages per landing file.")
+    landing_orphan_grace_s: float = Field(
+        60.0, ge=0, description="Age after which a crashed writer's temp file is removed."
+    )
+    x_bearer_token: SecretStr | None = Field(None, description="X API v2 app bearer token.")
+
+
+class TopicsSettings(_Section):
+    """Topic models (``socialpulse.topics``): which family, and the choices its trainer
+    validates (every listed candidate is fitted; the best on held-out posts wins).
+
+    Environment: ``SOCIALPULSE_TOPICS_<FIELD>``.
+    """
+
+    env_prefix: ClassVar[str] = "topics_"
+
+    model: TopicModelName = Field("lda", description="Topic model family (topics/registry.py).")
+    lda_topics: list[int] = Field(
+        [8, 12, 16, 24], min_length=1, description="Numbers of topics LDA validates."
+    )
+    lda_optimizers: list[LdaOptimizer] = Field(
+        ["online", "em"], min_length=1, description="LDA optimizers validated."
+    )
+    lda_max_iter: int = Field(30, ge=1, description="LDA iterations per fit.")
+    vocab_size: int = Field(5_000, ge=10, description="Largest vocabulary a model keeps.")
+    min_df: float = Field(3.0, gt=0, description="Posts a word must occur in to be kept.")
+    validation_fraction: float = Field(
+        0.2, gt=0, lt=0.5, description="Share of training posts held out to choose on."
+    )
+    seed: int = Field(7, description="Seed of the validation split and of the models.")
