@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import typing
 from pathlib import Path
@@ -152,6 +153,12 @@ def _other_value(name: str) -> tuple[str, Any]:
     info = SECTIONS[section].model_fields[field]
     annotation, default = info.annotation, info.get_default(call_default_factory=True)
     args = set(typing.get_args(annotation)) | {annotation}
+    if list[int] in args:
+        return json.dumps([default[0] + 1]), [default[0] + 1]
+    if typing.get_origin(annotation) is list and (
+        inner := _literals(typing.get_args(annotation)[0])
+    ):
+        return json.dumps([inner[-1]]), [inner[-1]]
     if choices := _literals(annotation):
         other = next(v for v in choices if v != default)
         return str(other), other
@@ -186,14 +193,39 @@ NEW_NAMES = {
 }
 
 
+# Flat names of fields added since (new settings, not renames).
+ADDED_NAMES = [
+    "topics_model",
+    "topics_lda_topics",
+    "topics_lda_optimizers",
+    "topics_lda_max_iter",
+    "topics_vocab_size",
+    "topics_min_df",
+    "topics_validation_fraction",
+    "topics_seed",
+]
+# A one-choice Literal has no other valid value to set (checked by the test after this list).
+ONE_CHOICE = {"topics_model"}
+
+
 def test_the_flat_names_are_exactly_the_old_fields() -> None:
-    assert sorted(FLAT_NAMES) == sorted([*OLD_NAMES, *NEW_NAMES])
+    assert sorted(FLAT_NAMES) == sorted([*OLD_NAMES, *NEW_NAMES, *ADDED_NAMES])
     assert len(OLD_NAMES) == 107
     for new, old in NEW_NAMES.items():
         assert FLAT_NAMES[new] == FLAT_NAMES[old]
 
 
-@pytest.mark.parametrize("name", [*OLD_NAMES, *NEW_NAMES])
+def test_a_one_choice_literal_refuses_other_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ONE_CHOICE:
+        monkeypatch.setenv(f"SOCIALPULSE_{name.upper()}", "no-such-choice")
+        with pytest.raises(ValueError, match="no-such-choice"):
+            Settings(_env_file=None)
+        monkeypatch.delenv(f"SOCIALPULSE_{name.upper()}")
+
+
+@pytest.mark.parametrize(
+    "name", [*OLD_NAMES, *NEW_NAMES, *(n for n in ADDED_NAMES if n not in ONE_CHOICE)]
+)
 def test_every_old_variable_sets_the_same_value(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     raw, want = _other_value(name)
     default = Settings(_env_file=None)

@@ -231,7 +231,7 @@ class TopicsSettings(_Section):
         [8, 12, 16, 24], min_length=1, description="Numbers of topics LDA validates."
     )
     lda_optimizers: list[LdaOptimizer] = Field(
-        ["online", "em"], min_length=1, description="LDA optimizers validated."
+        ["online"], min_length=1, description="LDA optimizers validated (online, em)."
     )
     lda_max_iter: int = Field(30, ge=1, description="LDA iterations per fit.")
     vocab_size: int = Field(5_000, ge=10, description="Largest vocabulary a model keeps.")

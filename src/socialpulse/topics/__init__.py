@@ -1,0 +1,1 @@
+"""Topic models: what posts are about, beyond their hashtags (``base.TopicModel``, ``registry``)."""
