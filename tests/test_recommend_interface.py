@@ -78,3 +78,23 @@ def test_signal_registry_names() -> None:
         signal_named("item_item")
     # The wire values the API serves did not change with the hashtag renames.
     assert set(REASON_CODES) == {"hashtag", "topic", "similar", "popular_topic", "popular", "text"}
+
+
+def test_policy_report_keeps_the_keys_of_the_cli_contract() -> None:
+    # `recommend train/evaluate` print these keys; the renamed fields keep their old names.
+    report = HybridPolicy(hashtag_als_weight=0.3, hashtag_sentiment_weight=0.2).as_dict()
+    assert sorted(report) == [
+        "als_weight",
+        "author_weight",
+        "content_weight",
+        "max_candidates",
+        "negative_penalty",
+        "negative_threshold",
+        "popularity_weight",
+        "recency_half_life_hours",
+        "text_weight",
+        "topic_als_weight",
+        "topic_sentiment_weight",
+        "vocabulary_size",
+    ]
+    assert (report["topic_als_weight"], report["topic_sentiment_weight"]) == (0.3, 0.2)

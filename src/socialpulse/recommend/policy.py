@@ -78,8 +78,16 @@ class HybridPolicy:
         return HybridPolicy(**d)
 
     def as_dict(self) -> dict[str, float | int]:
-        """Plain values for reports."""
-        return asdict(self)
+        """Plain values for reports, under the keys the reports have always used."""
+        # The JSON of `recommend train/evaluate` is a CLI contract: the fields renamed from
+        # "topic" to "hashtag" keep their old report keys.
+        return {_REPORT_KEYS.get(k, k): v for k, v in asdict(self).items()}
+
+
+_REPORT_KEYS = {
+    "hashtag_als_weight": "topic_als_weight",
+    "hashtag_sentiment_weight": "topic_sentiment_weight",
+}
 
 
 def item_prior(posts: pd.DataFrame, policy: HybridPolicy, as_of: datetime) -> F64:
