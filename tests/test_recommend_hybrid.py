@@ -139,7 +139,7 @@ def test_content_follows_the_profile_and_never_returns_excluded_posts() -> None:
 
 def test_hashtag_sentiment_steers_and_negative_posts_sink() -> None:
     posts = [("p_ai", ["ai"], 0.0, 0), ("p_cats", ["cats"], 0.0, 0)]
-    steer = HybridPolicy(**{**PLAIN.as_dict(), "hashtag_sentiment_weight": 1.0})  # type: ignore[arg-type]
+    steer = replace(PLAIN, hashtag_sentiment_weight=1.0)
     cat = _catalogue(posts, steer)
     # Equal affinity; the user writes angrily about #ai and happily about #cats.
     user = _user(cat, {"ai": (1.0, -0.8), "cats": (1.0, 0.4)})
