@@ -148,7 +148,7 @@ def test_hashtag_sentiment_steers_and_negative_posts_sink() -> None:
     assert _ranked(_score(_catalogue(posts, PLAIN), PLAIN, user, 2)) == ["p_ai", "p_cats"]
 
     hostile = [("rant", ["ai"], -0.9, 0), ("calm", ["ai"], -0.2, 0)]
-    policy = HybridPolicy(**{**PLAIN.as_dict(), "negative_penalty": 0.3})  # type: ignore[arg-type]
+    policy = replace(PLAIN, negative_penalty=0.3)
     hostile_cat = _catalogue(hostile, policy)
     out = _score(hostile_cat, policy, _user(hostile_cat, {"ai": (1.0, 0.0)}), 2)
     assert _ranked(out) == ["calm", "rant"]
@@ -157,9 +157,7 @@ def test_hashtag_sentiment_steers_and_negative_posts_sink() -> None:
 
 
 def test_recency_and_popularity_fallback_with_reasons() -> None:
-    policy = HybridPolicy(
-        **{**PLAIN.as_dict(), "popularity_weight": 1.0, "recency_half_life_hours": 24.0}  # type: ignore[arg-type]
-    )
+    policy = replace(PLAIN, popularity_weight=1.0, recency_half_life_hours=24.0)
     posts = [("old_hit", ["ai"], 0.0, 48), ("new_hit", ["ai"], 0.0, 0), ("other", ["golf"], 0.0, 0)]
     cat = _catalogue(posts, policy, engaged={"old_hit": 100, "new_hit": 100, "other": 100})
     # A newcomer with no profile: popularity alone, fresh first (a 48 h-old post weighs 1/4).
@@ -169,7 +167,7 @@ def test_recency_and_popularity_fallback_with_reasons() -> None:
     scores = dict(zip(out[Col.POST_ID], out[Col.SCORE], strict=True))
     assert scores["old_hit"] == pytest.approx(scores["new_hit"] / 4, rel=1e-4)
     # Popular posts on a hashtag the user likes say so.
-    only_pop = HybridPolicy(**{**policy.as_dict(), "content_weight": 0.0})  # type: ignore[arg-type]
+    only_pop = replace(policy, content_weight=0.0)
     liked = _score(cat, only_pop, _user(cat, {"ai": (1.0, 0.0)}), 3)
     reasons = dict(zip(liked[Col.POST_ID], liked[Col.REASON_TEXT], strict=True))
     assert reasons["new_hit"] == "popular in topics you like (#ai)"
