@@ -15,6 +15,7 @@ from socialpulse import __version__
 from socialpulse.api.auth import API_KEY_HEADER, Gate, KeyChecker, Scope, require
 from socialpulse.api.cache import CachedAnswerShortcut, ResponseCache
 from socialpulse.api.errors import install_problem_handlers, problem_openapi
+from socialpulse.api.http_semantics import HeadAsGet
 from socialpulse.api.metrics import ApiMetrics
 from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from socialpulse.api.ratelimit import RateLimiter, create_rate_limiter
@@ -87,6 +88,8 @@ def create_app(
     # Middleware added first runs innermost: the shortcut sits inside the request-id/log/metrics
     # layer (so its answers are logged and counted) and CORS wraps everything.
     app.add_middleware(CachedAnswerShortcut, cache=cache, gate=gate)
+    # Outside the shortcut, so a HEAD is answered from the cache as its GET would be.
+    app.add_middleware(HeadAsGet)
     # Set by `serve --workers N` (prometheus_client's own variable): count across workers.
     metrics = ApiMetrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     metrics.add_collector(StreamStatusCollector(store))

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from socialpulse.api.http_semantics import allowed_methods
 from socialpulse.api.schemas import ProblemRead
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -50,7 +51,11 @@ def problem(
 async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The router names the methods of one matching route; the path may have several.
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope["path"]))
+    return problem(request, exc.status_code, detail, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:

@@ -381,7 +381,14 @@ class ApiKeyRead(_Model):
 class ApiKeyCreate(_Model):
     """A key to make."""
 
-    name: str = Field(min_length=1, max_length=200, examples=["dashboard"])
+    # Names are shown in listings and logs: control characters (newlines, escapes, C1 codes)
+    # could forge lines there.
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$",
+        examples=["dashboard"],
+    )
     scopes: list[Literal["read", "admin"]] = Field(
         default=["read"], min_length=1, max_length=2, examples=[["read"]]
     )
