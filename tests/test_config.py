@@ -203,6 +203,16 @@ ADDED_NAMES = [
     "topics_min_df",
     "topics_validation_fraction",
     "topics_seed",
+    # Issue 21: API work bounds, slow clients, exposure.
+    "api_analyze_max_chars",
+    "api_analyze_chars_per_token",
+    "api_analyze_timeout_s",
+    "api_read_timeout_s",
+    "api_keep_alive_s",
+    "api_limit_concurrency",
+    "api_metrics_access",
+    "api_docs_access",
+    "api_ready_access",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE = {"topics_model"}

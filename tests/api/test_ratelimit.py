@@ -65,6 +65,16 @@ def test_each_key_has_its_own_bucket(make_limiter: MakeLimiter) -> None:
     assert bucket.take("b") == 0.0
 
 
+def test_a_take_can_cost_several_tokens(make_limiter: MakeLimiter) -> None:
+    now = [100.0]
+    bucket = make_limiter(60, 5, now)  # 1 token/s
+    assert bucket.take("k", 3.0) == 0.0
+    # 2 left: a take of 3 waits one second and spends nothing, so 2 still pass.
+    assert bucket.take("k", 3.0) == pytest.approx(1.0)
+    assert bucket.take("k", 2.0) == 0.0
+    assert bucket.take("k") == pytest.approx(1.0)
+
+
 def test_a_clock_step_backwards_refills_nothing(make_limiter: MakeLimiter) -> None:
     now = [1000.0]
     bucket = make_limiter(60, 1, now)

@@ -56,10 +56,13 @@ says when to retry in `Retry-After`.
 def max_body_bytes(settings: Settings) -> int:
     """The largest request body a valid call can need; bigger bodies get a 413 unread.
 
-    A character may take 12 bytes in JSON (an escaped surrogate pair); 16 bytes per text and
-    1 KiB cover quotes, commas and the envelope.
+    The characters a valid analyze call may send (per text and in all); a character may take
+    12 bytes in JSON (an escaped surrogate pair); 16 bytes per text and 1 KiB cover quotes,
+    commas and the envelope.
     """
-    return settings.api.max_batch * (settings.api.max_text_chars * 12 + 16) + 1024
+    api = settings.api
+    chars = min(api.max_batch * api.max_text_chars, api.analyze_max_chars)
+    return chars * 12 + api.max_batch * 16 + 1024
 
 
 def create_app(
@@ -113,7 +116,7 @@ def create_app(
     app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
     app.include_router(hashtags.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(mentions.build_router(store, settings, cache), dependencies=read, **guarded)
-    app.include_router(analyze.build_router(backend, settings), dependencies=read, **guarded)
+    app.include_router(analyze.build_router(backend, settings, gate), dependencies=read, **guarded)
     app.include_router(stats.build_router(store), dependencies=read, **guarded)
     app.include_router(admin_routes.build_router(store), dependencies=admin, **guarded)
 

@@ -165,11 +165,17 @@ class Gate:
             and not self.checker.is_cached(api_key or "")
         )
 
+    def bucket_of(self, principal: Principal, client_host: str | None) -> str:
+        """The rate-limit bucket of a caller: its key, or its address when auth is off."""
+        if not self.settings.api.auth_enabled:
+            return f"ip:{client_host or 'unknown'}"
+        return f"key:{principal.key_id}"
+
     def admit(self, scope: Scope, api_key: str | None, client_host: str | None) -> Principal:
         """The caller's principal, spending one token; HTTPException 401/403/429 otherwise."""
         if not self.settings.api.auth_enabled:
             principal = Principal("anonymous", frozenset(Scope))
-            bucket = f"ip:{client_host or 'unknown'}"
+            bucket = self.bucket_of(principal, client_host)
         else:
             if not api_key:
                 raise HTTPException(
@@ -183,17 +189,24 @@ class Gate:
                     401, "invalid or revoked API key", headers={"WWW-Authenticate": API_KEY_HEADER}
                 )
             principal = found
-            bucket = f"key:{principal.key_id}"
+            bucket = self.bucket_of(principal, client_host)
         if scope not in principal.scopes:
             raise HTTPException(403, f"this API key lacks the {scope.value!r} scope")
-        wait = self.limiter.take(bucket)
+        self.charge(bucket, 1.0)
+        return principal
+
+    def charge(self, bucket: str, cost: float) -> None:
+        """Spend ``cost`` tokens of ``bucket`` (capped at the burst); HTTPException 429 if short.
+
+        A request costing more than the burst could never pass; it empties the bucket instead.
+        """
+        wait = self.limiter.take(bucket, min(cost, float(self.settings.api.rate_limit_burst)))
         if wait > 0:
             raise HTTPException(
                 429,
                 f"rate limit of {self.settings.api.rate_limit_per_minute}/min exceeded",
                 headers={"Retry-After": str(max(1, round(wait + 0.5)))},
             )
-        return principal
 
 
 def require(scope: Scope, gate: Gate) -> Callable[..., Awaitable[Principal]]:
@@ -208,6 +221,8 @@ def require(scope: Scope, gate: Gate) -> Callable[..., Awaitable[Principal]]:
         else:
             principal = gate.admit(scope, api_key, host)
         request.state.key_id = principal.key_id
+        # Routes whose cost depends on the work asked (analyze) charge more to this bucket.
+        request.state.rate_bucket = gate.bucket_of(principal, host)
         return principal
 
     return dependency

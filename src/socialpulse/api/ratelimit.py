@@ -26,8 +26,9 @@ RATE_LIMIT_FILE = "api_ratelimit.db"
 class RateLimiter(Protocol):
     """Token buckets keyed by caller: ``rate`` tokens/s refill each bucket up to ``burst``."""
 
-    def take(self, key: str) -> float:
-        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """Spend ``cost`` tokens of ``key``; return 0.0 if allowed, else seconds until they are
+        free (nothing is spent then). ``cost`` must not exceed the burst."""
         ...
 
     def close(self) -> None:
@@ -45,17 +46,17 @@ class TokenBucket:
         self._state: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> float:
-        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """Spend ``cost`` tokens of ``key``; return 0.0 if allowed, else seconds until free."""
         now = self.clock()
         with self._lock:
             tokens, last = self._state.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + max(0.0, now - last) * self.rate)
-            if tokens >= 1.0:
-                self._state[key] = (tokens - 1.0, now)
+            if tokens >= cost:
+                self._state[key] = (tokens - cost, now)
                 return 0.0
             self._state[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            return (cost - tokens) / self.rate
 
     def close(self) -> None:
         """Nothing to release."""
@@ -65,10 +66,10 @@ class TokenBucket:
 # between the read and the write. SET expressions see the row's old values.
 _REFILLED = "min(:burst, tokens + max(0.0, :now - ts) * :rate)"
 _TAKE = f"""
-INSERT INTO buckets (bucket, tokens, ts, allowed) VALUES (:key, :burst - 1.0, :now, 1)
+INSERT INTO buckets (bucket, tokens, ts, allowed) VALUES (:key, :burst - :cost, :now, 1)
 ON CONFLICT (bucket) DO UPDATE SET
-    tokens = CASE WHEN {_REFILLED} >= 1.0 THEN {_REFILLED} - 1.0 ELSE {_REFILLED} END,
-    allowed = {_REFILLED} >= 1.0,
+    tokens = CASE WHEN {_REFILLED} >= :cost THEN {_REFILLED} - :cost ELSE {_REFILLED} END,
+    allowed = {_REFILLED} >= :cost,
     ts = :now
 RETURNING tokens, allowed
 """
@@ -109,16 +110,16 @@ class SqliteTokenBucket:
         self._lock = threading.Lock()
         self._calls = 0
 
-    def take(self, key: str) -> float:
-        """Spend one token of ``key``; return 0.0 if allowed, else seconds until one is free."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """Spend ``cost`` tokens of ``key``; return 0.0 if allowed, else seconds until free."""
         now = self.clock()
-        params = {"key": key, "now": now, "rate": self.rate, "burst": self.burst}
+        params = {"key": key, "now": now, "rate": self.rate, "burst": self.burst, "cost": cost}
         with self._lock:
             tokens, allowed = self._run(_TAKE, params).fetchone()
             self._calls += 1
             if self._calls % 10_000 == 0:
                 self._prune(now)
-        return 0.0 if allowed else (1.0 - tokens) / self.rate
+        return 0.0 if allowed else (cost - tokens) / self.rate
 
     def _prune(self, now: float) -> None:
         # A bucket idle long enough to be full again is the same as no bucket: drop it, so

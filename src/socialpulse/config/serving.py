@@ -97,6 +97,9 @@ class RecommendSettings(_Section):
     seed: int = 42
 
 
+Exposure = Literal["public", "key", "off"]
+
+
 class ApiSettings(_Section):
     """The REST API: bind address, limits, auth, rate limits, caching, CORS.
 
@@ -131,6 +134,39 @@ class ApiSettings(_Section):
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS; empty = no CORS headers."
+    )
+    # Work per analyze call (issue 21: one request of 256 x 10,000 emoji cost 26 s of CPU).
+    analyze_max_chars: int = Field(
+        100_000, ge=1, description="Most characters one analyze call may send, all texts together."
+    )
+    analyze_chars_per_token: int = Field(
+        2_000,
+        ge=1,
+        description="An analyze call spends one rate-limit token per this many characters "
+        "(at least one, at most api_rate_limit_burst).",
+    )
+    analyze_timeout_s: float = Field(
+        10.0, gt=0, description="An analyze call still working after this long answers 503."
+    )
+    # Slow clients (serve): a connection may not hold a worker by sending slowly.
+    read_timeout_s: float = Field(
+        10.0, gt=0, description="Most seconds a client may take to send a request's headers+body."
+    )
+    keep_alive_s: int = Field(
+        5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+    limit_concurrency: int = Field(
+        1_000, ge=1, description="Open connections (or requests) past which serve answers 503."
+    )
+    # Who may read the operational routes: anyone, a key (read scope), or nobody (not served).
+    metrics_access: Exposure = Field(
+        "key", description="/metrics: public, key (read scope) or off."
+    )
+    docs_access: Exposure = Field(
+        "public", description="/docs, /redoc and /openapi.json: public, key or off."
+    )
+    ready_access: Exposure = Field(
+        "public", description="/health/ready (database and stream status): public, key or off."
     )
 
 
