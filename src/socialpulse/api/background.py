@@ -9,17 +9,26 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from socialpulse.api.server import uvicorn_options
+from socialpulse.config import Settings
+
 
 class ServerThread:
-    """uvicorn serving ``app`` on an ephemeral loopback port in a background thread."""
+    """uvicorn serving ``app`` on an ephemeral loopback port in a background thread.
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1") -> None:
+    With ``settings``, uvicorn runs with the timeouts and connection cap ``serve`` uses.
+    """
+
+    def __init__(
+        self, app: FastAPI, host: str = "127.0.0.1", settings: Settings | None = None
+    ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, 0))
         self.host = host
         self.port: int = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        options = uvicorn_options(settings) if settings is not None else {}
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True

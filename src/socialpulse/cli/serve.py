@@ -26,15 +26,20 @@ def serve(
     from socialpulse.api.deps import build_app
     from socialpulse.api.middleware import configure_json_logging
     from socialpulse.api.ratelimit import create_rate_limiter
+    from socialpulse.api.server import uvicorn_options
 
     configure_json_logging()
     rt = Runtime()
     settings = rt.settings
     n_workers = workers or settings.api.workers
     bind_host, bind_port = host or settings.api.host, port or settings.api.port
+    # Read and keep-alive timeouts and the connection cap (api_read_timeout_s and co).
+    options = uvicorn_options(settings)
     # access_log off: the API writes its own structured access log with request ids.
     if n_workers == 1:
-        uvicorn.run(build_app(settings), host=bind_host, port=bind_port, access_log=False)
+        uvicorn.run(
+            build_app(settings), host=bind_host, port=bind_port, access_log=False, **options
+        )
         return
     if settings.api.rate_limiter == "memory":
         typer.echo(
@@ -60,6 +65,7 @@ def serve(
             host=bind_host,
             port=bind_port,
             access_log=False,
+            **options,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
