@@ -200,8 +200,13 @@ def main() -> int:
     parser.add_argument("--before-rev", default="4b4ab61", help="Revision measured as before.")
     parser.add_argument("--no-before", action="store_true", help="Measure this checkout only.")
     parser.add_argument("--no-record", action="store_true", help="Do not write BENCHMARKS.md.")
+    parser.add_argument("--before-texts", type=int, default=256, help="Texts sent to before.")
+    parser.add_argument(
+        "--before-emoji", type=int, default=10_000, help="Emoji per text sent to before."
+    )
     args = parser.parse_args()
     issue_request = [EMOJI * 10_000] * 256
+    before_request = [EMOJI * args.before_emoji] * args.before_texts
     costs: list[Cost] = []
     with tempfile.TemporaryDirectory(prefix="bench-analyze-") as tmp:
         root = Path(tmp)
@@ -209,8 +214,10 @@ def main() -> int:
             (root / "before").mkdir()
             server = Server(_extract(args.before_rev, root / "before"), root / "data-before")
             try:
-                label = f"before ({args.before_rev}): 256 x 10,000 emoji"
-                costs.append(server.measure(label, issue_request))
+                label = (
+                    f"before ({args.before_rev}): {args.before_texts} x {args.before_emoji:,} emoji"
+                )
+                costs.append(server.measure(label, before_request))
             finally:
                 server.close()
         server = Server(ROOT / "src", root / "data-after")
@@ -230,7 +237,7 @@ def main() -> int:
             "seconds of the server process during the request; peak RSS sampled every 10 ms.\n\n"
             + table
         )
-        command = "python bench/bench_analyze.py" + (" --no-before" if args.no_before else "")
+        command = "python " + " ".join(["bench/bench_analyze.py", *sys.argv[1:]])
         record("analyze", body, command)
     return 0
 

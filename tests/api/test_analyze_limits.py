@@ -126,5 +126,5 @@ def test_chunks_keep_order_and_bound_each_backend_call() -> None:
     parts = list(analyze.chunks(texts))
     assert [t for p in parts for t in p] == texts
     assert all(len(p) <= analyze.CHUNK_TEXTS for p in parts)
-    big = ["z" * 15_000, "y" * 15_000, "x"]
+    big = ["z" * 7_000, "y" * 7_000, "x"]
     assert [len(p) for p in analyze.chunks(big)] == [1, 2]

@@ -113,6 +113,8 @@ def test_workers_share_one_rate_limit_per_key(tmp_path: Path) -> None:
         "SOCIALPULSE_DATA_DIR": str(data_dir),
         "SOCIALPULSE_API_RATE_LIMIT_PER_MINUTE": "1",
         "SOCIALPULSE_API_RATE_LIMIT_BURST": "6",
+        # Scraped without a key (the one key is spent); test_exposure covers the default.
+        "SOCIALPULSE_API_METRICS_ACCESS": "public",
     }
     proc = _start(["--workers", "2"], env, tmp_path, port)
     try:

@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from socialpulse import __version__
 from socialpulse.api.auth import API_KEY_HEADER, Gate, KeyChecker, Scope, require
@@ -76,12 +78,18 @@ def create_app(
 
     ``limiter`` defaults to the one ``settings.api.rate_limiter`` names.
     """
+    api = settings.api
+    public_docs = api.docs_access == "public"
     app = FastAPI(
         title="socialpulse API",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(unknown_query_guard())],
+        # Not public: served below behind a key, or not at all.
+        openapi_url="/openapi.json" if public_docs else None,
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
     )
     install_problem_handlers(app)
     checker = KeyChecker(store, settings.api.key_cache_seconds)
@@ -110,8 +118,13 @@ def create_app(
     guarded: dict[str, Any] = {"responses": AUTH_RESPONSES}
     read = [Depends(require(Scope.READ, gate))]
     admin = [Depends(require(Scope.ADMIN, gate))]
-    app.include_router(health.build_router(store))
-    app.include_router(metrics.router())
+    # Operational routes: public, behind a key (read scope) or off, per api_*_access.
+    ready_deps = read if api.ready_access == "key" else []
+    app.include_router(health.build_router(store, api.ready_access != "off", ready_deps))
+    if api.metrics_access == "public":
+        app.include_router(metrics.router())
+    elif api.metrics_access == "key":
+        app.include_router(metrics.router(), dependencies=read, **guarded)
     app.include_router(users.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
     app.include_router(hashtags.build_router(store, settings, cache), dependencies=read, **guarded)
@@ -132,4 +145,24 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    if api.docs_access == "key":
+        _docs_behind_key(app, read)
     return app
+
+
+def _docs_behind_key(app: FastAPI, dependencies: list[Any]) -> None:
+    """``/openapi.json``, ``/docs`` and ``/redoc`` for key holders (tools that send headers;
+    a browser's docs page cannot add the key to its own fetch of the document)."""
+
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
+
+    for path, endpoint in (("/openapi.json", openapi_document), ("/docs", swagger)):
+        app.add_api_route(path, endpoint, include_in_schema=False, dependencies=dependencies)
+    app.add_api_route("/redoc", redoc, include_in_schema=False, dependencies=dependencies)

@@ -27,7 +27,7 @@ from socialpulse.domain.records import SentimentResult
 # One backend call gets at most this many texts or characters: small enough that the deadline
 # is checked often, large enough that batching backends (minilm's 128-text batches) stay fast.
 CHUNK_TEXTS = 128
-CHUNK_CHARS = 20_000
+CHUNK_CHARS = 10_000
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "Empty or oversize batch, or an oversize text."},

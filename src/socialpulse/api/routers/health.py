@@ -1,6 +1,7 @@
 """Liveness and readiness."""
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -15,8 +16,11 @@ class Readiness(SchemaManager, StoreReader, Protocol):
     """What readiness needs of the store: a ping, and the streams' status rows."""
 
 
-def build_router(store: Readiness) -> APIRouter:
-    """``/health`` (the process answers) and ``/health/ready`` (the database answers too)."""
+def build_router(
+    store: Readiness, ready: bool = True, ready_dependencies: Sequence[Any] = ()
+) -> APIRouter:
+    """``/health`` (the process answers) and, unless ``ready`` is false, ``/health/ready``
+    (the database answers too) behind ``ready_dependencies`` (an API key check)."""
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("", response_model=HealthRead, summary="Liveness")
@@ -24,13 +28,17 @@ def build_router(store: Readiness) -> APIRouter:
         """The API process is up."""
         return HealthRead(status="ok", version=__version__)
 
+    if not ready:
+        return router
+
     @router.get(
         "/ready",
         response_model=HealthRead,
         summary="Readiness",
         responses={503: {"model": HealthRead, "description": "A dependency does not answer."}},
+        dependencies=list(ready_dependencies),
     )
-    def ready() -> JSONResponse:
+    def readiness() -> JSONResponse:
         """The API can serve: the database answers a query. Also the streams' progress."""
         db = store.ping()
         body = HealthRead(
