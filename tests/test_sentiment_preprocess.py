@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from socialpulse.sentiment.preprocess import emojis_to_words, normalize_tweet, split_hashtag
+from socialpulse.domain.records import SentimentLabel
+from socialpulse.sentiment.preprocess import (
+    MODEL_INPUT_CHARS,
+    emojis_to_words,
+    normalize_tweet,
+    split_hashtag,
+)
+from socialpulse.sentiment.vader import VaderBackend
 
 
 @pytest.mark.parametrize(
@@ -53,3 +60,13 @@ def test_split_hashtag() -> None:
 def test_idempotent_on_normalised_text() -> None:
     once = normalize_tweet("@a #HappyDay sooo fun 😀 http://x.y &amp;")
     assert normalize_tweet(once) == once
+
+
+def test_a_post_is_judged_on_its_first_model_input_chars() -> None:
+    # A 10,000-emoji text cost ~50 CPU s in VADER; past the cap the rest is never read.
+    head = "awful service 😡 " * (MODEL_INPUT_CHARS // 16)
+    long = head + "😀 wonderful " * 1_000
+    assert normalize_tweet(long) == normalize_tweet(long[:MODEL_INPUT_CHARS])
+    vader = VaderBackend()
+    assert vader.predict([long]) == vader.predict([long[:MODEL_INPUT_CHARS]])
+    assert vader.predict([long])[0].label == SentimentLabel.NEGATIVE

@@ -56,8 +56,19 @@ _EMOTICON = re.compile(
 _VARIATION_SELECTORS = {"\ufe0f", "\ufe0e", "\u200d"}
 
 
+MODEL_INPUT_CHARS = 2_000
+"""A post is judged on its first 2,000 characters. X posts are at most 280 (25,000 for long
+posts); the rules behind VADER and the emoji/hashtag rewriting cost more than linearly in the
+length (a 10,000-emoji text took ~50 CPU s in VADER), so an unbounded input is unbounded work."""
+
+
+def clip_for_model(text: str | None) -> str:
+    """``text`` cut to :data:`MODEL_INPUT_CHARS` (``None`` gives the empty string)."""
+    return (text or "")[:MODEL_INPUT_CHARS]
+
+
 def normalize_tweet(text: str | None) -> str:
-    """Normalise one post for the model.
+    """Normalise one post (its first :data:`MODEL_INPUT_CHARS` characters) for the model.
 
     HTML entities are unescaped, user mentions and URLs become placeholders, emojis and
     emoticons become words, elongated words are shortened, hashtags are split into words.
@@ -65,7 +76,7 @@ def normalize_tweet(text: str | None) -> str:
     """
     if not text:
         return ""
-    s = _ESCAPED_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    s = _ESCAPED_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), clip_for_model(text))
     # Entities may be escaped twice (``&amp;amp;``) in scraped data.
     s = html.unescape(html.unescape(s))
     s = _URL.sub(f" {URL_TOKEN} ", s)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from socialpulse.domain.records import SentimentLabel, SentimentResult
+from socialpulse.sentiment.preprocess import clip_for_model
 
 if TYPE_CHECKING:
     from socialpulse.config import SentimentSettings
@@ -30,7 +31,7 @@ class VaderBackend:
         return [self._one(t) for t in texts]
 
     def _one(self, text: str) -> SentimentResult:
-        s = self._analyzer.polarity_scores(text or "")
+        s = self._analyzer.polarity_scores(clip_for_model(text))
         compound = float(s["compound"])
         if compound >= _NEUTRAL_BAND:
             label = SentimentLabel.POSITIVE
