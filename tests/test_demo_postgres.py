@@ -26,6 +26,8 @@ def test_demo_runs_against_postgresql_by_setting_only_the_dsn(
         "SOCIALPULSE_SPARK_MASTER": "local[2]",
         "SOCIALPULSE_SPARK_SHUFFLE_PARTITIONS": "4",
         "SOCIALPULSE_SPARK_DRIVER_MEMORY": "1g",
+        # The store is what this test is about; the default backend's demo runs in `make demo`.
+        "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
     }
     # Its own process: the demo stops its Spark session, which would be this run's shared one.
     cli = Path(sys.executable).with_name("socialpulse")
