@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from _common import record
@@ -46,14 +45,7 @@ def _naive(store: MongoStore, frame: pd.DataFrame) -> None:
     rows = d.rows_of(d.column_values(POSTS, d.checked(POSTS, frame)))
     posts = store.db["posts"]
     for row in rows:
-        doc: dict[str, Any] = {"_id": row["post_id"]}
-        for path, value in d.set_fields(POSTS, row).items():
-            *parents, leaf = path.split(".")
-            target = doc
-            for p in parents:
-                target = target.setdefault(p, {})
-            target[leaf] = value
-        posts.insert_one(doc)
+        posts.insert_one(d.document(POSTS, row))
 
 
 def _bulk(store: MongoStore, frame: pd.DataFrame, batch: int) -> None:

@@ -36,7 +36,9 @@ def store(mongodb_url: str) -> Iterator[MongoStore]:
 def test_documents_are_shaped_for_mongodb(store: MongoStore) -> None:
     frame = posts_frame(2, n_authors=1)
     frame[Col.RAW] = [json.dumps({"id": "p0", "n": [1, 2]}), None]
+    frame[Col.SENTIMENT_STATUS] = "ok"  # every column: each document is replaced whole
     store.write_posts(frame)
+    store.write_posts(posts_frame(2, n_authors=1))  # some columns: $set, the rest stays
     post = store.db["posts"].find_one({"_id": "p0"})
     assert post is not None
     assert post["created_at"] == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # a BSON date

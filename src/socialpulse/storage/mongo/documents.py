@@ -73,6 +73,18 @@ def set_fields(lay: Layout, row: dict[str, Any]) -> dict[str, Any]:
     return {lay.path(c): v for c, v in row.items() if c not in lay.key}
 
 
+def document(lay: Layout, row: dict[str, Any]) -> dict[str, Any]:
+    """A whole document of a row: ``_id`` and every other column nested at its path."""
+    doc: dict[str, Any] = {"_id": key_of(lay, row)}
+    for path, value in set_fields(lay, row).items():
+        *parents, leaf = path.split(".")
+        target = doc
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return doc
+
+
 def row_of(lay: Layout, doc: dict[str, Any]) -> dict[str, Any]:
     """A stored document as a row of the layout's columns (missing fields: None or default)."""
     out: dict[str, Any] = {}

@@ -30,6 +30,8 @@ class Layout:
     days: frozenset[str] = frozenset()
     json: frozenset[str] = frozenset()
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    replaceable: bool = False
+    """A write of every column may replace the whole document (it holds nothing else)."""
 
     def path(self, column: str) -> str:
         """Where ``column`` lives in a document (``_id`` or ``_id.<col>`` for key columns)."""
@@ -81,6 +83,7 @@ POSTS = Layout(
     json=frozenset({Col.RAW}),
     # A writer whose frame has no status wrote a model's own label (the SQL default too).
     defaults={Col.SENTIMENT_STATUS: "ok"},
+    replaceable=True,
 )
 
 QUARANTINE = Layout(
@@ -88,6 +91,7 @@ QUARANTINE = Layout(
     columns=(Col.QUARANTINE_ID, Col.SOURCE_FILE, Col.RAW, Col.REASON, Col.OCCURRENCES),
     key=(Col.QUARANTINE_ID,),
     ints=frozenset({Col.OCCURRENCES}),  # raw stays text here: the line as it came, unparsed
+    replaceable=True,
 )
 
 RECOMMENDATION_ITEM = Layout(

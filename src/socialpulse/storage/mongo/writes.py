@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from pymongo import UpdateOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.database import Database
 
 from socialpulse.domain.aggregates import Aggregate, Window, by_table, served
@@ -57,6 +57,16 @@ class MongoWrites:
         # Convert everything first: a bad value fails the call before anything is written.
         rows = d.rows_of(d.column_values(lay, frame))
         absent = {lay.path(c): v for c, v in lay.defaults.items() if c not in frame.columns}
+        ops: list[Any]
+        if lay.replaceable and len(frame.columns) == len(lay.columns):
+            # Every column present (the pipeline's posts): replacing the document is the same
+            # as $set-ting all of it, and cheaper for the server (no update operators to apply).
+            ops = [
+                ReplaceOne({"_id": d.key_of(lay, row)}, d.document(lay, row), upsert=True)
+                for row in rows
+            ]
+            self.db[lay.name].bulk_write(ops, ordered=False)
+            return len(rows)
         ops = []
         for row in rows:
             update: dict[str, Any] = {"$set": d.set_fields(lay, row)}
