@@ -12,8 +12,17 @@ import pytest
 
 from socialpulse.api.ratelimit import RATE_LIMIT_FILE
 from socialpulse.storage.factory import create_store
+from tests.mongo_server import EXTERNAL_URL_ENV
 
-pytestmark = pytest.mark.slow
+# On SecantusDB (a Python server in the test process) the demo passes but takes ~13 minutes on
+# the 2-core CI machine, past the suite's budget: it runs against a real mongod only.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.environ.get(EXTERNAL_URL_ENV),
+        reason=f"needs a real MongoDB: set {EXTERNAL_URL_ENV} (SecantusDB takes ~13 min)",
+    ),
+]
 
 
 def test_demo_runs_against_mongodb_by_setting_only_the_url(
