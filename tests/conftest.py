@@ -12,6 +12,8 @@ from pyspark.sql import SparkSession
 
 from socialpulse.config import Settings
 from socialpulse.spark import build_spark
+from tests.mongo_server import MongoServer
+from tests.mongo_server import mongo_server as start_mongo_server
 from tests.postgres_server import PostgresServer, PostgresUnavailableError
 
 # ../shared beside the checkout; SOCIALPULSE_SHARED_DIR overrides it (e.g. for git worktrees).
@@ -68,3 +70,19 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """URL of a fresh, empty database on the test server, one per test."""
     return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[MongoServer]:
+    """A MongoDB wire-protocol server for the whole run (SecantusDB, or
+    ``SOCIALPULSE_TEST_MONGODB_URL``)."""
+    with start_mongo_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mongodb_url(mongo_server: MongoServer) -> Iterator[str]:
+    """URL of a fresh database on the MongoDB test server, one per test."""
+    url = mongo_server.url()
+    yield url
+    mongo_server.drop(url)

@@ -1,4 +1,5 @@
-"""The one contract every Store implementation passes: SQLite and a real PostgreSQL server.
+"""The one contract every Store implementation passes: SQLite, a real PostgreSQL server and a
+MongoDB wire-protocol server (SecantusDB, or ``SOCIALPULSE_TEST_MONGODB_URL``).
 
 Store-neutral on purpose: only the role methods of ``storage/base.py`` are called (no SQL, no
 table internals), so a new store passes it unchanged once ``store_spec`` yields its spec.
@@ -37,12 +38,14 @@ from tests.store_data import (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mongodb"])
 def store_spec(request: pytest.FixtureRequest, settings: Settings) -> StoreSpec:
     """A fresh database on each store kind (a new store adds its kind here)."""
     if request.param == "sqlite":
         settings.storage.data_dir.mkdir(parents=True)
         return StoreSpec(settings.storage.resolved_database_url)
+    if request.param == "mongodb":
+        return StoreSpec(str(request.getfixturevalue("mongodb_url")))
     return StoreSpec(str(request.getfixturevalue("postgres_url")))
 
 

@@ -15,6 +15,8 @@ from socialpulse.storage.base import Store, StoreSpec
 STORE_KINDS: dict[str, str] = {
     "sqlite": "socialpulse.storage.sql:SqlStore",
     "postgresql": "socialpulse.storage.sql:SqlStore",
+    # mongodb:// and mongodb+srv:// alike (the scheme drops the "+srv" suffix).
+    "mongodb": "socialpulse.storage.mongo:MongoStore",
 }
 """URL scheme (driver suffix dropped) -> ``module:class`` of the store; the class is called
 with the spec."""
@@ -31,8 +33,8 @@ def create_store(spec: StoreSpec | str) -> Store:
     target = STORE_KINDS.get(spec.scheme)
     if target is None:
         raise UnsupportedDatabaseError(
-            f"unsupported database URL scheme {spec.scheme!r}: use sqlite:///PATH or "
-            "postgresql+psycopg://USER@HOST/DB"
+            f"unsupported database URL scheme {spec.scheme!r}: use sqlite:///PATH, "
+            "postgresql+psycopg://USER@HOST/DB or mongodb://HOST/DB"
         )
     module, name = target.split(":", 1)
     return cast(Store, getattr(importlib.import_module(module), name)(spec))
