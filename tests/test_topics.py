@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 # Small candidate lists keep the fits to seconds; both LDA optimizers are exercised.
 SETTINGS = {
     "lda": TopicsSettings(
-        model="lda", lda_topics=[6, 12], lda_optimizers=["online"], lda_max_iter=15
+        model="lda", lda_topics=[6, 12], lda_optimizers=["online"], lda_max_iter=10
     ),
 }
 

@@ -152,11 +152,13 @@ class LdaTopicModel:
     def assign(self, posts: DataFrame) -> DataFrame:
         """``posts`` with the most probable topic and its probability; none for a post that
         has no word of the model's vocabulary (LDA would answer its prior, not a topic)."""
-        vocabulary = F.array(*[F.lit(w) for w in self._vectorizer.vocabulary])
         scored = self._lda.transform(self._vectorizer.transform(with_tokens(posts)))
         probs = vector_to_array(F.col(_DIST))
-        known = F.size(F.array_intersect(F.col(_TOKENS), vocabulary)) > 0
         weight = F.array_max(probs)
+        # MLlib answers the zero vector for a document whose counts have no nonzero entry
+        # (LocalLDAModel.getTopicDistributionMethod), so a positive weight is exactly "the
+        # CountVectorizer output has a nonzero count": no per-row vocabulary lookup.
+        known = weight > 0
         return scored.select(
             *[F.col(c) for c in posts.columns],
             F.when(known, (F.array_position(probs, weight) - 1).cast("int")).alias(TOPIC_ID),
