@@ -33,6 +33,8 @@ from socialpulse.topics.tokens import TOKENS_VERSION, tokens_of
 
 FAMILY = "lda"
 _TOKENS = "_topic_tokens"
+TOKENS_COLUMN = _TOKENS
+"""The array<string> column :func:`with_tokens` adds (other families count words from it)."""
 _COUNTS = "_topic_counts"
 _DIST = "_topic_distribution"
 
@@ -98,6 +100,7 @@ class LdaTrainer:
                 "optimizer": best.optimizer,
                 "tokens_version": TOKENS_VERSION,
                 "trained_on": docs.count(),
+                "sizes": _sizes(lda_model.transform(counts), best.topics),
                 "validation": [asdict(c) for c in self.validation],
             }
             return LdaTopicModel(vectorizer, lda_model, meta)
@@ -121,6 +124,17 @@ class LdaTrainer:
             featuresCol=_COUNTS,
             topicDistributionCol=_DIST,
         )
+
+
+def _sizes(scored: DataFrame, topics: int) -> list[int]:
+    """Training posts per topic (by their most probable topic; none for a zero mixture)."""
+    probs = vector_to_array(F.col(_DIST))
+    top = (F.array_position(probs, F.array_max(probs)) - 1).alias("t")
+    sizes = [0] * topics
+    rows = scored.where(F.array_max(probs) > 0).select(top).groupBy("t").count().collect()
+    for row in rows:
+        sizes[int(row["t"])] = int(row["count"])
+    return sizes
 
 
 class LdaTopicModel:
