@@ -199,6 +199,9 @@ ADDED_NAMES = [
     "topics_lda_topics",
     "topics_lda_optimizers",
     "topics_lda_max_iter",
+    "topics_embedding_topics",
+    "topics_embedding_clustering",
+    "topics_embedding_max_iter",
     "topics_vocab_size",
     "topics_min_df",
     "topics_validation_fraction",
@@ -215,7 +218,7 @@ ADDED_NAMES = [
     "api_ready_access",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
-ONE_CHOICE = {"topics_model"}
+ONE_CHOICE: set[str] = set()
 
 
 def test_the_flat_names_are_exactly_the_old_fields() -> None:

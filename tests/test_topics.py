@@ -21,24 +21,39 @@ from pyspark.testing import assertDataFrameEqual
 
 from socialpulse.config import TopicsSettings
 from socialpulse.domain.columns import Col
+from socialpulse.domain.protocols import Embeds, SentimentBackend
 from socialpulse.generator.config import GeneratorConfig
 from socialpulse.generator.engine import generate
-from socialpulse.topics.base import TOPIC_ID, TOPIC_MODEL_VERSION, TOPIC_WEIGHT, TopicModel
+from socialpulse.topics.base import (
+    TOPIC_ID,
+    TOPIC_MODEL_VERSION,
+    TOPIC_VECTOR,
+    TOPIC_WEIGHT,
+    TopicModel,
+    VectorTopicModel,
+)
 from socialpulse.topics.registry import (
     TOPIC_MODELS,
     create_topic_trainer,
     load_topic_model,
 )
 from socialpulse.topics.tokens import STOP_WORDS, topic_tokens
+from socialpulse.topics.vectors import embedder, with_vectors
 
 pytestmark = pytest.mark.slow
 
-# Small candidate lists keep the fits to seconds; both LDA optimizers are exercised.
+# Small candidate lists keep the fits short; each family validates two of them.
 SETTINGS = {
     "lda": TopicsSettings(
-        model="lda", lda_topics=[6, 12], lda_optimizers=["online"], lda_max_iter=15
+        model="lda", lda_topics=[6, 12], lda_optimizers=["online"], lda_max_iter=10
     ),
+    "embedding": TopicsSettings(model="embedding", embedding_topics=[6, 12], embedding_max_iter=10),
 }
+# Families that read TOPIC_VECTOR: their posts carry it, encoded once for the module, as the
+# sentiment stage will hand it over (the encoding path is checked on a few posts below).
+VECTOR_FAMILIES = {"embedding"}
+# Planted-topic NMI each family must beat: (absolute floor, multiple of the chance level).
+FLOORS = {"lda": (0.15, 10.0), "embedding": (0.10, 3.0)}
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +86,12 @@ def fitted(
     posts = spark.createDataFrame(
         [*planted, {Col.POST_ID: "empty", Col.TEXT: "@a http://x.y", "planted": "none"}]
     )
+    if request.param in VECTOR_FAMILIES:
+        posts = with_vectors(posts).cache()
     trainer = create_topic_trainer(SETTINGS[request.param])
-    return trainer.fit(posts.select(Col.POST_ID, Col.TEXT)), posts
+    model = trainer.fit(posts.drop("planted"))
+    assert isinstance(model, VectorTopicModel) == (request.param in VECTOR_FAMILIES)
+    return model, posts
 
 
 def test_every_post_gets_a_topic_or_none_with_the_version(
@@ -107,10 +126,14 @@ def test_topics_recover_the_planted_ones_far_above_chance(
     print(
         json.dumps({"posts": len(rows), "topics": model.num_topics, "nmi": nmi, "chance": chance})
     )
-    # A bound far above chance, not a quality target: LDA on these short templated posts
-    # measured 0.24 (chance 0.014) when this test was written; docs/TOPICS.md has the numbers.
-    assert nmi > 0.15, (nmi, chance)
-    assert nmi > 10 * chance, (nmi, chance)
+    # A bound far above chance, not a quality target (bench/bench_topics.py measures that on
+    # real tweets). LDA on these short templated posts measured 0.24 (chance 0.014) when this
+    # test was written; the embedding family 0.14 (chance 0.036): the generator writes every
+    # topic into the same templates and emojis, which sentence vectors see before the topic
+    # words, so its floor is lower. docs/TOPICS.md has the numbers.
+    floor, times_chance = FLOORS[type(model).__module__.rsplit(".", 1)[-1]]
+    assert nmi > floor, (nmi, chance)
+    assert nmi > times_chance * chance, (nmi, chance)
 
 
 def test_descriptions_are_topic_words(fitted: tuple[TopicModel, DataFrame]) -> None:
@@ -144,10 +167,47 @@ def test_the_choice_is_made_on_validation(fitted: tuple[TopicModel, DataFrame]) 
         pytest.fail(f"{type(model).__name__} records no validation table")
     table = meta["validation"]
     settings = SETTINGS[meta["model"]]
-    assert len(table) == len(settings.lda_topics) * len(settings.lda_optimizers)
-    best = min(table, key=lambda c: (c["log_perplexity"], c["topics"]))
-    assert (meta["topics"], meta["optimizer"]) == (best["topics"], best["optimizer"])
-    assert all(math.isfinite(c["log_perplexity"]) for c in table)
+    if meta["model"] == "lda":
+        assert len(table) == len(settings.lda_topics) * len(settings.lda_optimizers)
+        best = min(table, key=lambda c: (c["log_perplexity"], c["topics"]))
+        assert (meta["topics"], meta["optimizer"]) == (best["topics"], best["optimizer"])
+        assert all(math.isfinite(c["log_perplexity"]) for c in table)
+    else:
+        assert [c["topics"] for c in table] == settings.embedding_topics
+        best = max(table, key=lambda c: (c["silhouette"], -c["topics"]))
+        assert meta["topics"] == best["topics"]
+        assert all(-1.0 <= c["silhouette"] <= 1.0 for c in table)
+
+
+def test_a_vector_model_reads_the_posts_vectors_and_encodes_only_without_them(
+    fitted: tuple[TopicModel, DataFrame],
+) -> None:
+    model, posts = fitted
+    if not isinstance(model, VectorTopicModel):
+        pytest.skip("this family reads no vectors")
+    few = posts.where(F.col(Col.POST_ID) != "empty").orderBy(Col.POST_ID).limit(40).cache()
+    given = {r[Col.POST_ID]: r[TOPIC_ID] for r in model.assign(few).collect()}
+    encoded = {r[Col.POST_ID]: r[TOPIC_ID] for r in model.assign(few.drop(TOPIC_VECTOR)).collect()}
+    # int8 activations are scaled per batch, so a borderline post may flip; most must agree.
+    assert sum(given[p] == encoded[p] for p in given) >= 0.9 * len(given)
+    # The column, not the text, decides: every post handed one post's vector gets its topic.
+    one = few.first()
+    assert one is not None
+    same = few.withColumn(TOPIC_VECTOR, F.lit(one[TOPIC_VECTOR]).cast("array<float>"))
+    assert {r[TOPIC_ID] for r in model.assign(same).collect()} == {given[one[Col.POST_ID]]}
+    few.unpersist()
+
+
+def test_the_backend_gives_sentiment_and_vectors_from_one_pass() -> None:
+    backend = embedder()
+    assert isinstance(backend, Embeds)
+    assert isinstance(backend, SentimentBackend)
+    texts = ["my bag is lost again", "", "great crew, lovely flight"]
+    results, vectors = backend.predict_with_vectors(texts)
+    assert results == backend.predict(texts)
+    assert vectors.shape == (3, 384)
+    assert vectors == pytest.approx(backend.embed(texts), abs=1e-5)
+    assert [float(v @ v) for v in vectors] == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
 
 
 def test_tokens_drop_mentions_urls_and_stop_words_and_keep_hashtag_words() -> None:

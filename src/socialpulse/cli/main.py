@@ -20,6 +20,7 @@ from socialpulse.cli.runtime import Runtime, stage_progress
 from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.serve import serve
 from socialpulse.cli.stream import stream
+from socialpulse.cli.topics import topics_app
 
 app = typer.Typer(
     help="socialpulse: real-time sentiment analysis and recommendations for social media data.",
@@ -81,3 +82,4 @@ def process(
 
 
 app.add_typer(sentiment_app, name="sentiment")
+app.add_typer(topics_app, name="topics")

@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from socialpulse.config.base import (
+    ClusteringName,
     LdaOptimizer,
     RateLimiterName,
     SentimentBackendName,
@@ -53,6 +54,7 @@ __all__ = [
     "LEGACY_FLAT_NAMES",
     "SECTIONS",
     "ApiSettings",
+    "ClusteringName",
     "DashboardSettings",
     "IngestSettings",
     "LdaOptimizer",

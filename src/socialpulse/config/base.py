@@ -20,7 +20,8 @@ SentimentBackendName = Literal[
 SourceName = Literal["x", "mock", "file"]
 SinkName = Literal["landing", "kafka"]
 RateLimiterName = Literal["sqlite", "memory"]
-TopicModelName = Literal["lda"]
+TopicModelName = Literal["lda", "embedding"]
+ClusteringName = Literal["kmeans", "bisecting"]
 """Names the topic model registry (``topics/registry.py``) builds."""
 LdaOptimizer = Literal["online", "em"]
 

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr
 
 from socialpulse.config.base import (
+    ClusteringName,
     LdaOptimizer,
     RateLimiterName,
     SinkName,
@@ -270,6 +271,13 @@ class TopicsSettings(_Section):
         ["online"], min_length=1, description="LDA optimizers validated (online, em)."
     )
     lda_max_iter: int = Field(30, ge=1, description="LDA iterations per fit.")
+    embedding_topics: list[int] = Field(
+        [8, 12, 16, 24], min_length=1, description="Numbers of clusters `embedding` validates."
+    )
+    embedding_clustering: ClusteringName = Field(
+        "kmeans", description="MLlib clustering of the vectors (kmeans, bisecting)."
+    )
+    embedding_max_iter: int = Field(20, ge=1, description="Clustering iterations per fit.")
     vocab_size: int = Field(5_000, ge=10, description="Largest vocabulary a model keeps.")
     min_df: float = Field(3.0, gt=0, description="Posts a word must occur in to be kept.")
     validation_fraction: float = Field(

@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
+import numpy as np
+import numpy.typing as npt
+
 from socialpulse.domain.records import SentimentResult
 
 SettingsT_contra = TypeVar("SettingsT_contra", contravariant=True)
@@ -60,4 +63,23 @@ class Preparable(Protocol[SettingsT_contra]):
 
     def prepare(self, settings: SettingsT_contra) -> None:
         """Do the work for these settings (idempotent)."""
+        ...
+
+
+@runtime_checkable
+class Embeds(Protocol):
+    """A backend whose encoder also yields a general-purpose sentence vector per text (the
+    ``embedding`` topic model's input), so one encoder pass serves sentiment and topics."""
+
+    vector_version: str
+    """Names the vector space; vectors of two versions must never be compared."""
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """``(len(texts), d)`` vectors, rows unit length, in input order."""
+        ...
+
+    def predict_with_vectors(
+        self, texts: Sequence[str]
+    ) -> tuple[list[SentimentResult], npt.NDArray[np.float32]]:
+        """``predict(texts)`` and ``embed(texts)`` from one encoder pass."""
         ...

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from socialpulse.domain.records import SentimentResult
 from socialpulse.sentiment.base import result_from_probabilities
 from socialpulse.sentiment.minilm_head import DEFAULT_HEAD, Encoder, Featurizer, Head
-from socialpulse.sentiment.minilm_weights import encoder_dir
+from socialpulse.sentiment.minilm_weights import HIDDEN, FloatArray, encoder_dir
 from socialpulse.sentiment.preprocess import normalize_tweet
 
 if TYPE_CHECKING:
@@ -33,12 +35,21 @@ class MiniLMBackend:
 
     name = "minilm"
 
-    def __init__(self, featurizer: Featurizer, head: Head, batch_size: int = 128) -> None:
+    def __init__(
+        self,
+        featurizer: Featurizer,
+        head: Head,
+        batch_size: int = 128,
+        runtime: str | None = None,
+    ) -> None:
         self._featurizer = featurizer
         self._head = head
         self._batch_size = batch_size
         self.version = head.version
         self.batch_invariant = True
+        # The space of embed()'s vectors: the encoder's depth and runtime, not the head, so
+        # a retrained head keeps every stored topic vector comparable.
+        self.vector_version = f"minilm-l{max(head.layers)}-{runtime or head.runtime}"
 
     def normalise(self, text: str) -> str:
         """What the model sees; the result cache keys on it (see sentiment.cache)."""
@@ -46,18 +57,46 @@ class MiniLMBackend:
 
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text, in input order; empty texts included."""
-        if not texts:
-            return []
+        return self.predict_with_vectors(texts)[0]
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        """General-purpose sentence vectors ``(len(texts), 384)``, rows unit length."""
         normalised = [normalize_tweet(t) for t in texts]
-        probs = self._head.probabilities(
-            self._featurizer.features(normalised, batch_size=self._batch_size), normalised
-        )
-        return [
+        return topic_vectors(self._featurizer.encoder.encode(normalised, self._batch_size))
+
+    def predict_with_vectors(
+        self, texts: Sequence[str]
+    ) -> tuple[list[SentimentResult], FloatArray]:
+        """:meth:`predict` and :meth:`embed` from one encoder pass over ``texts``."""
+        if not texts:
+            return [], np.zeros((0, HIDDEN), dtype=np.float32)
+        normalised = [normalize_tweet(t) for t in texts]
+        features = self._featurizer.features(normalised, batch_size=self._batch_size)
+        probs = self._head.probabilities(features, normalised)
+        results = [
             result_from_probabilities(
                 (float(p[0]), float(p[1]), float(p[2])), self.name, self.version
             )
             for p in probs
         ]
+        return results, topic_vectors(features)
+
+
+def topic_vectors(features: FloatArray) -> FloatArray:
+    """The general-purpose part of the head's features: the deepest pooled encoder layer.
+
+    The encoder is frozen (the head is trained on top of it), and the features are the pooled
+    layers the head reads in order, then VADER's scores; the deepest layer's 384 columns are
+    the most semantic of what the one pass computes (docs/TOPICS.md). Unit length, so dot
+    products are cosines.
+    """
+    layers = features.shape[1] // HIDDEN  # VADER's 4 columns are not a whole layer
+    deepest = features[:, (layers - 1) * HIDDEN : layers * HIDDEN]
+    norm = np.linalg.norm(deepest, axis=1, keepdims=True)
+    out: FloatArray = np.divide(deepest, norm, out=np.zeros_like(deepest), where=norm > 0).astype(
+        np.float32
+    )
+    return out
 
 
 # Encoder runtimes: "torch" (fp32 PyTorch), "torch-int8" (PyTorch dynamic quantisation),
@@ -118,7 +157,7 @@ def build_minilm(
         threads=threads,
         onnx_cache=onnx_cache or default_onnx_dir(),
     )
-    backend = MiniLMBackend(Featurizer(encoder, head.use_vader), head)
+    backend = MiniLMBackend(Featurizer(encoder, head.use_vader), head, runtime=chosen)
     backend.name = name
     # Dynamic int8 quantisation scales activations per batch: a score may move slightly
     # (~0.01) with the batch a text runs in (the contract suite checks the bound).

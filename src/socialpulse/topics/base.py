@@ -8,7 +8,7 @@ saved to and loaded from a folder (local, ``hdfs://`` or ``s3a://``: Spark write
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from pyspark.sql import DataFrame
 
@@ -18,6 +18,12 @@ TOPIC_MODEL_VERSION = "topic_model_version"
 TOPIC_COLUMNS = (TOPIC_ID, TOPIC_WEIGHT, TOPIC_MODEL_VERSION)
 """Columns :meth:`TopicModel.assign` adds. A post with no topic-bearing word gets null id and
 weight (it is about nothing the model knows), but the version is always set."""
+
+TOPIC_VECTOR = "topic_vector"
+"""array<float>: a post's sentence vector (``domain.protocols.Embeds.embed``). A model that
+reads vectors (:class:`VectorTopicModel`) uses this column when ``assign``'s input has it (the
+sentiment stage emits it from its own encoder pass) and encodes the texts only when it is
+absent, so no post is encoded twice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,4 +81,17 @@ class LoadableTopicModel(TopicModel, Protocol):
     @classmethod
     def load(cls, path: str) -> Self:
         """The model saved under ``path``."""
+        ...
+
+
+@runtime_checkable
+class VectorTopicModel(Protocol):
+    """Optional capability: a model that reads :data:`TOPIC_VECTOR` (callers check it with
+    ``isinstance`` and, when ``wants_vectors``, have the sentiment stage emit the column)."""
+
+    wants_vectors: bool
+
+    @property
+    def vector_version(self) -> str:
+        """The vector space the model was fitted in (``Embeds.vector_version``)."""
         ...

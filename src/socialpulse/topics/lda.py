@@ -33,6 +33,8 @@ from socialpulse.topics.tokens import TOKENS_VERSION, tokens_of
 
 FAMILY = "lda"
 _TOKENS = "_topic_tokens"
+TOKENS_COLUMN = _TOKENS
+"""The array<string> column :func:`with_tokens` adds (other families count words from it)."""
 _COUNTS = "_topic_counts"
 _DIST = "_topic_distribution"
 
@@ -98,6 +100,7 @@ class LdaTrainer:
                 "optimizer": best.optimizer,
                 "tokens_version": TOKENS_VERSION,
                 "trained_on": docs.count(),
+                "sizes": _sizes(lda_model.transform(counts), best.topics),
                 "validation": [asdict(c) for c in self.validation],
             }
             return LdaTopicModel(vectorizer, lda_model, meta)
@@ -121,6 +124,17 @@ class LdaTrainer:
             featuresCol=_COUNTS,
             topicDistributionCol=_DIST,
         )
+
+
+def _sizes(scored: DataFrame, topics: int) -> list[int]:
+    """Training posts per topic (by their most probable topic; none for a zero mixture)."""
+    probs = vector_to_array(F.col(_DIST))
+    top = (F.array_position(probs, F.array_max(probs)) - 1).alias("t")
+    sizes = [0] * topics
+    rows = scored.where(F.array_max(probs) > 0).select(top).groupBy("t").count().collect()
+    for row in rows:
+        sizes[int(row["t"])] = int(row["count"])
+    return sizes
 
 
 class LdaTopicModel:
@@ -152,11 +166,13 @@ class LdaTopicModel:
     def assign(self, posts: DataFrame) -> DataFrame:
         """``posts`` with the most probable topic and its probability; none for a post that
         has no word of the model's vocabulary (LDA would answer its prior, not a topic)."""
-        vocabulary = F.array(*[F.lit(w) for w in self._vectorizer.vocabulary])
         scored = self._lda.transform(self._vectorizer.transform(with_tokens(posts)))
         probs = vector_to_array(F.col(_DIST))
-        known = F.size(F.array_intersect(F.col(_TOKENS), vocabulary)) > 0
         weight = F.array_max(probs)
+        # MLlib answers the zero vector for a document whose counts have no nonzero entry
+        # (LocalLDAModel.getTopicDistributionMethod), so a positive weight is exactly "the
+        # CountVectorizer output has a nonzero count": no per-row vocabulary lookup.
+        known = weight > 0
         return scored.select(
             *[F.col(c) for c in posts.columns],
             F.when(known, (F.array_position(probs, weight) - 1).cast("int")).alias(TOPIC_ID),

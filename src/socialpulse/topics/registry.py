@@ -18,6 +18,7 @@ from socialpulse.topics.meta import read_meta
 TOPIC_MODELS: dict[str, tuple[str, str]] = {
     # name: (module, model class)
     "lda": ("socialpulse.topics.lda", "LdaTopicModel"),
+    "embedding": ("socialpulse.topics.embedding", "EmbeddingTopicModel"),
 }
 
 
