@@ -203,6 +203,10 @@ ADDED_NAMES = [
     "topics_min_df",
     "topics_validation_fraction",
     "topics_seed",
+    "topics_model_dir",
+    "topics_trending_window_days",
+    "topics_trending_baseline_days",
+    "topics_trending_prior",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE = {"topics_model"}

@@ -143,6 +143,12 @@ class PipelineWriter(Protocol):
         """Upsert recommendation rows by (``user_id``, ``rank``); return rows written."""
         ...
 
+    def write_topics(self, frame: pd.DataFrame) -> int:
+        """Upsert a topic model's topics (``topics``: version, id, label, words, word weights,
+        ``updated_at``) by (``topic_model_version``, ``topic_id``); return rows written. The
+        version with the latest ``updated_at`` is the current one."""
+        ...
+
     def delete_recommendations_before(self, generated_at: datetime) -> int:
         """Delete recommendation rows generated before ``generated_at``; return rows deleted."""
         ...
