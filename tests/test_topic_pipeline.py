@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
-from sqlalchemy import create_engine, select
+from sqlalchemy import Table, create_engine, select
 
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
@@ -37,11 +38,11 @@ def _landing(root: Path, lines: list[str]) -> Path:
     return root
 
 
-def _rows(url: str, tbl: object) -> list[dict[str, object]]:
+def _rows(url: str, tbl: Table) -> list[dict[str, Any]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            q = select(tbl).order_by(*tbl.primary_key.columns)  # type: ignore[attr-defined]
+            q = select(tbl).order_by(*tbl.primary_key.columns)
             return [dict(m) for m in conn.execute(q).mappings()]
     finally:
         engine.dispose()
@@ -119,11 +120,11 @@ def test_topics_off_then_on_then_a_new_version_by_reprocessing(
         "0": (1, "kw-v2"), "1": (1, "kw-v2"), "2": (None, "kw-v2"), "3": (0, "kw-v2"),
         "4": (1, "kw-v1"),
     }  # fmt: skip
-    trends = {
+    keys = {
         (r[Col.TOPIC_MODEL_VERSION], r[Col.TOPIC_ID], r[Col.DAY])
         for r in _rows(url, t.topic_trends)
     }
-    assert trends == {("kw-v2", 0, DAY3), ("kw-v2", 1, DAY3), ("kw-v1", 1, DAY4)}
+    assert keys == {("kw-v2", 0, DAY3), ("kw-v2", 1, DAY3), ("kw-v1", 1, DAY4)}
     assert {r[Col.TOPIC_MODEL_VERSION] for r in _rows(url, t.topics)} == {"kw-v1", "kw-v2"}
     assert json.dumps(sorted(r[Col.N_POSTS] for r in _rows(url, t.topic_trends))) == "[1, 1, 2]"
     store.close()
