@@ -23,7 +23,8 @@ class Trending:
     window_rate: float
     """Posts per day in the window."""
     baseline_rate: float
-    """Posts per day over the baseline days before the window (days without posts count 0)."""
+    """Posts per day over the baseline days before the window (days without posts count 0;
+    days before the first row of any key do not count)."""
     window_mean_score: float
     """Mean sentiment score of the window's labelled posts (0.0 when none)."""
 
@@ -39,13 +40,16 @@ def trending_scores(
     """Every key's score from daily rows (``key``, ``day``, sentiment counts), best first.
 
     The window is the ``window_days`` days ending on ``end`` (inclusive), the baseline the
-    ``baseline_days`` days before it; rows outside both are ignored. Ties keep key order.
+    ``baseline_days`` days before it, cut to the first day any row has (days before the data
+    began are not quiet days); rows outside both are ignored. Ties keep key order.
     """
     window_start = end - timedelta(days=window_days - 1)
     baseline_start = window_start - timedelta(days=baseline_days)
     win: dict[Hashable, list[float]] = {}  # posts, labelled posts, score sum
     base: dict[Hashable, int] = {}
+    first = window_start
     for r in rows:
+        first = min(first, r[Col.DAY])
         day, k = r[Col.DAY], r[key]
         if window_start <= day <= end:
             acc = win.setdefault(k, [0.0, 0.0, 0.0])
@@ -55,10 +59,12 @@ def trending_scores(
             acc[2] += r[Col.MEAN_SCORE] * labelled
         elif baseline_start <= day < window_start:
             base[k] = base.get(k, 0) + int(r[Col.N_POSTS])
+    known_days = (window_start - max(baseline_start, first)).days
     out = []
     for k in sorted(set(win) | set(base), key=str):
         posts, labelled, total = win.get(k, [0.0, 0.0, 0.0])
-        rate, usual = posts / window_days, base.get(k, 0) / baseline_days
+        rate = posts / window_days
+        usual = base.get(k, 0) / known_days if known_days > 0 else 0.0
         out.append(
             Trending(
                 key=k,
