@@ -16,6 +16,7 @@ from socialpulse.api.background import ServerThread
 from socialpulse.domain.aggregates import TOPIC_TRENDS, USER_PROFILES
 from socialpulse.domain.columns import Col
 from socialpulse.sentiment.base import create_backend
+from socialpulse.storage.base import Store
 from socialpulse.storage.factory import create_store
 from tests.api.conftest import api_settings, make_posts, profiles_of
 
@@ -62,12 +63,8 @@ def _trend_rows() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """The API over a store holding two topic models' rows, the second current."""
-    settings = api_settings(tmp_path_factory.mktemp("topics"))
-    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
-    store = create_store(settings.storage.resolved_database_url)
+def seed_topics(store: Store) -> None:
+    """Posts with topics, profiles, two models' topic rows and trends (the second current)."""
     store.create_schema()
     posts = make_posts(12)
     posts[Col.TOPIC_ID] = [i % 2 for i in range(12)]
@@ -79,9 +76,17 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     store.write_aggregate(TOPIC_TRENDS, _trend_rows())
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     store.write_topics(_topics(OLD, ["old / topic"], t0))
-    store.write_topics(
-        _topics(NEW, ["bag / lost", "delay / late", "food / meal"], t0 + timedelta(1))
-    )
+    labels = ["bag / lost", "delay / late", "food / meal"]
+    store.write_topics(_topics(NEW, labels, t0 + timedelta(1)))
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """The API over a store holding two topic models' rows, the second current."""
+    settings = api_settings(tmp_path_factory.mktemp("topics"))
+    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    store = create_store(settings.storage.resolved_database_url)
+    seed_topics(store)
     key = make_key("tests", [Scope.READ])
     store.add_api_key(key.row)
     app = create_app(store, create_backend("vader", settings), settings)
