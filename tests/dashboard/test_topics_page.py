@@ -14,8 +14,10 @@ from socialpulse.sentiment.base import create_backend
 from socialpulse.storage.factory import create_store
 from tests.api.conftest import api_settings
 from tests.api.test_topics import seed_topics
+from tests.dashboard.cdp import Browser
 from tests.dashboard.conftest import DashboardApi
 from tests.dashboard.pages import page_test, texts, vega_specs
+from tests.dashboard.test_e2e import _assert_no_errors, _open, serve_dashboard
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +62,19 @@ def test_topics_page_without_a_model_explains_what_to_do(empty_api: DashboardApi
     at = page_test("topics", empty_api.base_url, empty_api.read_key)
     assert not at.exception, at.exception
     assert any("no topic model" in t for t in texts(at, "info"))
+
+
+@pytest.mark.slow
+def test_topics_page_in_the_browser(
+    topics_api: DashboardApi, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with (
+        serve_dashboard(topics_api, tmp_path_factory.mktemp("topics-log")) as url,
+        Browser(width=1400, height=1500) as browser,
+    ):
+        marks = _open(browser, f"{url}/topics", "Topics", charts=2)
+        dom = browser.dom()
+        _assert_no_errors(dom)
+        assert len(marks) >= 2
+        assert "delay / late" in dom
+        assert "Sample posts" in dom
