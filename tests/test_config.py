@@ -207,6 +207,7 @@ ADDED_NAMES = [
     "topics_trending_window_days",
     "topics_trending_baseline_days",
     "topics_trending_prior",
+    "recommend_topic_model_weight",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE = {"topics_model"}

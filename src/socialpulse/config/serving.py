@@ -87,6 +87,9 @@ class RecommendSettings(_Section):
     text_weight: float = Field(
         0.5, ge=0, description="Blend weight of text similarity to the user's posts and likes."
     )
+    topic_model_weight: float = Field(
+        0.5, ge=0, description="Blend weight of the user's topic-model topics (docs/TOPICS.md)."
+    )
     max_candidates: int = Field(
         50_000,
         ge=0,
