@@ -78,6 +78,21 @@ def seed_topics(store: Store) -> None:
     store.write_topics(_topics(OLD, ["old / topic"], t0))
     labels = ["bag / lost", "delay / late", "food / meal"]
     store.write_topics(_topics(NEW, labels, t0 + timedelta(1)))
+    recommended = ["18000000", "18000001", "18000002", "18000011"]
+    store.write_recommendations(
+        pd.DataFrame(
+            {
+                Col.USER_ID: "u900",
+                Col.RANK: range(1, 5),
+                Col.POST_ID: recommended,
+                Col.SCORE: [0.9, 0.8, 0.7, 0.6],
+                Col.ALGORITHM: "hybrid",
+                Col.REASON_TEXT: "because you engage with posts on this topic",
+                Col.REASON_CODE: "topic_model",
+                Col.GENERATED_AT: t0,
+            }
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +178,13 @@ def test_a_users_topics_with_their_sentiment(api: httpx.Client) -> None:
     assert sum(t["n_posts"] for t in got["items"]) >= 1
     assert all(t["label"] for t in got["items"])
     assert api.get("/v1/users/nobody/topics").status_code == 404
+
+
+def test_recommendations_name_their_topics_of_the_current_model(api: httpx.Client) -> None:
+    got = api.get("/v1/users/u900/recommendations").json()
+    assert [i["topic_id"] for i in got["items"]] == [0, 1, 0, None]  # the last is v1's
+    assert got["topics"] == [
+        {"topic_id": 0, "label": "bag / lost", "n_items": 2},
+        {"topic_id": 1, "label": "delay / late", "n_items": 1},
+    ]
+    assert {i["reason_code"] for i in got["items"]} == {"topic_model"}
