@@ -216,6 +216,11 @@ ADDED_NAMES = [
     "api_metrics_access",
     "api_docs_access",
     "api_ready_access",
+    "topics_model_dir",
+    "topics_trending_window_days",
+    "topics_trending_baseline_days",
+    "topics_trending_prior",
+    "recommend_topic_model_weight",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

@@ -55,7 +55,13 @@ def auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Auth]:
 
 
 def _fill(path: str) -> str:
-    examples = {"user_id": "u001", "tag": "coffee", "handle": "united", "key_id": "nosuchkey"}
+    examples = {
+        "user_id": "u001",
+        "tag": "coffee",
+        "handle": "united",
+        "key_id": "nosuchkey",
+        "topic_id": "0",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: examples[m.group(1)], path)
 
 

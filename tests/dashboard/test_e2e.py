@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -42,18 +43,16 @@ def _free_port() -> int:
     return port
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(
-    pipeline_api: DashboardApi, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """``socialpulse dashboard`` serving on a loopback port, reading the pipeline's API."""
+@contextmanager
+def serve_dashboard(api: DashboardApi, log_dir: Path) -> Iterator[str]:
+    """``socialpulse dashboard`` serving on a loopback port, reading ``api``; yields its URL."""
     port = _free_port()
     cli = Path(sys.executable).with_name("socialpulse")
-    env = {**os.environ, "SOCIALPULSE_DASHBOARD_API_KEY": pipeline_api.read_key}
-    log = tmp_path_factory.mktemp("dashboard-log") / "streamlit.log"
+    env = {**os.environ, "SOCIALPULSE_DASHBOARD_API_KEY": api.read_key}
+    log = log_dir / "streamlit.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(cli), "dashboard", "--api-url", pipeline_api.base_url, "--port", str(port)],
+            [str(cli), "dashboard", "--api-url", api.base_url, "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -78,6 +77,15 @@ def dashboard_url(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(
+    pipeline_api: DashboardApi, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``socialpulse dashboard`` serving on a loopback port, reading the pipeline's API."""
+    with serve_dashboard(pipeline_api, tmp_path_factory.mktemp("dashboard-log")) as url:
+        yield url
 
 
 def _open(browser: Browser, url: str, title: str, charts: int) -> list[int]:

@@ -22,7 +22,16 @@ from socialpulse.api.metrics import ApiMetrics
 from socialpulse.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from socialpulse.api.ratelimit import RateLimiter, create_rate_limiter
 from socialpulse.api.routers import admin as admin_routes
-from socialpulse.api.routers import analyze, hashtags, health, mentions, posts, stats, users
+from socialpulse.api.routers import (
+    analyze,
+    hashtags,
+    health,
+    mentions,
+    posts,
+    stats,
+    topics,
+    users,
+)
 from socialpulse.api.schemas import ProblemRead
 from socialpulse.api.stream_status import StreamStatusCollector
 from socialpulse.api.strict import unknown_query_guard
@@ -129,6 +138,7 @@ def create_app(
     app.include_router(posts.build_router(store, settings), dependencies=read, **guarded)
     app.include_router(hashtags.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(mentions.build_router(store, settings, cache), dependencies=read, **guarded)
+    app.include_router(topics.build_router(store, settings, cache), dependencies=read, **guarded)
     app.include_router(analyze.build_router(backend, settings, gate), dependencies=read, **guarded)
     app.include_router(stats.build_router(store), dependencies=read, **guarded)
     app.include_router(admin_routes.build_router(store), dependencies=admin, **guarded)

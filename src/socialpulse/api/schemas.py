@@ -224,7 +224,8 @@ class RecommendationRead(_Model):
         None,
         description=(
             "Kind of reason: hashtag, topic (hashtag affinity), similar (collaborative),"
-            " popular_topic, popular, text (text similarity)."
+            " popular_topic, popular, text (text similarity), topic_model (a topic of the"
+            " topic model the user engages with, see topic_id)."
         ),
         examples=["hashtag"],
     )
@@ -236,6 +237,11 @@ class RecommendationRead(_Model):
     )
     hashtags: list[str] = Field(default_factory=list, examples=[["espresso"]])
     sentiment_label: SentimentLabel | None = Field(None, examples=["positive"])
+    topic_id: int | None = Field(
+        None,
+        description="The post's topic under the current topic model (GET /v1/topics/{id}).",
+        examples=[3],
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RecommendationRead:
@@ -245,11 +251,25 @@ class RecommendationRead(_Model):
         )
 
 
+class RecommendedTopicRead(_Model):
+    """A topic-model topic among a user's recommended posts."""
+
+    topic_id: int = Field(ge=0, examples=[3])
+    label: str = Field(examples=["bag / lost / luggage"])
+    n_items: int = Field(ge=1, description="Recommended posts on the topic.", examples=[4])
+
+
 class RecommendationList(_Model):
-    """A user's recommendations, best first."""
+    """A user's recommendations, best first, and the topics they are about."""
 
     user_id: str = Field(examples=["u0042"])
     items: list[RecommendationRead]
+    topics: list[RecommendedTopicRead] = Field(
+        default_factory=list,
+        description="Topics of the current topic model among the items, most items first"
+        " (empty without a topic model).",
+        examples=[[{"topic_id": 3, "label": "bag / lost / luggage", "n_items": 4}]],
+    )
 
 
 # -- hashtags ----------------------------------------------------------------------------------

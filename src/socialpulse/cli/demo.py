@@ -96,6 +96,7 @@ def demo(
             rt.backend(),
             batch_size=settings.sentiment.batch_size,
             on_stage=on_stage,
+            topics_model_dir=rt.topics_model_dir,
         )
         # The same parameters, policy and text embedder as `recommend train` and `evaluate`.
         parts = rt.recommend_parts()

@@ -95,6 +95,7 @@ def reprocess(
                     rt.backend(backend),
                     batch_size=rt.settings.sentiment.batch_size,
                     on_stage=lambda s: progress.update(task, description=s),
+                    topics_model_dir=rt.topics_model_dir,
                 )
         except NothingToReprocessError as exc:
             typer.echo(f"error: {exc}", err=True)

@@ -75,6 +75,7 @@ def process(
                 rt.backend(backend),
                 batch_size=rt.settings.sentiment.batch_size,
                 on_stage=lambda s: progress.update(task, description=s),
+                topics_model_dir=rt.topics_model_dir,
             )
         typer.echo(json.dumps(report.as_dict(), indent=2))
     if not report.reconciles:

@@ -110,6 +110,13 @@ class Runtime:
 
         return LakePaths(self.settings.storage.resolved_lake_uri)
 
+    @property
+    def topics_model_dir(self) -> str:
+        """The fitted topic model's folder (``topics_model_dir``; default data_dir/topics/model)."""
+        settings = self.settings
+        folder = settings.topics.model_dir or settings.storage.data_dir / "topics" / "model"
+        return str(folder.resolve())
+
     def store(self, *, schema: bool = True) -> Store:
         """The store (built once); with ``schema`` its schema is created or migrated first."""
         if self._store is None:
@@ -169,6 +176,7 @@ class Runtime:
             sentiment_batch_size=settings.sentiment.batch_size,
             shuffle_partitions=settings.stream.shuffle_partitions,
             adaptive_execution=settings.stream.adaptive_execution,
+            topics_model_dir=self.topics_model_dir,
         )
 
     def close(self) -> None:

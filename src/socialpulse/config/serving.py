@@ -3,6 +3,7 @@ ingestion and topic models."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -86,6 +87,9 @@ class RecommendSettings(_Section):
     )
     text_weight: float = Field(
         0.5, ge=0, description="Blend weight of text similarity to the user's posts and likes."
+    )
+    topic_model_weight: float = Field(
+        0.5, ge=0, description="Blend weight of the user's topic-model topics (docs/TOPICS.md)."
     )
     max_candidates: int = Field(
         50_000,
@@ -284,3 +288,15 @@ class TopicsSettings(_Section):
         0.2, gt=0, lt=0.5, description="Share of training posts held out to choose on."
     )
     seed: int = Field(7, description="Seed of the validation split and of the models.")
+    model_dir: Path | None = Field(
+        None,
+        description="The fitted model the jobs assign topics with; None = data_dir/topics/model"
+        " (no model there: topics off).",
+    )
+    trending_window_days: int = Field(1, ge=1, description="Days a trending score looks at.")
+    trending_baseline_days: int = Field(
+        14, ge=1, description="Days before the window a topic's trending baseline averages."
+    )
+    trending_prior: float = Field(
+        5.0, gt=0, description="Pseudo-posts per day added to both sides of a trending ratio."
+    )

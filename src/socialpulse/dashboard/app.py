@@ -14,13 +14,14 @@ import streamlit as st
 from socialpulse.config import Settings
 from socialpulse.dashboard.client import ApiClient, connect
 from socialpulse.dashboard.ui import PageOptions
-from socialpulse.dashboard.views import health, top_posts, trends, user
+from socialpulse.dashboard.views import health, top_posts, topics, trends, user
 
 PAGES: dict[str, tuple[ModuleType, str]] = {
     # Material icons ship with Streamlit's frontend; emoji need a font many servers lack.
     "trends": (trends, ":material/show_chart:"),
     "top-posts": (top_posts, ":material/format_list_numbered:"),
     "user": (user, ":material/person:"),
+    "topics": (topics, ":material/topic:"),
     "health": (health, ":material/monitor_heart:"),
 }
 

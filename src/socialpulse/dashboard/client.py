@@ -24,6 +24,7 @@ from socialpulse.api.schemas import (
     StatsRead,
     UserTimelineRead,
 )
+from socialpulse.api.topic_schemas import TopicList, TopicRead, TopicTrendRead, TrendingTopicList
 
 API_KEY_HEADER = "X-API-Key"
 M = TypeVar("M", bound=BaseModel)
@@ -188,6 +189,23 @@ class ApiClient:
     def search_posts(self, limit: int = 20, **filters: Any) -> PostList:
         """The newest posts matching ``filters`` (see ``GET /v1/posts``)."""
         return self._get("/v1/posts", PostList, {"limit": limit, **filters})
+
+    # -- topics ----------------------------------------------------------------------------------
+    def topics(self, limit: int = 50) -> TopicList:
+        """The current topic model's topics (first page), by id."""
+        return self._get("/v1/topics", TopicList, {"limit": limit})
+
+    def trending_topics(self, limit: int = 10) -> TrendingTopicList:
+        """Topics rising against their own baseline, highest score first."""
+        return self._get("/v1/topics/trending", TrendingTopicList, {"limit": limit})
+
+    def topic(self, topic_id: int, samples: int = 5) -> TopicRead:
+        """One topic with its top words and sample posts."""
+        return self._get(f"/v1/topics/{int(topic_id)}", TopicRead, {"samples": samples})
+
+    def topic_trend(self, topic_id: int, window: str = "day") -> TopicTrendRead:
+        """A topic's sentiment per time bucket, oldest first."""
+        return self._get(f"/v1/topics/{int(topic_id)}/trend", TopicTrendRead, {"window": window})
 
     # -- users -----------------------------------------------------------------------------------
     def user_profile(self, user_id: str) -> ProfileRead:

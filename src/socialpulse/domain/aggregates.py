@@ -36,6 +36,20 @@ class Where:
         return (value in self.values) != self.negate
 
 
+@dataclass(frozen=True, slots=True)
+class Present:
+    """A condition on a post: ``column`` is set (not null), e.g. a post that has a topic."""
+
+    column: str
+
+    def holds(self, post: Mapping[str, Any]) -> bool:
+        """Whether ``post`` has a value in ``column``."""
+        return post.get(self.column) is not None
+
+
+Condition = Where | Present
+
+
 LABELLED: Final = Where(
     Col.SENTIMENT_STATUS,
     (SentimentStatus.UNSUPPORTED_LANGUAGE,),
@@ -157,7 +171,7 @@ class Aggregate:
     measures: tuple[Measure, ...]
     table: str | None = None
     lake: str | None = None
-    where: tuple[Where, ...] = ()
+    where: tuple[Condition, ...] = ()
 
     def __post_init__(self) -> None:
         """Check that the spec is self-consistent (names unique, references resolve)."""
@@ -277,12 +291,28 @@ HASHTAG_WINDOWS: Final = Aggregate(
 )
 """Per hashtag and minute / hour window of ``created_at``."""
 
+TOPIC_TRENDS: Final = Aggregate(
+    "topic_trends",
+    keys=(Field(Col.TOPIC_MODEL_VERSION), Field(Col.TOPIC_ID), Field(Col.DAY)),
+    measures=SENTIMENT,
+    table="topic_trends",
+    lake="topic_trends",
+    where=(Present(Col.TOPIC_MODEL_VERSION), Present(Col.TOPIC_ID)),
+)
+"""Per topic model version, topic and UTC day; posts without a topic do not count.
+
+Keyed by the model version, so one row never mixes two models' topics: a new model's posts
+(from ``lake reprocess`` of their days, or new posts) make new rows beside the old model's,
+and readers ask for one version (the current one, see ``StoreReader.topic_model_version``).
+"""
+
 AGGREGATES: Final[tuple[Aggregate, ...]] = (
     HASHTAG_TRENDS,
     MENTION_TRENDS,
     USER_TRENDS,
     USER_PROFILES,
     HASHTAG_WINDOWS,
+    TOPIC_TRENDS,
 )
 """Every aggregate the pipeline maintains, batch and stream alike."""
 

@@ -52,6 +52,15 @@ class Col:
     SENTIMENT_MODEL_VERSION: Final = "sentiment_model_version"
     SENTIMENT_STATUS: Final = "sentiment_status"  # ok / fallback / unsupported_language
 
+    # -- topic (``topics.base.TOPIC_COLUMNS``: the same names) -------------------------------
+    TOPIC_ID: Final = "topic_id"
+    TOPIC_WEIGHT: Final = "topic_weight"
+    TOPIC_MODEL_VERSION: Final = "topic_model_version"
+    TOPIC_LABEL: Final = "label"
+    TOPIC_WORDS: Final = "words"
+    TOPIC_WORD_WEIGHTS: Final = "word_weights"
+    UPDATED_AT: Final = "updated_at"
+
     # -- interaction -------------------------------------------------------------------------
     USER_ID: Final = "user_id"
     KIND: Final = "kind"

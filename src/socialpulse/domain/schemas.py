@@ -9,6 +9,7 @@ from pyspark.sql.types import (
     ArrayType,
     DateType,
     DoubleType,
+    IntegerType,
     LongType,
     StringType,
     StructField,
@@ -95,7 +96,19 @@ ENRICHED_POST_SCHEMA = StructType(
 """A valid post after normalisation and entity extraction."""
 
 SCORED_POST_SCHEMA = StructType([*ENRICHED_POST_SCHEMA.fields, *SENTIMENT_FIELDS])
-"""An enriched post with its sentiment: the clean layer of the lake and the posts table."""
+"""An enriched post with its sentiment."""
+
+TOPIC_FIELDS: list[StructField] = [
+    StructField(Col.TOPIC_ID, IntegerType(), True),
+    StructField(Col.TOPIC_WEIGHT, _DOUBLE, True),
+    StructField(Col.TOPIC_MODEL_VERSION, _STR, True),
+]
+"""A post's topic: all null when no topic model was available, id and weight null when the
+model found no topic-bearing word in it (the version is then still set)."""
+
+CLEAN_POST_SCHEMA = StructType([*SCORED_POST_SCHEMA.fields, *TOPIC_FIELDS])
+"""A scored post with its topic: the clean layer of the lake and the posts table. Lake files
+written before the topic columns existed read back with them null (``read_clean_posts``)."""
 
 QUARANTINE_SCHEMA = StructType(
     [

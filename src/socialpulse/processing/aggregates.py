@@ -16,22 +16,26 @@ from pyspark.sql.types import DataType, IntegralType, StructType
 
 from socialpulse.domain.aggregates import (
     Aggregate,
+    Condition,
     Count,
     Each,
     Latest,
     Max,
     Mean,
     Min,
-    Where,
+    Present,
     Window,
 )
 from socialpulse.domain.columns import Col
 
 
-def condition(where: tuple[Where, ...]) -> Column:
+def condition(where: tuple[Condition, ...]) -> Column:
     """The conjunction of ``where`` as a Spark column (true when empty)."""
     out: Column = F.lit(True)
     for w in where:
+        if isinstance(w, Present):
+            out = out & F.col(w.column).isNotNull()
+            continue
         value = F.col(w.column)
         if w.missing is not None:
             value = F.coalesce(value, F.lit(w.missing))

@@ -24,15 +24,18 @@ from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
 from socialpulse.processing import validation as V
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
+from socialpulse.processing.topic_step import add_topics, load_topic_model, publish_topics
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
     append_day_partitions,
     path_exists,
+    read_clean_posts,
     unseen_rows,
     write_day_partitions,
 )
 from socialpulse.storage.spark_sink import write_aggregate, write_posts, write_quarantine
+from socialpulse.topics.base import TopicModel
 
 
 @dataclass
@@ -97,11 +100,17 @@ def run_batch(
     backend: BackendSpec,
     batch_size: int = 256,
     on_stage: Callable[[str], None] = lambda _s: None,
+    topics_model_dir: str | None = None,
 ) -> BatchReport:
-    """Process the posts and interactions under ``input_dir`` into the lake and the database."""
+    """Process the posts and interactions under ``input_dir`` into the lake and the database.
+
+    Posts get their topic from the model saved under ``topics_model_dir`` (none: null topics).
+    """
     started = time.perf_counter()
     report = BatchReport()
     posts_in = f"{input_dir.rstrip('/')}/{POSTS_DIR}"
+    topics = load_topic_model(spark, topics_model_dir)
+    publish_topics(topics, store)
     process_posts(
         spark,
         read_lines(spark, posts_in),
@@ -111,6 +120,7 @@ def run_batch(
         report,
         batch_size,
         on_stage,
+        topics=topics,
     )
 
     on_stage("loading interactions")
@@ -148,12 +158,14 @@ def process_posts(
     on_stage: Callable[[str], None] = lambda _s: None,
     windows_open_from: datetime | None = None,
     stream: StreamBatch | None = None,
+    topics: TopicModel | None = None,
 ) -> PostsOutcome:
     """Validate, quarantine, dedupe, drop known, enrich, classify and store ``raw_lines``.
 
     The one code path of the batch job and of every streaming micro-batch. ``raw_lines`` has the
     columns of :func:`read_lines`. Counts are added to ``report``. ``windows_open_from`` is the
     stream's watermark: hashtag windows ending at or before it are closed and not updated.
+    ``topics`` assigns each new post its topic (None: the topic columns stay null).
 
     Aggregates (every spec in ``domain.aggregates``): without ``stream`` (the batch job) every
     aggregate row the input touches is recomputed from the lake; with it (a micro-batch) the
@@ -215,10 +227,10 @@ def process_posts(
         known = spark.read.parquet(lake.posts).filter(F.col(Col.DAY).isin(days))
         new = new.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
 
-    on_stage("enriching and classifying sentiment")
-    scored = add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    on_stage("enriching and classifying sentiment and topics")
+    scored = add_topics(
+        add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size), topics
+    ).persist(StorageLevel.MEMORY_AND_DISK)
     labels, increments, schemas = _collect_increments(scored, windows_open_from, stream is not None)
     n_stored = 0
     for label, n, late in zip(labels["key"], labels[Col.N_POSTS], labels["late"], strict=True):
@@ -365,7 +377,7 @@ def refresh_aggregates(
     (see :func:`socialpulse.processing.aggregates.recompute`). Recomputing instead of adding
     deltas is what makes a re-run change nothing.
     """
-    all_posts = spark.read.parquet(lake.posts)
+    all_posts = read_clean_posts(spark, lake.posts)
     for agg in AGGREGATES:
         rows = A.recompute(agg, all_posts, touched, days, windows_open_from)
         twice = agg.table is not None and agg.lake is not None
@@ -373,7 +385,9 @@ def refresh_aggregates(
             rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
         if agg.table is not None:
             write_aggregate(rows, agg, store.spec)
-        if agg.lake is not None:
+        # An aggregate of some posts only (topics) may have no row at all: no empty, unreadable
+        # table is written for it then (an overwrite of no day replaces nothing anyway).
+        if agg.lake is not None and not (agg.where and rows.isEmpty()):
             write_day_partitions(A.with_batch(rows, None, None), lake.aggregate(agg.lake))
         if twice:
             rows.unpersist()

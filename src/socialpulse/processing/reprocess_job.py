@@ -23,9 +23,15 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing import transforms as T
 from socialpulse.processing.batch_job import refresh_aggregates, store_quarantine
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
+from socialpulse.processing.topic_step import add_topics, load_topic_model, publish_topics
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
-from socialpulse.storage.lake_jobs import delete_day_partition, path_exists, replace_day
+from socialpulse.storage.lake_jobs import (
+    delete_day_partition,
+    path_exists,
+    read_clean_posts,
+    replace_day,
+)
 from socialpulse.storage.spark_sink import write_posts
 
 
@@ -58,6 +64,7 @@ def reprocess_day(
     backend: BackendSpec,
     batch_size: int = 256,
     on_stage: Callable[[str], None] = lambda _s: None,
+    topics_model_dir: str | None = None,
 ) -> ReprocessReport:
     """Rebuild ``day`` in the lake and the database from the raw layer's lines of that day.
 
@@ -65,6 +72,10 @@ def reprocess_day(
     lake's posts are replaced before the database (which is then filled from them), and every
     step can simply be run again. Interactions and the user profiles of authors who no longer
     have any post are left as they are (the raw layer keeps post lines only).
+
+    Topics come from the model under ``topics_model_dir``: re-processing a day after a new
+    model is saved re-assigns its posts, and its topic aggregate rows are those of the new
+    version only (the old version's rows of the day are deleted with the day).
     """
     started = time.perf_counter()
     report = ReprocessReport(day=day)
@@ -84,9 +95,13 @@ def reprocess_day(
         validated.unpersist()
         raise NothingToReprocessError(f"the raw layer at {lake.raw_posts} holds no record of {day}")
 
-    on_stage("enriching and classifying sentiment")
+    on_stage("enriching and classifying sentiment and topics")
+    topics = load_topic_model(spark, topics_model_dir)
+    publish_topics(topics, store)
     unique = T.dedupe_posts(T.valid_posts(validated))
-    scored = add_sentiment(T.enrich_posts(unique), backend, batch_size=batch_size)
+    scored = add_topics(
+        add_sentiment(T.enrich_posts(unique), backend, batch_size=batch_size), topics
+    )
     scored = scored.filter(F.col(Col.DAY) == F.lit(day)).persist(StorageLevel.MEMORY_AND_DISK)
     report.posts = scored.count()
     report.duplicates = report.raw_records - report.quarantined - report.posts
@@ -98,7 +113,7 @@ def reprocess_day(
     on_stage("replacing the day in the database")
     # Deleted, not just upserted: a row of the old run the new run no longer produces would stay.
     report.database_rows_deleted = store.delete_day(day)
-    day_posts = spark.read.parquet(lake.posts).filter(F.col(Col.DAY) == F.lit(day))
+    day_posts = read_clean_posts(spark, lake.posts).filter(F.col(Col.DAY) == F.lit(day))
     write_posts(day_posts, store.spec)
 
     on_stage("recomputing the day's aggregates")

@@ -127,6 +127,7 @@ class HybridRecommender:
             Col.SENTIMENT_SCORE,
             Col.CREATED_AT,
             *([text_col] if text_col else []),
+            *[c for c in (Col.TOPIC_ID, Col.TOPIC_MODEL_VERSION) if c in data.posts.columns],
         ).persist()
         profile = hashtag_profile(conf, posts, policy.author_weight).persist()
         vocabulary = hashtag_vocabulary(post_hashtags(posts), policy.vocabulary_size)

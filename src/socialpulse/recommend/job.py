@@ -45,6 +45,7 @@ from socialpulse.recommend.metrics import RankingMetrics
 from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
+from socialpulse.storage.lake_jobs import read_clean_posts
 from socialpulse.storage.spark_sink import write_recommendations
 
 
@@ -70,9 +71,9 @@ def read_interactions(spark: SparkSession, lake: LakePaths) -> DataFrame:
 
 def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
     """The lake's posts: ``post_id, author_id, hashtags, sentiment_score, created_at,
-    text_clean``."""
+    text_clean, topic_id, topic_model_version``."""
     try:
-        posts = spark.read.parquet(lake.posts)
+        posts = read_clean_posts(spark, lake.posts)
     except AnalysisException as exc:
         raise LakeMissingError(
             f"no posts in the lake at {lake.posts}: run `socialpulse process` first"
@@ -85,6 +86,8 @@ def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
         Col.SENTIMENT_SCORE,
         Col.CREATED_AT,
         Col.TEXT_CLEAN,
+        Col.TOPIC_ID,
+        Col.TOPIC_MODEL_VERSION,
     ).dropDuplicates([Col.POST_ID])
 
 

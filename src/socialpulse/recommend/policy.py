@@ -46,6 +46,8 @@ class HybridPolicy:
     vocabulary_size: int = _DEFAULTS.hashtag_vocabulary
     text_weight: float = _DEFAULTS.text_weight
     """Blend weight of text similarity (0 where the catalogue has no text embeddings)."""
+    topic_model_weight: float = _DEFAULTS.topic_model_weight
+    """Blend weight of the topic-model topic profile (0 where posts have no topics)."""
     max_candidates: int = _DEFAULTS.max_candidates
     """Only the newest this many posts are candidates (0 = every post in the lake)."""
 
@@ -64,6 +66,7 @@ class HybridPolicy:
             recency_half_life_hours=settings.recency_half_life_hours,
             vocabulary_size=settings.hashtag_vocabulary,
             text_weight=settings.text_weight,
+            topic_model_weight=settings.topic_model_weight,
             max_candidates=settings.max_candidates,
         )
 

@@ -17,21 +17,25 @@ from sqlalchemy.engine import Connection
 
 from socialpulse.domain.aggregates import (
     Aggregate,
+    Condition,
     Count,
     Latest,
     Max,
     Mean,
     Min,
-    Where,
+    Present,
 )
 
 
-def condition(where: tuple[Where, ...], c: Any) -> Any:
+def condition(where: tuple[Condition, ...], c: Any) -> Any:
     """The conjunction of ``where`` over the columns ``c`` (None when empty)."""
     out: Any = None
     for w in where:
-        value = c[w.column] if w.missing is None else func.coalesce(c[w.column], w.missing)
-        test = value.notin_(w.values) if w.negate else value.in_(w.values)
+        if isinstance(w, Present):
+            test = c[w.column].is_not(None)
+        else:
+            value = c[w.column] if w.missing is None else func.coalesce(c[w.column], w.missing)
+            test = value.notin_(w.values) if w.negate else value.in_(w.values)
         out = test if out is None else out & test
     return out
 

@@ -143,6 +143,12 @@ class PipelineWriter(Protocol):
         """Upsert recommendation rows by (``user_id``, ``rank``); return rows written."""
         ...
 
+    def write_topics(self, frame: pd.DataFrame) -> int:
+        """Upsert a topic model's topics (``topics``: version, id, label, words, word weights,
+        ``updated_at``) by (``topic_model_version``, ``topic_id``); return rows written. The
+        version with the latest ``updated_at`` is the current one."""
+        ...
+
     def delete_recommendations_before(self, generated_at: datetime) -> int:
         """Delete recommendation rows generated before ``generated_at``; return rows deleted."""
         ...
@@ -221,6 +227,32 @@ class StoreReader(Protocol):
 
     def post_counts_by_day(self) -> dict[date, int]:
         """Stored posts per ``day``, for reconciliation against the lake."""
+        ...
+
+    # -- topics: one model version at a time (a topic id means something only within it) ------
+    def topic_model_version(self) -> str | None:
+        """The current topic model version (its topics written last), or None (topics off)."""
+        ...
+
+    def topics(self, version: str) -> list[dict[str, Any]]:
+        """Every topic of ``version`` by id: ``topics`` row (label, words, word weights) and
+        its posts over all days with their sentiment (the ``topic_trends`` measures)."""
+        ...
+
+    def topic_trend(
+        self, version: str, topic_id: int | None, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        """``topic_trends`` rows of one topic (all of ``version``'s when None), oldest first;
+        ``start`` and ``end`` days inclusive."""
+        ...
+
+    def topic_posts(self, version: str, topic_id: int, limit: int) -> list[dict[str, Any]]:
+        """Sample posts of a topic: highest topic weight first, then newest."""
+        ...
+
+    def user_topics(self, author_id: str, version: str) -> list[dict[str, Any]]:
+        """A user's topics under ``version`` with the user's sentiment on each (the topic
+        aggregate's measures over the user's posts), most posts first."""
         ...
 
 

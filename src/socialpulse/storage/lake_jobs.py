@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
+from socialpulse.domain.schemas import TOPIC_FIELDS
 
 DAY_PREFIX = f"{Col.DAY}="
 # Spark's partition discovery skips names starting with "_", so work in progress under it is
@@ -54,6 +55,22 @@ class _HadoopFs:
 def path_exists(spark: SparkSession, uri: str) -> bool:
     """True when ``uri`` exists (any Hadoop-resolvable scheme)."""
     return _HadoopFs(spark, uri).exists(uri)
+
+
+def read_clean_posts(spark: SparkSession, posts_uri: str) -> DataFrame:
+    """The lake's clean posts, always with the topic columns (null where never assigned).
+
+    Spark takes a Parquet table's schema from one file, so a lake whose older files predate
+    the topic columns may hide them: then the footers are merged, and columns no file has are
+    added as nulls.
+    """
+    posts = spark.read.parquet(posts_uri)
+    if any(f.name not in posts.columns for f in TOPIC_FIELDS):
+        posts = spark.read.option("mergeSchema", "true").parquet(posts_uri)
+    for f in TOPIC_FIELDS:
+        if f.name not in posts.columns:
+            posts = posts.withColumn(f.name, F.lit(None).cast(f.dataType))
+    return posts
 
 
 def delete_if_exists(spark: SparkSession, uri: str) -> bool:

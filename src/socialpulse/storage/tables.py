@@ -116,10 +116,16 @@ posts = Table(
     Column(Col.SENTIMENT_STATUS, String(32), nullable=True, server_default="ok"),
     # The post as the source delivered it (X API v2 JSON), when the writer has it.
     Column(Col.RAW, DOC, nullable=True),
+    # Its topic (null without a topic model; id and weight null when it has no topic word).
+    Column(Col.TOPIC_ID, Integer, nullable=True),
+    Column(Col.TOPIC_WEIGHT, Float, nullable=True),
+    Column(Col.TOPIC_MODEL_VERSION, String(64), nullable=True),
     # Serves per-day counts (reconcile) and the label mix as an index-only scan.
     Index("ix_posts_day_label", Col.DAY, Col.SENTIMENT_LABEL),
     # Serves the API's newest-first post search and its keyset cursor (created_at, post_id).
     Index("ix_posts_created_id", Col.CREATED_AT, Col.POST_ID),
+    # Serves a topic's sample posts and a user's topics.
+    Index("ix_posts_topic", Col.TOPIC_MODEL_VERSION, Col.TOPIC_ID),
 )
 
 # Serves "a user's posts, newest first, ties by id" (the API's user feed) in index order, so
@@ -241,4 +247,28 @@ stream_commits = Table(
     Column("stream_id", String(64), primary_key=True),
     Column("batch_id", BigInteger, nullable=False),
     Column("committed_at", _TS, nullable=False),
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    # What each fitted topic model's topics are about, written by the jobs that assign them;
+    # the version written last is the current one (what the API serves).
+    Column(Col.TOPIC_MODEL_VERSION, String(64), primary_key=True),
+    Column(Col.TOPIC_ID, Integer, primary_key=True),
+    Column(Col.TOPIC_LABEL, String(200), nullable=False),
+    Column(Col.TOPIC_WORDS, DOC, nullable=False),
+    Column(Col.TOPIC_WORD_WEIGHTS, DOC, nullable=False),
+    Column(Col.UPDATED_AT, _TS, nullable=False),
+)
+
+topic_trends = Table(
+    "topic_trends",
+    metadata,
+    # Per topic model version, topic and day (domain.aggregates.TOPIC_TRENDS).
+    Column(Col.TOPIC_MODEL_VERSION, String(64), primary_key=True),
+    Column(Col.TOPIC_ID, Integer, primary_key=True),
+    Column(Col.DAY, Date, primary_key=True),
+    *_sentiment_counts(),
+    Index("ix_topic_trends_day", Col.DAY),
 )

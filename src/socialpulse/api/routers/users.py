@@ -1,5 +1,6 @@
 """A user's posts, sentiment profile and recommendations."""
 
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -14,11 +15,13 @@ from socialpulse.api.schemas import (
     ProfileRead,
     RecommendationList,
     RecommendationRead,
+    RecommendedTopicRead,
     TrendPointRead,
     UserTimelineRead,
 )
 from socialpulse.api.windows import Window, roll_up
 from socialpulse.config import Settings
+from socialpulse.domain.columns import Col
 from socialpulse.storage.base import PostFilter, StoreReader
 
 UserId = Annotated[
@@ -30,6 +33,32 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 BAD_INPUT: dict[int | str, dict[str, Any]] = {
     400: {"model": ProblemRead, "description": "Invalid cursor."}
 }
+
+
+def _with_topics(
+    store: StoreReader, rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[RecommendedTopicRead]]:
+    """The rows with ``topic_id`` kept only under the current topic model, and those topics
+    (most recommended posts first, then by id)."""
+    version = store.topic_model_version() if rows else None
+    counts: Counter[int] = Counter()
+    out = []
+    for r in rows:
+        current = version is not None and r.get(Col.TOPIC_MODEL_VERSION) == version
+        topic = r.get(Col.TOPIC_ID) if current else None
+        if topic is not None:
+            counts[int(topic)] += 1
+        out.append({**r, Col.TOPIC_ID: topic})
+    if not counts or version is None:
+        return out, []
+    labels = {int(t[Col.TOPIC_ID]): str(t[Col.TOPIC_LABEL]) for t in store.topics(version)}
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    topics = [
+        RecommendedTopicRead(topic_id=k, label=labels[k], n_items=n)
+        for k, n in ranked
+        if k in labels
+    ]
+    return out, topics
 
 
 def build_router(store: StoreReader, settings: Settings, cache: ResponseCache) -> APIRouter:
@@ -119,8 +148,11 @@ def build_router(store: StoreReader, settings: Settings, cache: ResponseCache) -
             # Users who only interact (never post) have recommendations but no profile.
             if not rows:
                 known(user_id)
+            rows, topics = _with_topics(store, rows)
             return RecommendationList(
-                user_id=user_id, items=[RecommendationRead.from_row(r) for r in rows]
+                user_id=user_id,
+                items=[RecommendationRead.from_row(r) for r in rows],
+                topics=topics,
             )
 
         return await cache.answer(request, ("recommendations", user_id, limit), compute)

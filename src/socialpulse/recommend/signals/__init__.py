@@ -9,13 +9,14 @@ line here (see docs/ARCHITECTURE.md, "How to add a recommender signal").
 
 from __future__ import annotations
 
-from socialpulse.recommend.signals import hashtag_content, popularity, post_als, text
+from socialpulse.recommend.signals import hashtag_content, popularity, post_als, text, topic_model
 from socialpulse.recommend.signals.base import Signal
 
 SIGNALS: tuple[Signal, ...] = (
     post_als.SIGNAL,
     hashtag_content.SIGNAL,
     text.SIGNAL,
+    topic_model.SIGNAL,
     popularity.SIGNAL,  # the fallback: keep it last
 )
 """Every signal of the hybrid, in blend order."""

@@ -30,6 +30,8 @@ def _recommendations_query() -> Any:
         p.c[Col.TEXT],
         p.c[Col.HASHTAGS],
         p.c[Col.SENTIMENT_LABEL],
+        p.c[Col.TOPIC_ID],
+        p.c[Col.TOPIC_MODEL_VERSION],
     )
     return (
         select(*columns)

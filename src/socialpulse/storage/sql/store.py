@@ -11,13 +11,14 @@ from socialpulse.storage.sql import migrate
 from socialpulse.storage.sql.engine import build_engine
 from socialpulse.storage.sql.keys import SqlKeys
 from socialpulse.storage.sql.reads import SqlReads
+from socialpulse.storage.sql.topic_reads import SqlTopicReads
 from socialpulse.storage.sql.writes import SqlWrites
 
 if TYPE_CHECKING:
     from socialpulse.storage.base import Store
 
 
-class SqlStore(SqlWrites, SqlReads, SqlKeys):
+class SqlStore(SqlWrites, SqlReads, SqlTopicReads, SqlKeys):
     """A :class:`~socialpulse.storage.base.Store` on SQLite or PostgreSQL, upserting with
     ON CONFLICT.
 

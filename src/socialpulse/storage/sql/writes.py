@@ -51,6 +51,10 @@ class SqlWrites:
         """Upsert recommendation rows by (``user_id``, ``rank``); return rows written."""
         return upsert(self.engine, t.recommendations, frame)
 
+    def write_topics(self, frame: pd.DataFrame) -> int:
+        """Upsert a topic model's topics by (version, topic id); return rows written."""
+        return upsert(self.engine, t.topics, frame)
+
     def write_stream_status(self, row: Mapping[str, Any]) -> None:
         """Upsert one streaming query's status row by ``query_name``."""
         upsert(self.engine, t.stream_status, pd.DataFrame([dict(row)]))

@@ -1,0 +1,93 @@
+"""Topics as a pipeline step: each post's topic from the fitted model under the data dir.
+
+The model (``topics_model_dir``, written by ``socialpulse topics train``) is loaded once per
+job on the driver; ``TopicModel.assign`` is a Spark transform, so nothing is built per worker.
+Without a saved model the topic columns are still added, all null: one schema for the clean
+layer and the posts table whether topics are on or off.
+
+Seam for the one-encoder-pass contract (issue 16): an embedding-family model reads a
+precomputed ``topic_vector`` column (array<float>) when the posts have it. The sentiment step
+is where the MiniLM encoder runs, so that is where such a column would be added, before
+:func:`add_topics` runs; nothing here changes for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from socialpulse.domain.columns import Col
+from socialpulse.domain.schemas import TOPIC_FIELDS
+from socialpulse.storage.base import PipelineWriter
+from socialpulse.storage.lake_jobs import path_exists
+from socialpulse.topics.base import TOPIC_COLUMNS, TopicModel
+
+_log = logging.getLogger(__name__)
+
+TOP_WORDS = 10
+"""Words per topic kept in the ``topics`` table (the API's top words)."""
+
+TOPIC_VECTOR = "topic_vector"
+"""The precomputed sentence-vector column an embedding topic model reads when present."""
+
+# topics/base.py names the columns the models add; the domain names them for everyone else.
+assert TOPIC_COLUMNS == (Col.TOPIC_ID, Col.TOPIC_WEIGHT, Col.TOPIC_MODEL_VERSION)
+
+
+def load_topic_model(spark: SparkSession, model_dir: str | None) -> TopicModel | None:
+    """The topic model saved under ``model_dir``, or None (topics off) when there is none.
+
+    An absent model is not an error: the job logs it (once, here) and stores null topics.
+    """
+    from socialpulse.topics.registry import load_topic_model as load
+
+    if not model_dir or not path_exists(spark, f"{model_dir.rstrip('/')}/meta"):
+        _log.info("no topic model under %s: topics are off for this run", model_dir)
+        return None
+    model = load(spark, model_dir)
+    _log.info("topic model %s (%d topics) from %s", model.version, model.num_topics, model_dir)
+    return model
+
+
+def _typed(name: str) -> Column:
+    field = next(f for f in TOPIC_FIELDS if f.name == name)
+    return F.col(name).cast(field.dataType).alias(name)
+
+
+def add_topics(posts: DataFrame, model: TopicModel | None) -> DataFrame:
+    """``posts`` with ``topic_id``, ``topic_weight``, ``topic_model_version`` (typed as
+    ``domain.schemas.TOPIC_FIELDS``), all null when ``model`` is None."""
+    names = [f.name for f in TOPIC_FIELDS]
+    base = posts.drop(*[c for c in names if c in posts.columns])
+    if model is None:
+        return base.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in TOPIC_FIELDS])
+    assigned = model.assign(base)
+    return assigned.select(*[F.col(c) for c in base.columns], *[_typed(n) for n in names])
+
+
+def topic_rows(model: TopicModel, now: datetime | None = None) -> pd.DataFrame:
+    """The ``topics`` table's rows describing ``model``'s topics."""
+    at = now or datetime.now(UTC)
+    return pd.DataFrame(
+        [
+            {
+                Col.TOPIC_MODEL_VERSION: model.version,
+                Col.TOPIC_ID: d.topic_id,
+                Col.TOPIC_LABEL: d.label[:200],
+                Col.TOPIC_WORDS: list(d.words),
+                Col.TOPIC_WORD_WEIGHTS: [float(w) for w in d.weights],
+                Col.UPDATED_AT: at,
+            }
+            for d in model.describe(TOP_WORDS)
+        ]
+    )
+
+
+def publish_topics(model: TopicModel | None, store: PipelineWriter) -> None:
+    """Write ``model``'s topics to the store, making its version the current one."""
+    if model is not None:
+        store.write_topics(topic_rows(model))
