@@ -64,9 +64,11 @@ def test_documents_are_shaped_for_mongodb(store: MongoStore) -> None:
 
 
 def test_schema_has_a_version_and_the_api_indexes(store: MongoStore) -> None:
-    assert store.schema_revision().current == "m0001"
+    assert store.schema_revision().current == "m0002"
     names = set(store.db["posts"].index_information())
     assert {"ix_posts_created_id", "ix_posts_author_recent", "ix_posts_day_label"} <= names
+    assert "ix_posts_topic" in names  # m0002: topics
+    assert "ix_topic_trends_version_day" in store.db["topic_trends"].index_information()
     assert "ix_trends_tag_day" in store.db["hashtag_trends"].index_information()
     with pytest.raises(ValueError, match="unknown schema revision 'nope'"):
         store.create_schema("nope")

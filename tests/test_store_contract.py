@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,6 +22,7 @@ from socialpulse.domain.aggregates import (
     HASHTAG_TRENDS,
     HASHTAG_WINDOWS,
     MENTION_TRENDS,
+    TOPIC_TRENDS,
     USER_PROFILES,
     USER_TRENDS,
 )
@@ -510,6 +512,59 @@ def test_increments_add_to_stored_aggregates_once_per_batch(store: Store) -> Non
     assert store.hashtag_trend("x")[0][Col.N_POSTS] == 5
     with pytest.raises(ValueError, match="takes no increments"):
         store.add_increments("s1", 2, {"posts": trend(1, 0, 1, 1.0)})
+
+
+def test_topic_reads_serve_one_model_version(store: Store) -> None:
+    posts = posts_frame(12, n_authors=2)
+    posts[Col.TOPIC_ID] = pd.array([i % 3 for i in range(11)] + [None], dtype="Int64")
+    posts[Col.TOPIC_WEIGHT] = [0.5 + i / 100 for i in range(11)] + [None]
+    posts[Col.TOPIC_MODEL_VERSION] = "lda-v1"  # p11 has no topic word: no id, no weight
+    store.write_posts(posts)
+    at = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    words = [np.array(["bag", "lost"], dtype=object)] * 4
+    store.write_topics(
+        pd.DataFrame(
+            {
+                Col.TOPIC_MODEL_VERSION: ["old", "lda-v1", "lda-v1", "lda-v1"],
+                Col.TOPIC_ID: [0, 2, 0, 1],
+                Col.TOPIC_LABEL: ["old / one", "c", "bag / lost", "b"],
+                Col.TOPIC_WORDS: words,
+                Col.TOPIC_WORD_WEIGHTS: [np.array([0.6, 0.4])] * 4,
+                Col.UPDATED_AT: [at - timedelta(days=1), at, at, at],
+            }
+        )
+    )
+    assert store.topic_model_version() == "lda-v1"  # its topics were written last
+    d1, d2 = date(2026, 3, 1), date(2026, 3, 2)
+    trends = pd.DataFrame(
+        {
+            Col.TOPIC_MODEL_VERSION: ["lda-v1", "lda-v1", "lda-v1", "old"],
+            Col.TOPIC_ID: [0, 0, 1, 0],
+            Col.DAY: [d1, d2, d1, d1],
+            Col.N_POSTS: [2, 1, 3, 50],
+            Col.N_NEGATIVE: [0, 1, 0, 0],
+            Col.N_NEUTRAL: [0, 0, 3, 50],
+            Col.N_POSITIVE: [2, 0, 0, 0],
+            Col.MEAN_SCORE: [0.5, -0.5, 0.0, 0.0],
+        }
+    )
+    store.write_aggregate(TOPIC_TRENDS, trends)
+
+    got = store.topics("lda-v1")
+    assert [r[Col.TOPIC_ID] for r in got] == [0, 1, 2]
+    assert got[0][Col.TOPIC_LABEL] == "bag / lost"
+    assert list(got[0][Col.TOPIC_WORDS]) == ["bag", "lost"]
+    assert [r[Col.N_POSTS] for r in got] == [3, 3, 0]  # the old model's 50 are not counted
+    assert got[0][Col.MEAN_SCORE] == pytest.approx((2 * 0.5 - 0.5) / 3)
+    assert [r[Col.DAY] for r in store.topic_trend("lda-v1", 0)] == [d1, d2]
+    later = store.topic_trend("lda-v1", None, start=d2)
+    assert [(r[Col.TOPIC_ID], r[Col.DAY]) for r in later] == [(0, d2)]
+    # Topic 1 is p1, p4, p7, p10, weights rising with the id: the most confident first.
+    assert [r[Col.POST_ID] for r in store.topic_posts("lda-v1", 1, 2)] == ["p10", "p7"]
+    # u0 wrote p0 ... p10 (even ids): topics 0, 2, 1, 0, 2, 1, two posts each; ties by id.
+    mine = store.user_topics("u0", "lda-v1")
+    assert [(r[Col.TOPIC_ID], r[Col.N_POSTS]) for r in mine] == [(0, 2), (1, 2), (2, 2)]
+    assert store.user_topics("u0", "old") == []
 
 
 def test_spec_travels_to_tasks_without_showing_its_password() -> None:

@@ -112,10 +112,16 @@ class Runtime:
 
     @property
     def topics_model_dir(self) -> str:
-        """The fitted topic model's folder (``topics_model_dir``; default data_dir/topics/model)."""
+        """The fitted topic model's folder: ``topics_model_dir``, or else the version that
+        ``socialpulse topics train`` made current under data_dir/models/topics (none: topics
+        off, the folder returned does not exist)."""
+        from socialpulse.topics.jobs import MODELS_SUBDIR, current_version
+
         settings = self.settings
-        folder = settings.topics.model_dir or settings.storage.data_dir / "topics" / "model"
-        return str(folder.resolve())
+        if settings.topics.model_dir is not None:
+            return str(settings.topics.model_dir.resolve())
+        models = settings.storage.data_dir / MODELS_SUBDIR
+        return str((models / (current_version(models) or "none")).resolve())
 
     def store(self, *, schema: bool = True) -> Store:
         """The store (built once); with ``schema`` its schema is created or migrated first."""

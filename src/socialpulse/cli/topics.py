@@ -17,7 +17,6 @@ from socialpulse.cli.sentiment import InputFormatError, read_posts
 
 topics_app = typer.Typer(help="Topics: fit and assign, train from the lake, show.")
 console = Console(stderr=True)
-MODELS_SUBDIR = Path("models") / "topics"
 
 
 def _progress() -> Progress:
@@ -101,7 +100,7 @@ def train(
     """Refit topics on the lake's clean posts and save them as a new, current version."""
     from pyspark.errors import AnalysisException
 
-    from socialpulse.topics.jobs import train_from_posts
+    from socialpulse.topics.jobs import MODELS_SUBDIR, train_from_posts
 
     family = _family(model)
     with Runtime() as rt:
@@ -144,7 +143,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
     """The topics of the current (or a saved) model: label, top words, size."""
-    from socialpulse.topics.jobs import load_version, topic_sizes
+    from socialpulse.topics.jobs import MODELS_SUBDIR, load_version, topic_sizes
 
     rt = Runtime()
     models_dir = rt.settings.storage.data_dir / MODELS_SUBDIR

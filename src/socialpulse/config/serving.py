@@ -290,8 +290,8 @@ class TopicsSettings(_Section):
     seed: int = Field(7, description="Seed of the validation split and of the models.")
     model_dir: Path | None = Field(
         None,
-        description="The fitted model the jobs assign topics with; None = data_dir/topics/model"
-        " (no model there: topics off).",
+        description="The fitted model the jobs assign topics with; None = the one `topics train`"
+        " made current under data_dir/models/topics (none there: topics off).",
     )
     trending_window_days: int = Field(1, ge=1, description="Days a trending score looks at.")
     trending_baseline_days: int = Field(

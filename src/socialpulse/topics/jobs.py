@@ -22,6 +22,8 @@ from socialpulse.topics.registry import create_topic_trainer, load_topic_model
 
 _ROW = "_row"
 CURRENT = "CURRENT"
+MODELS_SUBDIR = Path("models") / "topics"
+"""Where saved models live, under the data dir."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,7 @@ def _as_date(value: Any) -> date:
 def _whole(value: Any, table: str, column: str) -> int | None:
     # Arrow hands a nullable long column with a null over as float64; a fraction is a bug
     # upstream, not something to round away.
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{table}.{column} is an integer column but got {value!r}")

@@ -51,6 +51,11 @@ _SENTIMENT = {
     Col.SENTIMENT_STATUS: "sentiment.status",
 }
 _METRICS = (Col.LIKE_COUNT, Col.RETWEET_COUNT, Col.REPLY_COUNT, Col.QUOTE_COUNT)
+_TOPIC = {
+    Col.TOPIC_ID: "topic.id",
+    Col.TOPIC_WEIGHT: "topic.weight",
+    Col.TOPIC_MODEL_VERSION: "topic.model_version",
+}
 
 POSTS = Layout(
     "posts",
@@ -74,10 +79,11 @@ POSTS = Layout(
         Col.SOURCE,
         *_SENTIMENT,
         Col.RAW,
+        *_TOPIC,
     ),
     key=(Col.POST_ID,),
-    paths={**_SENTIMENT, **{m: f"metrics.{m}" for m in _METRICS}},
-    ints=frozenset(_METRICS),
+    paths={**_SENTIMENT, **_TOPIC, **{m: f"metrics.{m}" for m in _METRICS}},
+    ints=frozenset({*_METRICS, Col.TOPIC_ID}),
     times=frozenset({Col.CREATED_AT}),
     days=frozenset({Col.DAY}),
     json=frozenset({Col.RAW}),
@@ -154,6 +160,24 @@ STREAM_STATUS = Layout(
     times=frozenset({"started_at", "updated_at", "max_event_time", "watermark"}),
 )
 
+TOPICS = Layout(
+    "topics",
+    columns=(
+        Col.TOPIC_MODEL_VERSION,
+        Col.TOPIC_ID,
+        Col.TOPIC_LABEL,
+        Col.TOPIC_WORDS,
+        Col.TOPIC_WORD_WEIGHTS,
+        Col.UPDATED_AT,
+    ),
+    # A topic id means something only within its model's version.
+    key=(Col.TOPIC_MODEL_VERSION, Col.TOPIC_ID),
+    ints=frozenset({Col.TOPIC_ID}),
+    times=frozenset({Col.UPDATED_AT}),
+    replaceable=True,
+)
+"""What each topic model's topics are about; words and their weights are arrays."""
+
 STREAM_COMMITS = Layout(
     "stream_commits",
     columns=("stream_id", "batch_id", "committed_at"),
@@ -190,7 +214,15 @@ AGGREGATE_LAYOUTS: dict[str, Layout] = {
 
 LAYOUTS: dict[str, Layout] = {
     lay.name: lay
-    for lay in (POSTS, QUARANTINE, RECOMMENDATION_ITEM, API_KEYS, STREAM_STATUS, STREAM_COMMITS)
+    for lay in (
+        POSTS,
+        QUARANTINE,
+        RECOMMENDATION_ITEM,
+        API_KEYS,
+        STREAM_STATUS,
+        STREAM_COMMITS,
+        TOPICS,
+    )
 } | AGGREGATE_LAYOUTS
 """Every collection holding the store's tables, by table name."""
 

@@ -52,7 +52,28 @@ _INDEXES_M0001: list[IndexSpec] = [
     ("api_keys", "ix_keys_created", [("created_at", 1), ("_id", 1)]),
 ]
 
-REVISIONS: list[tuple[str, list[IndexSpec]]] = [("m0001", _INDEXES_M0001)]
+_INDEXES_M0002: list[IndexSpec] = [
+    # A topic's sample posts (most confident first) and a user's topics.
+    (
+        "posts",
+        "ix_posts_topic",
+        [(_P(Col.TOPIC_MODEL_VERSION), 1), (_P(Col.TOPIC_ID), 1), (_P(Col.TOPIC_WEIGHT), -1)],
+    ),
+    # The current topic model version: the one whose topics were written last.
+    ("topics", "ix_topics_updated", [(Col.UPDATED_AT, -1)]),
+    # A version's topics by day (trend) and delete_day by day.
+    (
+        "topic_trends",
+        "ix_topic_trends_version_day",
+        [("_id.topic_model_version", 1), ("_id.day", 1)],
+    ),
+    ("topic_trends", "ix_topic_trends_day", [("_id.day", 1)]),
+]
+
+REVISIONS: list[tuple[str, list[IndexSpec]]] = [
+    ("m0001", _INDEXES_M0001),
+    ("m0002", _INDEXES_M0002),
+]
 """Revisions in order: name and the indexes it adds."""
 
 HEAD = REVISIONS[-1][0]

@@ -13,6 +13,7 @@ from socialpulse.storage.mongo import schema
 from socialpulse.storage.mongo.documents import row_of, utc
 from socialpulse.storage.mongo.layout import API_KEYS
 from socialpulse.storage.mongo.reads import MongoReads
+from socialpulse.storage.mongo.topic_reads import MongoTopicReads
 from socialpulse.storage.mongo.writes import MongoWrites
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ DEFAULT_DATABASE = "socialpulse"
 """The database used when the URL names none (``mongodb://host:27017/``)."""
 
 
-class MongoStore(MongoWrites, MongoReads):
+class MongoStore(MongoWrites, MongoReads, MongoTopicReads):
     """A :class:`~socialpulse.storage.base.Store` on MongoDB (or any server speaking its
     protocol), one document per post, per aggregate key and per user's recommendations.
 

@@ -27,6 +27,7 @@ from socialpulse.storage.mongo.layout import (
     QUARANTINE,
     RECOMMENDATION_ITEM,
     STREAM_STATUS,
+    TOPICS,
     Layout,
     aggregate_layout,
 )
@@ -83,6 +84,10 @@ class MongoWrites:
     def write_quarantine(self, frame: pd.DataFrame) -> int:
         """Upsert quarantined records by ``quarantine_id``; return rows written."""
         return self._upsert(QUARANTINE, frame)
+
+    def write_topics(self, frame: pd.DataFrame) -> int:
+        """Upsert a topic model's topics by (version, topic id); return rows written."""
+        return self._upsert(TOPICS, frame)
 
     def write_aggregate(self, aggregate: Aggregate, frame: pd.DataFrame) -> int:
         """Upsert recomputed rows of ``aggregate`` (one document per key); return rows written."""
