@@ -51,7 +51,8 @@ def test_als_and_hybrid_fit_recommend_save_load(spark: SparkSession, tmp_path: P
     hybrid = HybridRecommender(HybridPolicy(), PARAMS, HashingEmbedder(dim=16), als.fitted).fit(
         TrainingSet(conf=conf, excluded=excluded, users=users, posts=posts, as_of=as_of)
     )
-    assert hybrid.fitted_signals == [s.name for s in SIGNALS]
+    # These posts carry no topic-model columns, so that one signal has nothing to fit on.
+    assert hybrid.fitted_signals == [s.name for s in SIGNALS if s.name != "topic_model"]
     models: list[tuple[Recommender, type[AlsModel] | type[HybridRecommender]]] = [
         (als, AlsModel),
         (hybrid, HybridRecommender),
@@ -76,8 +77,11 @@ def test_signal_registry_names() -> None:
     assert signal_named("text").reason_codes == ("text",)
     with pytest.raises(KeyError, match="no recommender signal"):
         signal_named("item_item")
-    # The wire values the API serves did not change with the hashtag renames.
-    assert set(REASON_CODES) == {"hashtag", "topic", "similar", "popular_topic", "popular", "text"}
+    # The wire values the API serves did not change with the hashtag renames; issue 16 added
+    # "topic_model" (a topic-model topic the user writes about).
+    assert set(REASON_CODES) == {
+        "hashtag", "topic", "similar", "popular_topic", "popular", "text", "topic_model"
+    }  # fmt: skip
 
 
 def test_policy_report_keeps_the_keys_of_the_cli_contract() -> None:
@@ -94,6 +98,7 @@ def test_policy_report_keeps_the_keys_of_the_cli_contract() -> None:
         "recency_half_life_hours",
         "text_weight",
         "topic_als_weight",
+        "topic_model_weight",
         "topic_sentiment_weight",
         "vocabulary_size",
     ]
