@@ -39,7 +39,7 @@ from socialpulse.topics.base import (
     TopicDescription,
 )
 from socialpulse.topics.lda import TOKENS_COLUMN, with_tokens
-from socialpulse.topics.meta import read_meta, write_meta
+from socialpulse.topics.meta import MetaBacked, read_meta, write_meta
 from socialpulse.topics.tokens import TOKENS_VERSION, topic_tokens
 from socialpulse.topics.vectors import embedder, texts_of, vectors_of, with_vectors
 
@@ -205,7 +205,7 @@ class _Assigner:
             yield batch
 
 
-class EmbeddingTopicModel:
+class EmbeddingTopicModel(MetaBacked):
     """Fitted centroids (an MLlib clustering model) and each topic's c-TF-IDF words."""
 
     wants_vectors = True
@@ -221,24 +221,9 @@ class EmbeddingTopicModel:
         self._meta.setdefault("version", self._fingerprint())
 
     @property
-    def version(self) -> str:
-        """``embedding-k<topics>-<hash of centroids and words>``."""
-        return str(self._meta["version"])
-
-    @property
-    def num_topics(self) -> int:
-        """Number of topics."""
-        return int(self._meta["topics"])
-
-    @property
     def vector_version(self) -> str:
         """The vector space the centroids live in (``Embeds.vector_version``)."""
         return str(self._meta["vector_version"])
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """What was chosen and on what: topics, validation table, sizes, words."""
-        return dict(self._meta)
 
     def assign(self, posts: DataFrame) -> DataFrame:
         """``posts`` with the nearest topic and its weight (none for a post with no topic word);

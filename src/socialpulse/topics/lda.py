@@ -28,7 +28,7 @@ from socialpulse.topics.base import (
     TOPIC_WEIGHT,
     TopicDescription,
 )
-from socialpulse.topics.meta import read_meta, write_meta
+from socialpulse.topics.meta import MetaBacked, read_meta, write_meta
 from socialpulse.topics.tokens import TOKENS_VERSION, tokens_of
 
 FAMILY = "lda"
@@ -137,7 +137,7 @@ def _sizes(scored: DataFrame, topics: int) -> list[int]:
     return sizes
 
 
-class LdaTopicModel:
+class LdaTopicModel(MetaBacked):
     """A fitted LDA model with its vocabulary."""
 
     def __init__(
@@ -147,21 +147,6 @@ class LdaTopicModel:
         self._lda = lda
         self._meta = dict(meta)
         self._meta.setdefault("version", self._fingerprint())
-
-    @property
-    def version(self) -> str:
-        """``lda-k<topics>-<hash of vocabulary and topic-word matrix>``."""
-        return str(self._meta["version"])
-
-    @property
-    def num_topics(self) -> int:
-        """Number of topics."""
-        return int(self._meta["topics"])
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """What was chosen and on what: topics, optimizer, validation table, posts trained on."""
-        return dict(self._meta)
 
     def assign(self, posts: DataFrame) -> DataFrame:
         """``posts`` with the most probable topic and its probability; none for a post that

@@ -27,3 +27,24 @@ def read_meta(spark: SparkSession, path: str) -> dict[str, Any]:
         raise ValueError(f"{path!r}/meta should hold one line, found {len(lines)}")
     meta: dict[str, Any] = json.loads(lines[0])
     return meta
+
+
+class MetaBacked:
+    """The properties every topic model reads off its metadata (mixed into each family)."""
+
+    _meta: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        """``<family>-k<topics>-<hash of what the model learned>``."""
+        return str(self._meta["version"])
+
+    @property
+    def num_topics(self) -> int:
+        """Number of topics."""
+        return int(self._meta["topics"])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """What was chosen and on what: topics, validation table, posts trained on (a copy)."""
+        return dict(self._meta)
