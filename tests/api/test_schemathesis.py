@@ -101,7 +101,8 @@ def test_schemathesis_run_checks_all_over_every_operation(live: Live, tmp_path: 
         "--report-json-path",
         str(report),
     ]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=800)
+    # cwd: schemathesis keeps a crash cache in ./.schemathesis; each run starts from the seed.
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=800, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-12_000:] + run.stderr[-3_000:]
 
     result = json.loads(report.read_text(encoding="utf-8"))
