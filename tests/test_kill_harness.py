@@ -141,8 +141,10 @@ def test_ingester_lander_and_stream_killed_lose_nothing(tmp_path: Path, shared_d
                 x_mock_url=f"http://127.0.0.1:{port}",
                 x_bearer_token=TOKEN,
                 x_max_results="50",
-                x_poll_interval_s="0.2",
-                x_engagement_budget="2",
+                # Within the stand-in's users limit (75 a window, as X): at most one engagement
+                # lookup a poll, a poll a second, over a 30 s feed.
+                x_poll_interval_s="1.0",
+                x_engagement_budget="1",
                 kafka_bootstrap_servers=bootstrap,
                 kafka_topic_posts=f"posts-{tag}",
                 kafka_topic_interactions=f"interactions-{tag}",
