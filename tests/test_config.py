@@ -168,6 +168,8 @@ def _other_value(name: str) -> tuple[str, Any]:
         return str(not default).lower(), not default
     if Path in args:
         return f"/tmp/socialpulse-{name}", Path(f"/tmp/socialpulse-{name}")
+    if (int in args or float in args) and default is None:
+        return "9109", 9109
     if int in args or float in args:
         step = 1 if int in args else 0.05
         low, high = _bounds(info.metadata)
@@ -221,6 +223,10 @@ ADDED_NAMES = [
     "topics_trending_baseline_days",
     "topics_trending_prior",
     "recommend_topic_model_weight",
+    # Issue 21: the lander's lag as metrics.
+    "ingest_lander_metrics_port",
+    "ingest_lander_metrics_host",
+    "ingest_lander_lag_interval_s",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
@@ -23,12 +24,14 @@ from socialpulse.processing.batch_job import read_lines
 from socialpulse.queue.kafka import (
     KafkaSink,
     Lander,
+    LanderStats,
     NotAssignedError,
     Topics,
     consumer_config,
     ensure_topics,
     producer_config,
 )
+from socialpulse.queue.lander_metrics import LanderMetrics
 from socialpulse.queue.landing import QUARANTINE_DIR, LandingWriter
 from tests.ingest_support import (
     cli_env,
@@ -249,3 +252,73 @@ def test_a_lander_never_assigned_a_partition_says_so(broker: str, tmp_path: Path
     assert not caught.value.stats.assigned
     assert caught.value.stats.messages == 0
     assert not (tmp_path / POSTS_DIR).exists()
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """``name{labels}`` -> value of every sample the lander's /metrics serves."""
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    samples: dict[str, float] = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_lander_lag_and_counts_are_metrics_while_it_runs(broker: str, tmp_path: Path) -> None:
+    topics = _topics()
+    ensure_topics(
+        AdminClient({"bootstrap.servers": broker}),
+        [topics.posts, topics.interactions, topics.deadletter],
+    )
+    sink = KafkaSink(Producer(producer_config(broker)), topics)
+    for i in range(5):  # one message a produce request: see the lag test above
+        sink.write([_post(i)], [], [], [])
+    metrics = LanderMetrics()
+    port = metrics.serve(0)
+    before = _scrape(port)
+    assert before["socialpulse_lander_assigned"] == 0
+    assert before["socialpulse_lander_lag_total_messages"] == -1  # not asked yet: unknown
+    lander = Lander(
+        Consumer(consumer_config(broker, f"g-{topics.posts}")),
+        Producer(producer_config(broker)),
+        LandingWriter(tmp_path),
+        topics,
+    )
+    lags: list[int | None] = []
+
+    def observe(stats: LanderStats) -> None:
+        lags.append(stats.lag_total)
+        metrics.observe(stats)
+
+    # lag_every_s=0: the lag is read before every step, so the backlog shows before landing.
+    stats = lander.run(threading.Event(), max_idle_s=3, on_step=observe, lag_every_s=0.0)
+    lander.close()
+    assert stats.messages == 5
+    assert lags[0] == 5  # read from the broker before the first batch landed
+    assert lags[-1] == 0
+    after = _scrape(port)
+    assert after["socialpulse_lander_assigned"] == 1
+    assert after["socialpulse_lander_lag_total_messages"] == 0
+    assert after[f'socialpulse_lander_lag_messages{{partition="{topics.posts}/0"}}'] == 0
+    assert after["socialpulse_lander_messages_total"] == 5
+    assert after['socialpulse_lander_landed_records_total{kind="posts"}'] == 5
+    assert after["socialpulse_lander_commits_total"] == stats.commits
+
+
+def test_a_never_assigned_lander_shows_it_in_its_metrics(broker: str, tmp_path: Path) -> None:
+    topics = _topics()  # never created: the group assigns this member nothing
+    metrics = LanderMetrics()
+    lander = Lander(
+        Consumer(consumer_config(broker, f"g-{topics.posts}")),
+        Producer(producer_config(broker)),
+        LandingWriter(tmp_path),
+        topics,
+        batch_timeout_s=0.2,
+    )
+    with pytest.raises(NotAssignedError):
+        lander.run(threading.Event(), max_idle_s=1, on_step=metrics.observe, lag_every_s=0.5)
+    lander.close()
+    samples = _scrape(metrics.serve(0))
+    assert samples["socialpulse_lander_assigned"] == 0
+    assert samples["socialpulse_lander_messages_total"] == 0

@@ -90,11 +90,18 @@ def land(
         float | None, typer.Option(help="Stop after this long without messages.")
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help="Most messages per file.")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus /metrics (lag, assignment) on this port; 0: any."),
+    ] = None,
 ) -> None:
     """Run the Kafka lander: topics → landing folder, offsets committed after fsync.
 
     Prints its stats as JSON, with the lag (high watermark - committed offset) per partition.
-    With --max-idle-s it exits 3 if the group never assigned it a partition.
+    With --max-idle-s it exits 3 if the group never assigned it a partition. With
+    --metrics-port (or SOCIALPULSE_INGEST_LANDER_METRICS_PORT) the lag, the assignment and the
+    counts are Prometheus metrics while it runs, the lag read every
+    SOCIALPULSE_INGEST_LANDER_LAG_INTERVAL_S seconds.
     """
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import AdminClient
@@ -107,10 +114,20 @@ def land(
         ensure_topics,
         producer_config,
     )
+    from socialpulse.queue.lander_metrics import LanderMetrics
     from socialpulse.queue.landing import LandingWriter
 
     _setup_logging()
     settings = Runtime().settings
+    port = metrics_port if metrics_port is not None else settings.ingest.lander_metrics_port
+    metrics = LanderMetrics()
+    if port is not None:
+        bound = metrics.serve(port, settings.ingest.lander_metrics_host)
+        # stderr: stdout carries only the final stats JSON that scripts parse.
+        typer.echo(
+            f"lander metrics on http://{settings.ingest.lander_metrics_host}:{bound}/metrics",
+            err=True,
+        )
     topics = kafka_topics(settings)
     bootstrap = settings.ingest.kafka_bootstrap_servers
     ensure_topics(
@@ -130,7 +147,12 @@ def land(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stats = lander.run(stop, max_idle_s=max_idle_s)
+        stats = lander.run(
+            stop,
+            max_idle_s=max_idle_s,
+            on_step=metrics.observe,
+            lag_every_s=settings.ingest.lander_lag_interval_s,
+        )
     except NotAssignedError as exc:
         # Never assigned is not idle: exit 3 with the lag, so a script does not read "caught up".
         typer.echo(json.dumps(exc.stats.__dict__))

@@ -252,6 +252,18 @@ class IngestSettings(_Section):
     kafka_topic_deadletter: str = "socialpulse.deadletter"
     kafka_group_id: str = "socialpulse-lander"
     lander_batch_size: int = Field(1000, ge=1, description="Most messages per landing file.")
+    lander_metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of `ingest land`'s Prometheus /metrics (unset: none; 0: any free).",
+    )
+    lander_metrics_host: str = Field(
+        "127.0.0.1", description="Address `ingest land` serves /metrics on (loopback default)."
+    )
+    lander_lag_interval_s: float = Field(
+        10.0, gt=0, description="How often a running lander reads its lag from the broker."
+    )
     landing_orphan_grace_s: float = Field(
         60.0, ge=0, description="Age after which a crashed writer's temp file is removed."
     )

@@ -319,16 +319,23 @@ class Lander:
         stop: threading.Event | None = None,
         max_idle_s: float | None = None,
         on_step: Callable[[LanderStats], None] = lambda _s: None,
+        lag_every_s: float | None = None,
     ) -> LanderStats:
         """Land until ``stop`` is set or nothing arrived for ``max_idle_s`` seconds.
 
         Idle means assigned and caught up: a lander that is never assigned a partition within
         ``6 * max_idle_s`` raises :class:`NotAssignedError` instead of returning as if it were
-        done. The returned (or attached) stats carry the lag read from the broker at the end.
+        done. The returned (or attached) stats carry the lag read from the broker at the end,
+        and every ``lag_every_s`` seconds while running (each read is followed by ``on_step``),
+        so a metrics scrape sees a stuck lander's lag while it is stuck, not only at exit.
         """
         self.subscribe()
-        started = last = time.monotonic()
+        started = last = lag_read = time.monotonic()
         while stop is None or not stop.is_set():
+            if lag_every_s is not None and time.monotonic() - lag_read >= lag_every_s:
+                self._record_lag()
+                lag_read = time.monotonic()
+                on_step(self.stats)
             if self.step():
                 last = time.monotonic()
                 on_step(self.stats)
@@ -343,8 +350,10 @@ class Lander:
                 break
             if now - last > 6 * max_idle_s:
                 self._record_lag()
+                on_step(self.stats)
                 raise NotAssignedError(now - started, self.stats)
         self._record_lag()
+        on_step(self.stats)
         return self.stats
 
     def close(self) -> None:
