@@ -68,9 +68,9 @@ def _status_once_created(database_url: str) -> dict[str, object]:
         return {}
 
 
-@pytest.mark.parametrize(
-    "sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm-group", "sigint-group"]
-)
+# SIGTERM to the group (systemd's stop) is checked on the restarted stream of
+# tests/test_stream_crash.py, which it stops: one stream process (and JVM) fewer.
+@pytest.mark.parametrize("sig", [signal.SIGINT], ids=["sigint-group"])
 def test_a_signal_to_the_process_group_stops_the_stream_cleanly(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
@@ -87,7 +87,8 @@ def test_a_signal_to_the_process_group_stops_the_stream_cleanly(
         start_new_session=True,  # its own process group, as under systemd or a shell job
     )
     try:
-        deadline = time.monotonic() + 240
+        # Bounds a hung start only: a fresh JVM's first batch took minutes on a loaded 2-core box.
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
             if (data_dir / "socialpulse.db").exists():
                 status = _status_once_created(url)
