@@ -221,6 +221,9 @@ ADDED_NAMES = [
     "topics_trending_baseline_days",
     "topics_trending_prior",
     "recommend_topic_model_weight",
+    # Issue 16: the embedding family's fit sample and centring.
+    "topics_embedding_sample",
+    "topics_embedding_center",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

@@ -267,7 +267,11 @@ class TopicsSettings(_Section):
 
     env_prefix: ClassVar[str] = "topics_"
 
-    model: TopicModelName = Field("lda", description="Topic model family (topics/registry.py).")
+    model: TopicModelName = Field(
+        "embedding",
+        description="Topic model family (topics/registry.py); embedding won the validation"
+        " (docs/TOPICS.md).",
+    )
     lda_topics: list[int] = Field(
         [8, 12, 16, 24], min_length=1, description="Numbers of topics LDA validates."
     )
