@@ -2,7 +2,9 @@
 
 Vectors are the default sentiment backend's (``topics.vectors``: read from
 :data:`~socialpulse.topics.base.TOPIC_VECTOR` when the posts carry it, else encoded in Arrow
-batches). MLlib ``KMeans`` (or ``BisectingKMeans``) with cosine distance clusters them; the
+batches) of a seeded sample of the training posts (``embedding_sample``), centred on the
+sample's mean vector. MLlib ``KMeans`` (or ``BisectingKMeans``) with cosine distance clusters
+them; the
 number of clusters is the one with the best cosine silhouette of held-out posts (a validation
 split carved from the training posts: no gold labels needed, and a k that only fits the
 training posts scores worse on posts it did not see). Each topic's words are its c-TF-IDF top
