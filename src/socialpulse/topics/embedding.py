@@ -4,9 +4,8 @@ Vectors are the default sentiment backend's (``topics.vectors``: read from
 :data:`~socialpulse.topics.base.TOPIC_VECTOR` when the posts carry it, else encoded in Arrow
 batches) of a seeded sample of the training posts (``embedding_sample``), centred on the
 sample's mean vector. MLlib ``KMeans`` (or ``BisectingKMeans``) with cosine distance clusters
-them; the
-number of clusters is the one with the best cosine silhouette of held-out posts (a validation
-split carved from the training posts: no gold labels needed, and a k that only fits the
+them; the number of clusters is the one with the best cosine silhouette of held-out posts (a
+validation split carved from the sample: no gold labels needed, and a k that only fits the
 training posts scores worse on posts it did not see). Each topic's words are its c-TF-IDF top
 words (BERTopic's idea) over the same tweet tokens as ``lda``: a word's frequency in the
 topic's posts, times ``log(1 + A / f)`` with ``f`` its frequency in all posts and ``A`` the
