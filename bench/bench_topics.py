@@ -42,6 +42,7 @@ from socialpulse.spark import build_spark
 from socialpulse.topics.base import TOPIC_ID, TopicModel
 from socialpulse.topics.registry import create_topic_trainer
 from socialpulse.topics.tokens import topic_tokens
+from socialpulse.topics.vectors import with_vectors
 
 SHARED = Path(
     os.environ.get("SOCIALPULSE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")
@@ -138,6 +139,49 @@ def evaluate(spark: Any, family: str, rows: list[tuple[str, str]]) -> dict[str, 
     }
 
 
+VARIANTS: dict[str, dict[str, Any]] = {
+    "centred kmeans (default)": {},
+    "uncentred kmeans (before)": {"embedding_center": False},
+    "centred bisecting": {"embedding_clustering": "bisecting"},
+}
+"""Embedding variants compared by what needs no airline label: the planted topics' NMI and
+the held-out silhouette (comparable between clusterings of one space only)."""
+
+
+def variants(spark: Any, rows: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """Each of :data:`VARIANTS` fitted on the same vectors (encoded once, timed) and scored."""
+    posts = with_vectors(
+        spark.createDataFrame(
+            [(str(i), t, g) for i, (t, g) in enumerate(rows)],
+            f"{Col.POST_ID} string, {Col.TEXT} string, gold string",
+        )
+    ).cache()
+    started = time.perf_counter()
+    posts.count()
+    encode_s = time.perf_counter() - started
+    print(json.dumps({"encoded": len(rows), "encode_s": encode_s}), flush=True)
+    out = {}
+    for name, update in VARIANTS.items():
+        settings = TopicsSettings(model="embedding").model_copy(update=update)
+        started = time.perf_counter()
+        model: Any = create_topic_trainer(settings).fit(posts.drop("gold"))
+        fit_s = time.perf_counter() - started
+        assigned = model.assign(posts).select(TOPIC_ID, "gold").collect()
+        given = [(r[TOPIC_ID], r["gold"]) for r in assigned if r[TOPIC_ID] is not None]
+        words = [d.words for d in model.describe(top_words=10)]
+        out[name] = {
+            "k": model.num_topics,
+            "silhouettes": {c["topics"]: c["silhouette"] for c in model.meta["validation"]},
+            "nmi": nmi([t for t, _ in given], [g for _, g in given]),
+            "npmi": npmi(words, [t for t, _ in rows]),
+            "fit_s": fit_s,
+            "encode_s": encode_s,
+        }
+        print(json.dumps({"variant": name, "posts": len(rows), **out[name]}), flush=True)
+    posts.unpersist()
+    return out
+
+
 def train_time(spark: Any, family: str, rows: list[tuple[str, str]]) -> float:
     """Seconds of ``topics train``'s fit (default settings) on ``rows``' texts."""
     posts = spark.createDataFrame(
@@ -153,19 +197,38 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", default="lda,embedding")
     parser.add_argument("--scale", type=int, default=100_000, help="posts of the train-time run")
+    parser.add_argument(
+        "--train-families", default=None, help="families of the train-time run (default: all)"
+    )
+    parser.add_argument(
+        "--variants", action="store_true", help="also compare the embedding variants"
+    )
+    parser.add_argument(
+        "--skip-quality", action="store_true", help="only the train-time run (--scale)"
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     families = args.families.split(",")
     spark = build_spark(Settings(spark_master="local[2]", spark_shuffle_partitions=4), "bench")
-    data = {"airline": airline_posts(), "planted": planted_posts(3_000, seed=23)}
+    data = {}
+    if not args.skip_quality:
+        data = {"airline": airline_posts(), "planted": planted_posts(3_000, seed=23)}
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for name, rows in data.items():
         for family in families:
             res = evaluate(spark, family, rows)
             results.setdefault(name, {})[family] = res
-            print(json.dumps({"data": name, "family": family, "posts": len(rows), **res}))
+            print(
+                json.dumps({"data": name, "family": family, "posts": len(rows), **res}), flush=True
+            )
+    compared = {}
+    if args.variants:
+        for name, rows in data.items():
+            compared[name] = variants(spark, rows)
+            print(json.dumps({"data": name, "variants": compared[name]}))
+    train_families = args.train_families.split(",") if args.train_families else families
     scale_rows = planted_posts(args.scale, seed=29) if args.scale else []
-    train_s = {f: train_time(spark, f, scale_rows) for f in families} if scale_rows else {}
+    train_s = {f: train_time(spark, f, scale_rows) for f in train_families} if scale_rows else {}
     print(json.dumps({"train_posts": len(scale_rows), "train_s": train_s}))
     lines = [
         "| data | posts | gold topics | model | k (validated) | NMI | posts with a topic "
@@ -179,6 +242,21 @@ def main() -> int:
                 f"| {name} | {len(data[name]):,} | {gold} | {family} | {r['k']} | {r['nmi']:.3f} "
                 f"| {r['coverage']:.1%} | {r['npmi']:.3f} | {r['fit_s']:.0f} |"
             )
+    if compared:
+        lines += [
+            "",
+            "Embedding variants (same vectors; chosen by planted NMI and held-out silhouette):",
+            "",
+            "| data | variant | k | held-out silhouette per k | NMI | NPMI | encode s | fit s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, by_variant in compared.items():
+            for variant, r in by_variant.items():
+                sil = ", ".join(f"{k}: {v:.4f}" for k, v in r["silhouettes"].items())
+                lines.append(
+                    f"| {name} | {variant} | {r['k']} | {sil} | {r['nmi']:.3f} "
+                    f"| {r['npmi']:.3f} | {r['encode_s']:.0f} | {r['fit_s']:.0f} |"
+                )
     if train_s:
         lines.append("")
         lines.append(

@@ -227,6 +227,9 @@ ADDED_NAMES = [
     "ingest_lander_metrics_port",
     "ingest_lander_metrics_host",
     "ingest_lander_lag_interval_s",
+    # Issue 16: the embedding family's fit sample and centring.
+    "topics_embedding_sample",
+    "topics_embedding_center",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

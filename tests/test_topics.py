@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -24,6 +25,10 @@ from socialpulse.domain.columns import Col
 from socialpulse.domain.protocols import Embeds, SentimentBackend
 from socialpulse.generator.config import GeneratorConfig
 from socialpulse.generator.engine import generate
+from socialpulse.sentiment.minilm import TOPIC_LAYER, build_minilm, unit_rows
+from socialpulse.sentiment.minilm_torch import MiniLMEncoder
+from socialpulse.sentiment.minilm_weights import encoder_dir
+from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.topics.base import (
     TOPIC_ID,
     TOPIC_MODEL_VERSION,
@@ -32,6 +37,7 @@ from socialpulse.topics.base import (
     TopicModel,
     VectorTopicModel,
 )
+from socialpulse.topics.embedding import seeded_sample
 from socialpulse.topics.registry import (
     TOPIC_MODELS,
     create_topic_trainer,
@@ -208,6 +214,62 @@ def test_the_backend_gives_sentiment_and_vectors_from_one_pass() -> None:
     assert vectors.shape == (3, 384)
     assert vectors == pytest.approx(backend.embed(texts), abs=1e-5)
     assert [float(v @ v) for v in vectors] == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
+
+
+def test_the_topic_vector_is_the_last_layer_and_sentiment_is_unchanged() -> None:
+    # fp32 torch: the vector must equal the mean-pooled layer 6 of a plain 6-layer pass.
+    backend = build_minilm(runtime="torch")
+    head_layers = backend._featurizer.encoder.layers
+    assert max(head_layers) < TOPIC_LAYER
+    texts = ["my bag is lost again @united http://t.co/x", "", "2 hours on the tarmac, no info"]
+    plain = backend.predict(texts)
+    # Plain sentiment stays cut at the head's deepest layer: no deeper encoder was built.
+    assert backend._vector_encoder is None
+    results, vectors = backend.predict_with_vectors(texts)
+    assert results == plain
+    assert backend.vector_encoder().layers == (*head_layers, TOPIC_LAYER)
+    assert backend.vector_version == f"minilm-l{TOPIC_LAYER}-torch"
+    layer6 = MiniLMEncoder(encoder_dir(), layers=(TOPIC_LAYER,)).encode(
+        [normalize_tweet(t) for t in texts]
+    )
+    assert vectors == pytest.approx(unit_rows(layer6), abs=1e-5)
+    # Not the head's deepest layer (what the vector was before).
+    layer4 = MiniLMEncoder(encoder_dir(), layers=(max(head_layers),)).encode(
+        [normalize_tweet(t) for t in texts]
+    )
+    assert float(np.abs(vectors - unit_rows(layer4)).max()) > 0.05
+
+
+def test_a_seeded_sample_is_about_its_size_and_repeatable(spark: SparkSession) -> None:
+    posts = spark.range(5_000).withColumn(Col.TEXT, F.col("id").cast("string"))
+    sample, seen = seeded_sample(posts, 1_000, seed=3)
+    ids = sorted(r["id"] for r in sample.collect())
+    assert seen == 5_000
+    assert 800 <= len(ids) <= 1_200
+    assert ids == sorted(r["id"] for r in seeded_sample(posts, 1_000, seed=3)[0].collect())
+    whole, seen = seeded_sample(posts, 5_000, seed=3)
+    assert (whole.count(), seen) == (5_000, 5_000)
+
+
+def test_embedding_clusters_a_sample_of_the_posts_of_the_set_size(
+    fitted: tuple[TopicModel, DataFrame],
+) -> None:
+    model, posts = fitted
+    if not isinstance(model, VectorTopicModel):
+        pytest.skip("this family fits on every post")
+    total = posts.count()
+    settings = SETTINGS["embedding"].model_copy(
+        update={"embedding_sample": 600, "embedding_topics": [6]}
+    )
+    small: Any = create_topic_trainer(settings).fit(posts.drop("planted"))
+    meta = small.meta
+    assert meta["posts_seen"] == total
+    # Bernoulli sample of about 600, less the posts without a topic word.
+    assert 400 <= meta["trained_on"] <= 700 < total
+    assert [c["topics"] for c in meta["validation"]] == [6]
+    # The centre the clusters were fitted around is kept and applied at assignment.
+    assert len(meta["center"]) == 384
+    assert small.assign(posts).where(F.col(TOPIC_ID).isNotNull()).count() == total - 1
 
 
 def test_tokens_drop_mentions_urls_and_stop_words_and_keep_hashtag_words() -> None:

@@ -279,7 +279,11 @@ class TopicsSettings(_Section):
 
     env_prefix: ClassVar[str] = "topics_"
 
-    model: TopicModelName = Field("lda", description="Topic model family (topics/registry.py).")
+    model: TopicModelName = Field(
+        "embedding",
+        description="Topic model family (topics/registry.py); embedding won the validation"
+        " (docs/TOPICS.md).",
+    )
     lda_topics: list[int] = Field(
         [8, 12, 16, 24], min_length=1, description="Numbers of topics LDA validates."
     )
@@ -294,6 +298,17 @@ class TopicsSettings(_Section):
         "kmeans", description="MLlib clustering of the vectors (kmeans, bisecting)."
     )
     embedding_max_iter: int = Field(20, ge=1, description="Clustering iterations per fit.")
+    embedding_sample: int = Field(
+        20_000,
+        ge=100,
+        description="Posts `embedding` fits on: a seeded sample of the training posts (all of"
+        " them when fewer); the validation split is carved from it. Bounds train time.",
+    )
+    embedding_center: bool = Field(
+        True,
+        description="Subtract the training posts' mean vector before clustering (and at"
+        " assignment): sentence vectors share one common direction that compresses cosines.",
+    )
     vocab_size: int = Field(5_000, ge=10, description="Largest vocabulary a model keeps.")
     min_df: float = Field(3.0, gt=0, description="Posts a word must occur in to be kept.")
     validation_fraction: float = Field(

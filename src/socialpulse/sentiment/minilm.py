@@ -6,17 +6,19 @@ in ``minilm_head``, tokenisation in ``minilm_tokens``, the encoders in ``minilm_
 ``onnx_encoder``. This module puts them together and holds the registry's builders.
 
 Speed: texts are normalised, sorted by length (little padding), truncated to ``max_length``
-word pieces and run in batches; the encoder is cut after the deepest layer the head reads, and
-it can be int8-quantised.
+word pieces and run in batches; the encoder is cut after the deepest layer the head reads
+(topic vectors, when asked for, come from a second encoder that runs on to the last layer in
+the same single pass), and it can be int8-quantised.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,8 +32,21 @@ if TYPE_CHECKING:
     from socialpulse.config import SentimentSettings
 
 
+TOPIC_LAYER = 6
+"""The encoder layer whose mean-pooled states are the topic vector: the last one, i.e.
+all-MiniLM-L6-v2's own sentence embedding. Measured (docs/TOPICS.md): only this layer carries
+topic information; the head's layers 2-4 cluster barely above chance. It is also the base
+model's output, which the head's training never touches."""
+
+
 class MiniLMBackend:
-    """all-MiniLM-L6-v2 features + the project's trained head; ``score`` = P(pos) - P(neg)."""
+    """all-MiniLM-L6-v2 features + the project's trained head; ``score`` = P(pos) - P(neg).
+
+    Two encoders, one pass each: ``featurizer``'s is cut after the head's deepest layer
+    (:meth:`predict` pays for nothing else); ``vector_encoder`` (built on first use) runs on to
+    :data:`TOPIC_LAYER` and returns the head's layers *and* that one from the same forward
+    pass, for :meth:`predict_with_vectors` and :meth:`embed`.
+    """
 
     name = "minilm"
 
@@ -41,15 +56,18 @@ class MiniLMBackend:
         head: Head,
         batch_size: int = 128,
         runtime: str | None = None,
+        vector_encoder: Callable[[], Encoder] | None = None,
     ) -> None:
         self._featurizer = featurizer
         self._head = head
         self._batch_size = batch_size
+        self._build_vector_encoder = vector_encoder
+        self._vector_encoder: Encoder | None = None
         self.version = head.version
         self.batch_invariant = True
-        # The space of embed()'s vectors: the encoder's depth and runtime, not the head, so
-        # a retrained head keeps every stored topic vector comparable.
-        self.vector_version = f"minilm-l{max(head.layers)}-{runtime or head.runtime}"
+        # The space of embed()'s vectors: the layer and the runtime, not the head, so a
+        # retrained head keeps every stored topic vector comparable.
+        self.vector_version = f"minilm-l{TOPIC_LAYER}-{runtime or head.runtime}"
 
     def normalise(self, text: str) -> str:
         """What the model sees; the result cache keys on it (see sentiment.cache)."""
@@ -57,45 +75,73 @@ class MiniLMBackend:
 
     def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
         """One result per text, in input order; empty texts included."""
-        return self.predict_with_vectors(texts)[0]
+        if not texts:
+            return []
+        normalised = [normalize_tweet(t) for t in texts]
+        return self._results(
+            self._featurizer.features(normalised, batch_size=self._batch_size), normalised
+        )
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         """General-purpose sentence vectors ``(len(texts), 384)``, rows unit length."""
-        normalised = [normalize_tweet(t) for t in texts]
-        return topic_vectors(self._featurizer.encoder.encode(normalised, self._batch_size))
+        return self.predict_with_vectors(texts, sentiment=False)[1]
 
     def predict_with_vectors(
-        self, texts: Sequence[str]
+        self, texts: Sequence[str], sentiment: bool = True
     ) -> tuple[list[SentimentResult], FloatArray]:
-        """:meth:`predict` and :meth:`embed` from one encoder pass over ``texts``."""
+        """:meth:`predict` and :meth:`embed` from one encoder pass over ``texts``.
+
+        The head reads the same layers of the same forward pass as in :meth:`predict`, so the
+        results are the same; ``sentiment=False`` skips the head (results empty).
+        """
         if not texts:
             return [], np.zeros((0, HIDDEN), dtype=np.float32)
         normalised = [normalize_tweet(t) for t in texts]
-        features = self._featurizer.features(normalised, batch_size=self._batch_size)
+        encoder = self.vector_encoder()
+        emb = encoder.encode(normalised, batch_size=self._batch_size)
+        at = encoder.layers.index(TOPIC_LAYER)
+        vectors = unit_rows(emb[:, at * HIDDEN : (at + 1) * HIDDEN])
+        if not sentiment:
+            return [], vectors
+        head_columns = [encoder.layers.index(i) for i in self._head.layers]
+        head_emb = np.concatenate([emb[:, i * HIDDEN : (i + 1) * HIDDEN] for i in head_columns], 1)
+        features = self._featurizer.with_vader(head_emb, normalised)
+        return self._results(features, normalised), vectors
+
+    def vector_encoder(self) -> Encoder:
+        """The encoder to :data:`TOPIC_LAYER` (the head's layers first), built once."""
+        if self._vector_encoder is None:
+            if TOPIC_LAYER in self._featurizer.encoder.layers:
+                self._vector_encoder = self._featurizer.encoder
+            elif self._build_vector_encoder is None:
+                raise ValueError(
+                    f"this backend has no encoder to layer {TOPIC_LAYER}: build it with "
+                    "build_minilm to get topic vectors"
+                )
+            else:
+                self._vector_encoder = self._build_vector_encoder()
+        return self._vector_encoder
+
+    def _results(self, features: FloatArray, normalised: Sequence[str]) -> list[SentimentResult]:
         probs = self._head.probabilities(features, normalised)
-        results = [
+        return [
             result_from_probabilities(
                 (float(p[0]), float(p[1]), float(p[2])), self.name, self.version
             )
             for p in probs
         ]
-        return results, topic_vectors(features)
 
 
-def topic_vectors(features: FloatArray) -> FloatArray:
-    """The general-purpose part of the head's features: the deepest pooled encoder layer.
+def vector_layers(head_layers: Sequence[int]) -> tuple[int, ...]:
+    """The layers of the vector pass: the head's, then :data:`TOPIC_LAYER` unless it is one."""
+    layers = tuple(int(i) for i in head_layers)
+    return layers if TOPIC_LAYER in layers else (*layers, TOPIC_LAYER)
 
-    The encoder is frozen (the head is trained on top of it), and the features are the pooled
-    layers the head reads in order, then VADER's scores; the deepest layer's 384 columns are
-    the most semantic of what the one pass computes (docs/TOPICS.md). Unit length, so dot
-    products are cosines.
-    """
-    layers = features.shape[1] // HIDDEN  # VADER's 4 columns are not a whole layer
-    deepest = features[:, (layers - 1) * HIDDEN : layers * HIDDEN]
-    norm = np.linalg.norm(deepest, axis=1, keepdims=True)
-    out: FloatArray = np.divide(deepest, norm, out=np.zeros_like(deepest), where=norm > 0).astype(
-        np.float32
-    )
+
+def unit_rows(x: FloatArray) -> FloatArray:
+    """``x`` with every nonzero row scaled to unit length (dot products are then cosines)."""
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    out: FloatArray = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0).astype(np.float32)
     return out
 
 
@@ -150,14 +196,18 @@ def build_minilm(
     head = Head.load(head_path)
     trained_on = head.runtime
     chosen = runtime or trained_on
-    encoder = build_encoder(
-        chosen,
-        head.layers,
-        max_length=head.max_length,
-        threads=threads,
-        onnx_cache=onnx_cache or default_onnx_dir(),
+    options: dict[str, Any] = {
+        "max_length": head.max_length,
+        "threads": threads,
+        "onnx_cache": onnx_cache or default_onnx_dir(),
+    }
+    encoder = build_encoder(chosen, head.layers, **options)
+    backend = MiniLMBackend(
+        Featurizer(encoder, head.use_vader),
+        head,
+        runtime=chosen,
+        vector_encoder=partial(build_encoder, chosen, vector_layers(head.layers), **options),
     )
-    backend = MiniLMBackend(Featurizer(encoder, head.use_vader), head, runtime=chosen)
     backend.name = name
     # Dynamic int8 quantisation scales activations per batch: a score may move slightly
     # (~0.01) with the batch a text runs in (the contract suite checks the bound).
@@ -199,8 +249,9 @@ class MiniLMBuilder:
             name=self.name,
         )
 
-    def prepare(self, settings: SentimentSettings) -> None:
-        """Export the ONNX encoder this variant needs, if any, before workers start.
+    def prepare(self, settings: SentimentSettings, vectors: bool = False) -> None:
+        """Export the ONNX encoder this variant needs, if any, before workers start; with
+        ``vectors`` also the one to :data:`TOPIC_LAYER` (``predict_with_vectors``).
 
         Called on the driver, so Spark's Python workers find the files instead of each
         exporting them at once.
@@ -211,7 +262,9 @@ class MiniLMBuilder:
             from socialpulse.sentiment.onnx_encoder import ensure_exported
 
             flavour = "int8" if chosen == "onnx-int8" else "fp32"
-            ensure_exported(encoder_dir(), head.layers, onnx_cache_dir(settings), flavour)
+            wanted = [head.layers, *([vector_layers(head.layers)] if vectors else [])]
+            for layers in wanted:
+                ensure_exported(encoder_dir(), layers, onnx_cache_dir(settings), flavour)
 
 
 # Named in sentiment.registry; builders hold two strings, no model.

@@ -167,7 +167,11 @@ class Featurizer:
 
     def features(self, normalised: Sequence[str], batch_size: int = 128) -> FloatArray:
         """Feature matrix for texts already passed through :func:`normalize_tweet`."""
-        emb = self.encoder.encode(normalised, batch_size=batch_size)
+        return self.with_vader(self.encoder.encode(normalised, batch_size=batch_size), normalised)
+
+    def with_vader(self, emb: FloatArray, normalised: Sequence[str]) -> FloatArray:
+        """``emb`` (the head's encoder layers, from any encoder pass) plus VADER's scores when
+        the head reads them."""
         if self._vader is None:
             return emb
         return np.concatenate([emb, vader_features(normalised, self._vader)], axis=1)

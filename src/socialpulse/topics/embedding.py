@@ -2,9 +2,10 @@
 
 Vectors are the default sentiment backend's (``topics.vectors``: read from
 :data:`~socialpulse.topics.base.TOPIC_VECTOR` when the posts carry it, else encoded in Arrow
-batches). MLlib ``KMeans`` (or ``BisectingKMeans``) with cosine distance clusters them; the
-number of clusters is the one with the best cosine silhouette of held-out posts (a validation
-split carved from the training posts: no gold labels needed, and a k that only fits the
+batches) of a seeded sample of the training posts (``embedding_sample``), centred on the
+sample's mean vector. MLlib ``KMeans`` (or ``BisectingKMeans``) with cosine distance clusters
+them; the number of clusters is the one with the best cosine silhouette of held-out posts (a
+validation split carved from the sample: no gold labels needed, and a k that only fits the
 training posts scores worse on posts it did not see). Each topic's words are its c-TF-IDF top
 words (BERTopic's idea) over the same tweet tokens as ``lda``: a word's frequency in the
 topic's posts, times ``log(1 + A / f)`` with ``f`` its frequency in all posts and ``A`` the
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pyspark.ml.clustering import BisectingKMeans, BisectingKMeansModel, KMeans, KMeansModel
 from pyspark.ml.evaluation import ClusteringEvaluator
+from pyspark.ml.feature import StandardScaler
 from pyspark.ml.functions import array_to_vector
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,6 +32,7 @@ from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
 from socialpulse.config import TopicsSettings
 from socialpulse.domain.columns import Col
+from socialpulse.sentiment.minilm import unit_rows
 from socialpulse.sentiment.minilm_weights import FloatArray
 from socialpulse.topics.base import (
     TOPIC_ID,
@@ -44,6 +47,7 @@ from socialpulse.topics.tokens import TOKENS_VERSION, topic_tokens
 from socialpulse.topics.vectors import embedder, texts_of, vectors_of, with_vectors
 
 FAMILY = "embedding"
+_RAW = "_topic_raw"
 _FEATURES = "_topic_features"
 _CLUSTER = "_topic_cluster"
 TEMPERATURE = 0.05
@@ -72,19 +76,36 @@ class EmbeddingTrainer:
     validation: list[Candidate] = field(default_factory=list)
 
     def fit(self, posts: DataFrame) -> EmbeddingTopicModel:
-        """A model of ``posts`` (``Col.TEXT``, and :data:`TOPIC_VECTOR` when present)."""
+        """A model of ``posts`` (``Col.TEXT``, and :data:`TOPIC_VECTOR` when present).
+
+        Only a seeded sample of ``embedding_sample`` posts is encoded and clustered (k is
+        chosen on a validation split of that sample): the centroids of 20,000 tweets are
+        those of 100,000 to within noise, and the cost no longer grows with the lake.
+        """
         s = self.settings
         keep = [Col.TEXT, *([TOPIC_VECTOR] if TOPIC_VECTOR in posts.columns else [])]
-        docs = (
-            with_tokens(with_vectors(posts.select(*keep)))
+        sample, seen = seeded_sample(posts.select(*keep), s.embedding_sample, s.seed)
+        # Cached once materialised: every post of the sample is encoded exactly once, and
+        # the candidates, the evaluator and c-TF-IDF all read the cached vectors.
+        raw = (
+            with_tokens(with_vectors(sample))
             .where(F.size(TOKENS_COLUMN) > 0)
-            .select(TOKENS_COLUMN, array_to_vector(F.col(TOPIC_VECTOR)).alias(_FEATURES))
-            .cache()
+            .select(TOKENS_COLUMN, array_to_vector(F.col(TOPIC_VECTOR)).alias(_RAW))
         )
+        docs = raw.cache()
         try:
-            if docs.isEmpty():
+            if docs.count() == 0:
                 raise ValueError("no post has a topic-bearing word: nothing to fit topics on")
-            train, valid = docs.randomSplit(
+            center = np.zeros(0, dtype=np.float32)
+            if s.embedding_center:
+                scaler = StandardScaler(
+                    inputCol=_RAW, outputCol=_FEATURES, withMean=True, withStd=False
+                ).fit(docs)
+                center = np.asarray(scaler.mean.toArray(), dtype=np.float32)
+                feats = scaler.transform(docs).select(TOKENS_COLUMN, _FEATURES)
+            else:
+                feats = docs.withColumnRenamed(_RAW, _FEATURES)
+            train, valid = feats.randomSplit(
                 [1.0 - s.validation_fraction, s.validation_fraction], seed=s.seed
             )
             evaluator = ClusteringEvaluator(
@@ -96,9 +117,9 @@ class EmbeddingTrainer:
                 score = float(evaluator.evaluate(fitted.transform(valid)))
                 self.validation.append(Candidate(topics, score))
             best = max(self.validation, key=lambda c: (c.silhouette, -c.topics))
-            clusters = self._clustering(best.topics).fit(docs)
+            clusters = self._clustering(best.topics).fit(feats)
             words, sizes = class_tfidf(
-                clusters.transform(docs), best.topics, s.min_df, s.vocab_size
+                clusters.transform(feats), best.topics, s.min_df, s.vocab_size
             )
             meta = {
                 "model": FAMILY,
@@ -106,7 +127,9 @@ class EmbeddingTrainer:
                 "clustering": s.embedding_clustering,
                 "tokens_version": TOKENS_VERSION,
                 "vector_version": embedder().vector_version,
+                "center": [float(x) for x in center],
                 "temperature": TEMPERATURE,
+                "posts_seen": seen,
                 "trained_on": int(sum(sizes)),
                 "sizes": sizes,
                 "words": words,
@@ -129,6 +152,14 @@ class EmbeddingTrainer:
         if s.embedding_clustering == "bisecting":
             return BisectingKMeans(**common)
         return KMeans(**common)
+
+
+def seeded_sample(posts: DataFrame, size: int, seed: int) -> tuple[DataFrame, int]:
+    """About ``size`` of ``posts`` (Bernoulli, seeded; all when fewer) and how many there were."""
+    total = posts.count()
+    if total <= size:
+        return posts, total
+    return posts.sample(withReplacement=False, fraction=size / total, seed=seed), total
 
 
 def class_tfidf(
@@ -180,6 +211,7 @@ class _Assigner:
     """Nearest centroid by cosine, weight the softmax share; run per Arrow batch."""
 
     centers: FloatArray
+    center: FloatArray
     temperature: float
     has_vectors: bool
 
@@ -190,7 +222,10 @@ class _Assigner:
             weight = np.zeros(len(texts), dtype=np.float64)
             if texts:
                 column = batch[TOPIC_VECTOR] if self.has_vectors else None
-                sims = vectors_of(column, texts) @ self.centers.T
+                vectors = vectors_of(column, texts)
+                if self.center.size:
+                    vectors = unit_rows(vectors - self.center)
+                sims = vectors @ self.centers.T
                 topic = sims.argmax(axis=1)
                 z = np.exp((sims - sims.max(axis=1, keepdims=True)) / self.temperature)
                 weight = 1.0 / z.sum(axis=1)  # the argmax's own term is exp(0) = 1
@@ -218,6 +253,8 @@ class EmbeddingTopicModel(MetaBacked):
             centers, norm, out=np.zeros_like(centers), where=norm > 0
         )
         self._meta = dict(meta)
+        # Models saved before centring existed have no "center": vectors are used as they are.
+        self._center = np.asarray(self._meta.get("center", []), dtype=np.float32)
         self._meta.setdefault("version", self._fingerprint())
 
     @property
@@ -236,7 +273,10 @@ class EmbeddingTopicModel(MetaBacked):
             ]
         )
         run = _Assigner(
-            self._centers, float(self._meta["temperature"]), TOPIC_VECTOR in posts.columns
+            self._centers,
+            self._center,
+            float(self._meta["temperature"]),
+            TOPIC_VECTOR in posts.columns,
         )
         return posts.mapInPandas(run, schema).withColumn(TOPIC_MODEL_VERSION, F.lit(self.version))
 
@@ -268,6 +308,7 @@ class EmbeddingTopicModel(MetaBacked):
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()
         digest.update(self._centers.round(5).tobytes())
+        digest.update(self._center.round(5).tobytes())
         digest.update(json.dumps(self._meta["words"]).encode())
         return f"{FAMILY}-k{self._meta['topics']}-{digest.hexdigest()[:10]}"
 

@@ -56,9 +56,19 @@ def _add_vectors(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield batch
 
 
+def prepare_vectors() -> None:
+    """Export :func:`embedder`'s vector encoder (ONNX runtimes) on the driver, so Spark's
+    Python workers find it instead of each exporting it at once."""
+    from socialpulse.config import SentimentSettings
+    from socialpulse.sentiment.minilm import MINILM
+
+    MINILM.prepare(SentimentSettings(), vectors=True)
+
+
 def with_vectors(posts: DataFrame) -> DataFrame:
     """``posts`` with :data:`TOPIC_VECTOR` (kept when already there, else encoded)."""
     if TOPIC_VECTOR in posts.columns:
         return posts
+    prepare_vectors()
     field = StructField(TOPIC_VECTOR, ArrayType(FloatType(), containsNull=False))
     return posts.mapInPandas(_add_vectors, StructType([*posts.schema.fields, field]))
