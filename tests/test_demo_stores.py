@@ -56,11 +56,15 @@ def test_demo_runs_on_the_store_the_url_names(
     # The demo's API answers (health, top hashtags, recommendations) were read over HTTP from
     # the same database: it prints them, and they come from the rows checked here.
     assert "Top hashtags (via GET /v1/hashtags/top)" in done.stdout
+    # Topics are on: trained before processing, read back over HTTP, and the summary says where.
+    assert "(via GET /v1/topics;" in done.stdout
+    assert "the dashboard's Topics page" in done.stdout
     store = create_store(url)
     try:
         assert store.count("posts") > 0
         assert store.count("hashtag_trends") > 0
         assert store.count("recommendations") > 0
+        assert store.count("topic_trends") > 0
         assert sum(store.label_distribution().values()) == store.count("posts")
         assert store.schema_revision().current == store.schema_revision().head
     finally:

@@ -1,14 +1,21 @@
 """``socialpulse demo``: the whole system end to end on the embedded default, then a summary.
 
-Generate → process (Spark, sentiment) → lake + SQLite → ALS recommendations and their
-evaluation → the REST API on loopback, queried for real over HTTP → a summary and where to look.
+Generate → train topics on the generated posts → process (Spark, sentiment, topics) → lake +
+SQLite → ALS recommendations and their evaluation → the REST API on loopback, queried for real
+over HTTP → a summary and where to look.
+
+Topics are trained *before* processing, on the same validated, deduplicated posts the batch job
+will store (``topics.jobs.train_from_posts``, what ``socialpulse topics train`` runs on the
+lake), so the one processing pass already stores every post's topic. The other order (process,
+``topics train``, then ``lake reprocess`` of each of the ~15 generated days) re-runs the whole
+pipeline per day for the same result.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -18,6 +25,9 @@ from rich.table import Table
 
 from socialpulse.cli.runtime import Runtime, stage_progress
 from socialpulse.config import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 # Piped output (CI logs, `make demo | tee`) gets a width the tables fit in.
 console = Console(width=None if Console().is_terminal else 120)
@@ -88,6 +98,10 @@ def demo(
 
         store = rt.store()
         spark = rt.spark("socialpulse-demo")
+        on_stage(f"training {settings.topics.model} topics on the generated posts")
+        topics_started = time.perf_counter()
+        topics_version = _train_topics(spark, landing, settings)
+        topics_seconds = time.perf_counter() - topics_started
         report = run_batch(
             spark,
             str(landing),
@@ -128,9 +142,24 @@ def demo(
     ):
         answers = _query_api(http, list(train.sample)[:3])
     rt.close()
+    answers["topics_trained"] = (topics_version, topics_seconds)
     _print_summary(report.as_dict(), evaluation, answers, settings, time.perf_counter() - started)
     if not report.reconciles:
         raise typer.Exit(code=1)
+
+
+def _train_topics(spark: SparkSession, landing: Path, settings: Settings) -> str:
+    """Fit ``settings.topics.model`` on the landing's valid, distinct posts and make it the
+    current model (``data_dir/models/topics``); returns its version."""
+    from socialpulse.domain.columns import POSTS_DIR
+    from socialpulse.processing import transforms as T
+    from socialpulse.processing.batch_job import read_lines
+    from socialpulse.topics.jobs import MODELS_SUBDIR, train_from_posts
+
+    lines = read_lines(spark, str(landing / POSTS_DIR))
+    posts = T.dedupe_posts(T.valid_posts(T.validate_posts(lines)))
+    models = settings.storage.data_dir / MODELS_SUBDIR
+    return train_from_posts(posts, settings.topics, models).name
 
 
 def _safe_url(url: str) -> str:
@@ -152,12 +181,22 @@ def _query_api(http: httpx.Client, users: list[str]) -> dict[str, Any]:
     top = get("/v1/hashtags/top", limit=8)["items"]
     recs = {u: get(f"/v1/users/{u}/recommendations", limit=3)["items"] for u in users}
     trend = get(f"/v1/hashtags/{top[0]['hashtag']}/trend") if top else None
+    topics = get("/v1/topics", limit=8)
+    trending = get("/v1/topics/trending", limit=5)
     r = http.post(
         "/v1/analyze",
         json={"texts": ["I absolutely love this!", "Worst. Service. Ever.", "Meeting at 3pm."]},
     )
     r.raise_for_status()
-    return {"health": health, "top": top, "recs": recs, "trend": trend, "analyze": r.json()}
+    return {
+        "health": health,
+        "top": top,
+        "recs": recs,
+        "trend": trend,
+        "topics": topics,
+        "trending": trending,
+        "analyze": r.json(),
+    }
 
 
 def _print_summary(
@@ -193,6 +232,23 @@ def _print_summary(
             f"{h['mean_score']:+.3f}",
         )
 
+    version, trained_s = answers["topics_trained"]
+    trending = {t["topic_id"] for t in answers["trending"]["items"]}
+    topics = Table(title=f"Topics of {version} (via GET /v1/topics; trained in {trained_s:.0f} s)")
+    for col in ("id", "label", "posts", "neg", "neu", "pos", "mean score", "trending"):
+        topics.add_column(col, justify="left" if col in ("label", "trending") else "right")
+    for tp in answers["topics"]["items"]:
+        topics.add_row(
+            str(tp["topic_id"]),
+            tp["label"],
+            str(tp["n_posts"]),
+            str(tp["n_negative"]),
+            str(tp["n_neutral"]),
+            str(tp["n_positive"]),
+            f"{tp['mean_score']:+.3f}",
+            "yes" if tp["topic_id"] in trending else "",
+        )
+
     recs = Table(title="Recommendations (via GET /v1/users/{id}/recommendations)")
     for col in ("user", "rank", "post", "hashtags", "reason"):
         recs.add_column(col)
@@ -209,7 +265,7 @@ def _print_summary(
             name, f"{m.precision:.4f}", f"{m.recall:.4f}", f"{m.ndcg:.4f}", f"{m.coverage:.4f}"
         )
 
-    for table in (counts, labels, tags, recs, quality):
+    for table in (counts, labels, tags, topics, recs, quality):
         console.print(table)
     analyzed = ", ".join(f"{a['label']} ({a['score']:+.2f})" for a in answers["analyze"]["items"])
     console.print(f"POST /v1/analyze of three sample texts → {analyzed}")
@@ -225,9 +281,16 @@ def _print_summary(
                     f"  lake      {settings.storage.resolved_lake_uri}  (posts/, interactions/, "
                     "quarantine/ - Parquet)",
                     f"  input     {data / 'landing'}  (generated posts, interactions, truth/)",
+                    f"  topics    {data / 'models' / 'topics'}  (model {version}); API "
+                    "GET /v1/topics, /v1/topics/trending, /v1/topics/{id}, "
+                    "/v1/users/{id}/topics; the dashboard's Topics page",
                     "Explore further:",
                     f"  {env} .venv/bin/socialpulse serve   → http://127.0.0.1:8000/docs",
-                    "  .venv/bin/socialpulse dashboard → http://127.0.0.1:8501 (while serve runs)",
+                    "  .venv/bin/socialpulse dashboard → http://127.0.0.1:8501 (while serve runs;"
+                    " Topics: http://127.0.0.1:8501/topics)",
+                    f"  {env} .venv/bin/socialpulse topics show",
+                    f"  refit: {env} .venv/bin/socialpulse topics train, then "
+                    "lake reprocess --date D per day",
                     f"  {env} .venv/bin/socialpulse recommend evaluate",
                     "  .venv/bin/socialpulse --help",
                 ]

@@ -61,8 +61,9 @@ class WithFallback(Protocol):
 class Preparable(Protocol[SettingsT_contra]):
     """A backend builder with one-off driver-side work (an export) before workers build it."""
 
-    def prepare(self, settings: SettingsT_contra) -> None:
-        """Do the work for these settings (idempotent)."""
+    def prepare(self, settings: SettingsT_contra, vectors: bool = False) -> None:
+        """Do the work for these settings (idempotent); with ``vectors`` also what
+        ``predict_with_vectors`` runs (an ``Embeds`` backend's deeper encoder)."""
         ...
 
 

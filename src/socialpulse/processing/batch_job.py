@@ -23,8 +23,8 @@ from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
 from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
 from socialpulse.processing import validation as V
-from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
-from socialpulse.processing.topic_step import add_topics, load_topic_model, publish_topics
+from socialpulse.processing.sentiment_step import BackendSpec
+from socialpulse.processing.topic_step import load_topic_model, publish_topics, score_posts
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
@@ -228,9 +228,9 @@ def process_posts(
         new = new.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
 
     on_stage("enriching and classifying sentiment and topics")
-    scored = add_topics(
-        add_sentiment(T.enrich_posts(new), backend, batch_size=batch_size), topics
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    scored = score_posts(T.enrich_posts(new), backend, topics, batch_size).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
     labels, increments, schemas = _collect_increments(scored, windows_open_from, stream is not None)
     n_stored = 0
     for label, n, late in zip(labels["key"], labels[Col.N_POSTS], labels["late"], strict=True):

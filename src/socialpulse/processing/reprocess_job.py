@@ -22,8 +22,8 @@ from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import Col
 from socialpulse.processing import transforms as T
 from socialpulse.processing.batch_job import refresh_aggregates, store_quarantine
-from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
-from socialpulse.processing.topic_step import add_topics, load_topic_model, publish_topics
+from socialpulse.processing.sentiment_step import BackendSpec
+from socialpulse.processing.topic_step import load_topic_model, publish_topics, score_posts
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
@@ -99,9 +99,7 @@ def reprocess_day(
     topics = load_topic_model(spark, topics_model_dir)
     publish_topics(topics, store)
     unique = T.dedupe_posts(T.valid_posts(validated))
-    scored = add_topics(
-        add_sentiment(T.enrich_posts(unique), backend, batch_size=batch_size), topics
-    )
+    scored = score_posts(T.enrich_posts(unique), backend, topics, batch_size)
     scored = scored.filter(F.col(Col.DAY) == F.lit(day)).persist(StorageLevel.MEMORY_AND_DISK)
     report.posts = scored.count()
     report.duplicates = report.raw_records - report.quarantined - report.posts

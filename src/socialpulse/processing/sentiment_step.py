@@ -9,6 +9,13 @@ backend, which is English-only. Any other language goes to
 ``settings.sentiment.multilingual_backend`` when one is configured; otherwise the post is kept,
 marked ``unsupported_language`` with a neutral, zero-score placeholder, and never labelled as
 if it were English. ``sentiment_status`` says which of these happened to each post.
+
+One encoder pass (issue 16): asked for vectors of a ``vector_version`` (the loaded topic
+model's), the step also emits :data:`~socialpulse.topics.base.TOPIC_VECTOR` from the main
+backend's own pass (``Embeds.predict_with_vectors``) for the topic step to read, so no post is
+encoded twice. A post whose sentiment came from the result cache is only embedded; a post
+routed to another language's backend (or marked unsupported) gets the main backend's
+``embed`` of its text: the same vector the topic step would compute, once.
 """
 
 from __future__ import annotations
@@ -19,14 +26,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pyspark.sql import DataFrame
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, FloatType, StructField, StructType
 
 from socialpulse.domain.columns import Col
-from socialpulse.domain.protocols import SentimentBackend, WithFallback
+from socialpulse.domain.protocols import Embeds, SentimentBackend, WithFallback
 from socialpulse.domain.records import SentimentResult, SentimentStatus
 from socialpulse.domain.schemas import SENTIMENT_FIELDS
+from socialpulse.topics.base import TOPIC_VECTOR
 
 if TYPE_CHECKING:
     from socialpulse.config import SentimentSettings, Settings
@@ -137,26 +146,46 @@ def _status(backend: SentimentBackend, r: SentimentResult) -> str:
     return Status.OK
 
 
-def _rows(
-    texts: list[str], backend: SentimentBackend, batch_size: int
-) -> list[tuple[str, float, float, float, float, str, str, str]]:
-    rows = []
+Row = tuple[str, float, float, float, float, str, str, str]
+
+VECTOR_FIELD: Final = StructField(TOPIC_VECTOR, ArrayType(FloatType(), containsNull=False))
+"""The column :func:`add_sentiment` adds when asked for vectors (as ``topics.vectors``)."""
+
+
+def _predict(
+    texts: list[str], backend: SentimentBackend, batch_size: int, vectors: bool
+) -> tuple[list[SentimentResult], list[npt.NDArray[np.float32]]]:
+    results: list[SentimentResult] = []
+    out: list[npt.NDArray[np.float32]] = []
     for start in range(0, len(texts), batch_size):
-        for r in backend.predict(texts[start : start + batch_size]):
-            p = r.probabilities
-            rows.append(
-                (
-                    r.label.value,
-                    r.score,
-                    p.get("negative", 0.0),
-                    p.get("neutral", 0.0),
-                    p.get("positive", 0.0),
-                    r.model,
-                    r.model_version,
-                    _status(backend, r),
-                )
-            )
-    return rows
+        chunk = texts[start : start + batch_size]
+        if vectors and isinstance(backend, Embeds):
+            found, vecs = backend.predict_with_vectors(chunk)
+            out.extend(vecs)
+        else:
+            found = backend.predict(chunk)
+        results.extend(found)
+    return results, out
+
+
+def _rows(
+    texts: list[str], backend: SentimentBackend, batch_size: int, vectors: bool = False
+) -> tuple[list[Row], list[npt.NDArray[np.float32]]]:
+    results, vecs = _predict(texts, backend, batch_size, vectors)
+    rows = [
+        (
+            r.label.value,
+            r.score,
+            r.probabilities.get("negative", 0.0),
+            r.probabilities.get("neutral", 0.0),
+            r.probabilities.get("positive", 0.0),
+            r.model,
+            r.model_version,
+            _status(backend, r),
+        )
+        for r in results
+    ]
+    return rows, vecs
 
 
 def classify_frame(
@@ -165,12 +194,19 @@ def classify_frame(
     batch_size: int,
     langs: pd.Series | None = None,
     multilingual: Callable[[], SentimentBackend | None] = lambda: None,
+    vectors: bool = False,
 ) -> pd.DataFrame:
     """Sentiment columns for ``texts``: each distinct (text, route) is classified once.
 
     ``langs`` (aligned with ``texts``; ``None`` = all English) routes each post, see
-    :func:`is_english`; ``multilingual`` supplies the backend for the other languages.
+    :func:`is_english`; ``multilingual`` supplies the backend for the other languages. With
+    ``vectors`` (``backend`` must :class:`~socialpulse.domain.protocols.Embeds`) the frame also
+    has :data:`TOPIC_VECTOR`: English posts' from the sentiment pass itself, the others' from
+    ``backend.embed`` (their sentiment ran elsewhere); each distinct text is encoded once.
     """
+    embeds = backend if isinstance(backend, Embeds) else None
+    if vectors and embeds is None:
+        raise TypeError(f"backend {backend.name!r} cannot emit topic vectors")
     filled = texts.fillna("").astype(str).reset_index(drop=True)
     english = (
         np.ones(len(filled), dtype=bool)
@@ -179,24 +215,37 @@ def classify_frame(
     )
     names = [f.name for f in SENTIMENT_FIELDS]
     out = pd.DataFrame(index=range(len(filled)), columns=names)
+    found: list[npt.NDArray[np.float32] | None] = [None] * len(filled)
     other = multilingual() if not english.all() else None
     for mask, route in ((english, backend), (~english, other)):
         if not mask.any():
             continue
         positions = np.flatnonzero(mask)
+        codes, uniques = pd.factorize(filled.iloc[positions], sort=False)
+        if embeds is not None and vectors and route is not backend:
+            # Routed elsewhere for sentiment: the main encoder has not seen these texts.
+            embedded = embeds.embed(list(uniques))
+            for pos, code in zip(positions, codes, strict=True):
+                found[pos] = embedded[code]
         if route is None:
             rows = [_unsupported(langs.iloc[i] if langs is not None else None) for i in positions]
             out.iloc[positions] = pd.DataFrame.from_records(rows, columns=names).to_numpy()
             continue
-        codes, uniques = pd.factorize(filled.iloc[positions], sort=False)
-        table = pd.DataFrame.from_records(_rows(list(uniques), route, batch_size), columns=names)
+        table_rows, vecs = _rows(list(uniques), route, batch_size, vectors and route is backend)
+        table = pd.DataFrame.from_records(table_rows, columns=names)
         out.iloc[positions] = table.iloc[codes].to_numpy()
-    return out.astype(
+        if vecs:
+            for pos, code in zip(positions, codes, strict=True):
+                found[pos] = vecs[code]
+    typed = out.astype(
         {
             n: ("float64" if f.dataType.typeName() == "double" else "object")
             for n, f in zip(names, SENTIMENT_FIELDS, strict=True)
         }
     )
+    if vectors:
+        typed[TOPIC_VECTOR] = pd.Series(found, index=typed.index, dtype=object)
+    return typed
 
 
 def _unsupported(lang: object) -> tuple[str, float, float, float, float, str, str, str]:
@@ -222,23 +271,30 @@ def add_sentiment(
     batch_size: int = 256,
     backend_for: Callable[[BackendSpec], SentimentBackend] = _backend_for,
     lang_col: str = Col.LANG,
+    vector_version: str | None = None,
 ) -> DataFrame:
     """Append the sentiment columns to ``posts``, classifying ``text_col``.
 
     Posts are routed by ``lang_col`` when ``posts`` has it (see :func:`is_english`); without
-    it every post goes to the main backend.
+    it every post goes to the main backend. With ``vector_version`` (check it first with
+    :func:`why_no_vectors`) :data:`TOPIC_VECTOR` is appended too, from the same encoder pass.
     """
     from socialpulse.sentiment.base import prepare_backend
 
     # Runs on the driver: one-off exports happen here, not in every worker at once.
-    prepare_backend(spec.name, spec.sentiment)
+    prepare_backend(spec.name, spec.sentiment, vectors=vector_version is not None)
     if spec.sentiment.multilingual_backend:
         prepare_backend(spec.sentiment.multilingual_backend, spec.sentiment)
-    out_schema = StructType([*posts.schema.fields, *SENTIMENT_FIELDS])
+    extra = [VECTOR_FIELD] if vector_version is not None else []
+    out_schema = StructType([*posts.schema.fields, *SENTIMENT_FIELDS, *extra])
     has_lang = lang_col in posts.columns
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         backend = backend_for(spec)
+        if vector_version is not None:
+            reason = _vector_mismatch(backend, vector_version)
+            if reason:  # the driver checked the same spec: only a differing executor gets here
+                raise RuntimeError(f"topic vectors asked for, but {reason}")
         for pdf in batches:
             sent = classify_frame(
                 pdf[text_col],
@@ -246,7 +302,32 @@ def add_sentiment(
                 batch_size,
                 langs=pdf[lang_col].reset_index(drop=True) if has_lang else None,
                 multilingual=lambda: _multilingual_for(spec),
+                vectors=vector_version is not None,
             )
             yield pd.concat([pdf.reset_index(drop=True), sent], axis=1)
 
     return posts.mapInPandas(run, out_schema)
+
+
+def _vector_mismatch(backend: SentimentBackend, vector_version: str) -> str | None:
+    if not isinstance(backend, Embeds):
+        return f"sentiment backend {backend.name!r} has no sentence vectors"
+    if backend.vector_version != vector_version:
+        return (
+            f"sentiment backend {backend.name!r} embeds in {backend.vector_version!r}, "
+            f"the topic model needs {vector_version!r}"
+        )
+    return None
+
+
+def why_no_vectors(
+    spec: BackendSpec,
+    vector_version: str,
+    backend_for: Callable[[BackendSpec], SentimentBackend] = _backend_for,
+) -> str | None:
+    """None when ``spec``'s backend can emit topic vectors of ``vector_version`` from its
+    sentiment pass; otherwise why not (its vectors are of another space, or it has none).
+
+    Runs on the driver, which builds the backend once (per process, as a worker does) to ask.
+    """
+    return _vector_mismatch(backend_for(spec), vector_version)

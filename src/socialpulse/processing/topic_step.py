@@ -5,10 +5,12 @@ job on the driver; ``TopicModel.assign`` is a Spark transform, so nothing is bui
 Without a saved model the topic columns are still added, all null: one schema for the clean
 layer and the posts table whether topics are on or off.
 
-Seam for the one-encoder-pass contract (issue 16): an embedding-family model reads a
-precomputed ``topic_vector`` column (array<float>) when the posts have it. The sentiment step
-is where the MiniLM encoder runs, so that is where such a column would be added, before
-:func:`add_topics` runs; nothing here changes for it.
+One encoder pass (issue 16): :func:`score_posts` runs the sentiment step, then this one. When
+the model reads vectors (``topics.base.VectorTopicModel``) and the sentiment backend embeds in
+the model's space (``domain.protocols.Embeds``), the sentiment step emits ``topic_vector``
+from its own pass and the model reads it; otherwise (logged once, with the reason) the model
+encodes the texts itself. :func:`add_topics` drops the column: it never reaches the store or
+the lake.
 """
 
 from __future__ import annotations
@@ -22,17 +24,15 @@ from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import TOPIC_FIELDS
+from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment, why_no_vectors
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake_jobs import path_exists
-from socialpulse.topics.base import TOPIC_COLUMNS, TopicModel
+from socialpulse.topics.base import TOPIC_COLUMNS, TOPIC_VECTOR, TopicModel, VectorTopicModel
 
 _log = logging.getLogger(__name__)
 
 TOP_WORDS = 10
 """Words per topic kept in the ``topics`` table (the API's top words)."""
-
-TOPIC_VECTOR = "topic_vector"
-"""The precomputed sentence-vector column an embedding topic model reads when present."""
 
 # topics/base.py names the columns the models add; the domain names them for everyone else.
 assert TOPIC_COLUMNS == (Col.TOPIC_ID, Col.TOPIC_WEIGHT, Col.TOPIC_MODEL_VERSION)
@@ -60,13 +60,51 @@ def _typed(name: str) -> Column:
 
 def add_topics(posts: DataFrame, model: TopicModel | None) -> DataFrame:
     """``posts`` with ``topic_id``, ``topic_weight``, ``topic_model_version`` (typed as
-    ``domain.schemas.TOPIC_FIELDS``), all null when ``model`` is None."""
+    ``domain.schemas.TOPIC_FIELDS``), all null when ``model`` is None. A ``topic_vector``
+    column is read by the model (when it reads vectors) and is not in the result."""
     names = [f.name for f in TOPIC_FIELDS]
     base = posts.drop(*[c for c in names if c in posts.columns])
+    kept = [F.col(c) for c in base.columns if c != TOPIC_VECTOR]
     if model is None:
-        return base.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in TOPIC_FIELDS])
+        return base.select(
+            *kept, *[F.lit(None).cast(f.dataType).alias(f.name) for f in TOPIC_FIELDS]
+        )
     assigned = model.assign(base)
-    return assigned.select(*[F.col(c) for c in base.columns], *[_typed(n) for n in names])
+    return assigned.select(*kept, *[_typed(n) for n in names])
+
+
+# Reasons already logged in this process: the stream scores every micro-batch, and "the topic
+# model encodes the posts itself because ..." is worth one line, not one per batch.
+_LOGGED: set[str] = set()
+
+
+def vectors_for(model: TopicModel | None, spec: BackendSpec) -> str | None:
+    """The vector version the sentiment step should emit for ``model``, or None: the model
+    reads no vectors, or ``spec``'s backend cannot give them (logged once, with why)."""
+    if not isinstance(model, VectorTopicModel) or not model.wants_vectors:
+        return None
+    version = model.vector_version
+    reason = why_no_vectors(spec, version)
+    if reason is None:
+        return version
+    message = (
+        f"topic model {model.version}: {reason}, so it encodes the posts itself "
+        "(a second encoder pass)"
+    )
+    if message not in _LOGGED:
+        _LOGGED.add(message)
+        _log.warning(message)
+    return None
+
+
+def score_posts(
+    posts: DataFrame, spec: BackendSpec, model: TopicModel | None, batch_size: int = 256
+) -> DataFrame:
+    """Enriched ``posts`` with their sentiment and topic columns, one encoder pass where the
+    model reads vectors and the backend makes them (see :func:`vectors_for`)."""
+    version = vectors_for(model, spec)
+    scored = add_sentiment(posts, spec, batch_size=batch_size, vector_version=version)
+    return add_topics(scored, model)
 
 
 def topic_rows(model: TopicModel, now: datetime | None = None) -> pd.DataFrame:

@@ -46,14 +46,15 @@ def create_backend(name: str, settings: SentimentSettings | Settings) -> Sentime
     return wrapped
 
 
-def prepare_backend(name: str, settings: SentimentSettings) -> None:
-    """Do backend ``name``'s one-off driver-side work (an ONNX export), if it declares any.
+def prepare_backend(name: str, settings: SentimentSettings, vectors: bool = False) -> None:
+    """Do backend ``name``'s one-off driver-side work (an ONNX export), if it declares any;
+    with ``vectors`` also for its vector pass (topic vectors from the sentiment pass).
 
     Called before Spark workers start, so they find the files instead of each making them.
     """
     build = registry.builder(name)
     if isinstance(build, Preparable):
-        build.prepare(settings)
+        build.prepare(settings, vectors=vectors)
 
 
 def result_from_probabilities(

@@ -12,7 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from socialpulse.domain.protocols import Normalising, SentimentBackend
+import numpy as np
+import numpy.typing as npt
+
+from socialpulse.domain.protocols import Embeds, Normalising, SentimentBackend
 from socialpulse.domain.records import LABELS, SentimentLabel, SentimentResult
 from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.sqlite_wal import open_wal
@@ -148,6 +151,58 @@ class CachedBackend:
         return [found[k] for k in keys]
 
 
+class CachedEmbeddingBackend(CachedBackend):
+    """A :class:`CachedBackend` around a backend that also :class:`Embeds`.
+
+    A cached result has no vector (vectors are not stored: 384 floats a post, and a cache hit
+    is exactly the post the encoder never needs to see for sentiment), so
+    :meth:`predict_with_vectors` runs ``inner.predict_with_vectors`` on the misses and only
+    ``inner.embed`` on the hits: every distinct key text is encoded once either way.
+    """
+
+    inner: Embeds  # type: ignore[assignment]  # also a SentimentBackend (checked on build)
+
+    def __init__(
+        self,
+        inner: SentimentBackend,
+        cache: SentimentCache,
+        normalise: Callable[[str], str] | None = None,
+    ) -> None:
+        if not isinstance(inner, Embeds):
+            raise TypeError(f"backend {inner.name!r} does not embed")
+        super().__init__(inner, cache, normalise)
+        self.vector_version = inner.vector_version
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """The inner backend's vectors (never cached)."""
+        return self.inner.embed(texts)
+
+    def predict_with_vectors(
+        self, texts: Sequence[str]
+    ) -> tuple[list[SentimentResult], npt.NDArray[np.float32]]:
+        """Results (cached or fresh) and vectors, each distinct key text encoded once."""
+        keys = [text_key(t or "", self._normalise) for t in texts]
+        found = self.cache.get_many(keys, self.name, self.version)
+        todo: dict[str, str] = {}
+        hit: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            (hit if key in found else todo).setdefault(key, text or "")
+        vectors: dict[str, npt.NDArray[np.float32]] = {}
+        if todo:
+            fresh, fresh_vectors = self.inner.predict_with_vectors(list(todo.values()))
+            new = list(zip(todo.keys(), fresh, strict=True))
+            self.cache.put_many(new)
+            found.update(new)
+            vectors.update(zip(todo.keys(), fresh_vectors, strict=True))
+        if hit:
+            vectors.update(zip(hit.keys(), self.inner.embed(list(hit.values())), strict=True))
+        self.misses += len(todo)
+        self.hits += len(texts) - len(todo)
+        if not keys:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [found[k] for k in keys], np.stack([vectors[k] for k in keys])
+
+
 def _identity(text: str) -> str:
     return text
 
@@ -172,4 +227,6 @@ def with_cache_at(
     """:func:`with_cache` with the cache file already resolved (what Spark tasks carry)."""
     if not sentiment.cache or backend.version in UNVERSIONED:
         return backend
+    if isinstance(backend, Embeds):
+        return CachedEmbeddingBackend(backend, SentimentCache(path))
     return CachedBackend(backend, SentimentCache(path))
