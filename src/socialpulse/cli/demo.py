@@ -281,9 +281,12 @@ def _print_summary(
                     f"  lake      {settings.storage.resolved_lake_uri}  (posts/, interactions/, "
                     "quarantine/ - Parquet)",
                     f"  input     {data / 'landing'}  (generated posts, interactions, truth/)",
-                    f"  topics    {data / 'models' / 'topics'}  (model {version}); API "
-                    "GET /v1/topics, /v1/topics/trending, /v1/topics/{id}, "
-                    "/v1/users/{id}/topics; the dashboard's Topics page",
+                    # One short line each: rich wraps a long line inside the panel, and
+                    # scripts (and the demo test) look for these phrases whole.
+                    f"  topics    {data / 'models' / 'topics'}  (model {version})",
+                    "            GET /v1/topics, /v1/topics/trending, /v1/topics/{id}",
+                    "            GET /v1/users/{id}/topics",
+                    "            the dashboard's Topics page (/topics)",
                     "Explore further:",
                     f"  {env} .venv/bin/socialpulse serve   → http://127.0.0.1:8000/docs",
                     "  .venv/bin/socialpulse dashboard → http://127.0.0.1:8501 (while serve runs;"
