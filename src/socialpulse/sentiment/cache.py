@@ -133,21 +133,35 @@ class CachedBackend:
         self.hits = 0
         self.misses = 0
 
-    def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
-        """One result per text, in order; only texts never seen by this model version are run."""
+    def _look_up(
+        self, texts: Sequence[str]
+    ) -> tuple[list[str], dict[str, SentimentResult], dict[str, str], dict[str, str]]:
+        """Each text's key, the cached results, and the distinct key texts missed and hit."""
         keys = [text_key(t or "", self._normalise) for t in texts]
         found = self.cache.get_many(keys, self.name, self.version)
         todo: dict[str, str] = {}
+        hit: dict[str, str] = {}
         for key, text in zip(keys, texts, strict=True):
-            if key not in found and key not in todo:
-                todo[key] = text or ""
-        if todo:
-            fresh = self.inner.predict(list(todo.values()))
-            new = list(zip(todo.keys(), fresh, strict=True))
-            self.cache.put_many(new)
-            found.update(new)
+            (hit if key in found else todo).setdefault(key, text or "")
         self.misses += len(todo)
         self.hits += len(texts) - len(todo)
+        return keys, found, todo, hit
+
+    def _keep(
+        self,
+        found: dict[str, SentimentResult],
+        todo: dict[str, str],
+        fresh: list[SentimentResult],
+    ) -> None:
+        new = list(zip(todo.keys(), fresh, strict=True))
+        self.cache.put_many(new)
+        found.update(new)
+
+    def predict(self, texts: Sequence[str]) -> list[SentimentResult]:
+        """One result per text, in order; only texts never seen by this model version are run."""
+        keys, found, todo, _hit = self._look_up(texts)
+        if todo:
+            self._keep(found, todo, self.inner.predict(list(todo.values())))
         return [found[k] for k in keys]
 
 
@@ -181,23 +195,14 @@ class CachedEmbeddingBackend(CachedBackend):
         self, texts: Sequence[str]
     ) -> tuple[list[SentimentResult], npt.NDArray[np.float32]]:
         """Results (cached or fresh) and vectors, each distinct key text encoded once."""
-        keys = [text_key(t or "", self._normalise) for t in texts]
-        found = self.cache.get_many(keys, self.name, self.version)
-        todo: dict[str, str] = {}
-        hit: dict[str, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            (hit if key in found else todo).setdefault(key, text or "")
+        keys, found, todo, hit = self._look_up(texts)
         vectors: dict[str, npt.NDArray[np.float32]] = {}
         if todo:
             fresh, fresh_vectors = self.inner.predict_with_vectors(list(todo.values()))
-            new = list(zip(todo.keys(), fresh, strict=True))
-            self.cache.put_many(new)
-            found.update(new)
+            self._keep(found, todo, fresh)
             vectors.update(zip(todo.keys(), fresh_vectors, strict=True))
         if hit:
             vectors.update(zip(hit.keys(), self.inner.embed(list(hit.values())), strict=True))
-        self.misses += len(todo)
-        self.hits += len(texts) - len(todo)
         if not keys:
             return [], np.zeros((0, 0), dtype=np.float32)
         return [found[k] for k in keys], np.stack([vectors[k] for k in keys])
