@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,6 +52,17 @@ def broker() -> Iterator[str]:
 def _topics() -> Topics:
     tag = uuid.uuid4().hex[:8]  # each test its own topics: the broker is shared
     return Topics(f"posts-{tag}", f"interactions-{tag}", f"deadletter-{tag}")
+
+
+def _lander(broker: str, topics: Topics, landing: Path, **options: Any) -> Lander:
+    """A lander in its own group (named after the test's topics) landing under ``landing``."""
+    return Lander(
+        Consumer(consumer_config(broker, f"g-{topics.posts}")),
+        Producer(producer_config(broker)),
+        LandingWriter(landing),
+        topics,
+        **options,
+    )
 
 
 def _post(i: int) -> dict[str, object]:
@@ -219,12 +231,7 @@ def test_lag_is_read_from_the_broker_and_reported(broker: str, tmp_path: Path) -
     # record batches, not records (docs/STREAMING.md), where Kafka's counts records.
     for i in range(7):
         sink.write([_post(i)], [], [], [])
-    lander = Lander(
-        Consumer(consumer_config(broker, f"g-{topics.posts}")),
-        Producer(producer_config(broker)),
-        LandingWriter(tmp_path),
-        topics,
-    )
+    lander = _lander(broker, topics, tmp_path)
     # Before landing: everything is lag, even though this lander has no partition yet.
     assert lander.lag() == {f"{topics.posts}/0": 7, f"{topics.interactions}/0": 0}
     stats = lander.run(threading.Event(), max_idle_s=3)
@@ -239,13 +246,7 @@ def test_a_lander_never_assigned_a_partition_says_so(broker: str, tmp_path: Path
     # Topics that do not exist (and that a consumer does not create): the group assigns this
     # member nothing, as when the group never settles. Before, run() returned as if caught up.
     topics = _topics()
-    lander = Lander(
-        Consumer(consumer_config(broker, f"g-{topics.posts}")),
-        Producer(producer_config(broker)),
-        LandingWriter(tmp_path),
-        topics,
-        batch_timeout_s=0.2,
-    )
+    lander = _lander(broker, topics, tmp_path, batch_timeout_s=0.2)
     with pytest.raises(NotAssignedError, match="no partition was assigned") as caught:
         lander.run(threading.Event(), max_idle_s=1)
     lander.close()
@@ -279,12 +280,7 @@ def test_lander_lag_and_counts_are_metrics_while_it_runs(broker: str, tmp_path: 
     before = _scrape(port)
     assert before["socialpulse_lander_assigned"] == 0
     assert before["socialpulse_lander_lag_total_messages"] == -1  # not asked yet: unknown
-    lander = Lander(
-        Consumer(consumer_config(broker, f"g-{topics.posts}")),
-        Producer(producer_config(broker)),
-        LandingWriter(tmp_path),
-        topics,
-    )
+    lander = _lander(broker, topics, tmp_path)
     lags: list[int | None] = []
 
     def observe(stats: LanderStats) -> None:
@@ -309,13 +305,7 @@ def test_lander_lag_and_counts_are_metrics_while_it_runs(broker: str, tmp_path: 
 def test_a_never_assigned_lander_shows_it_in_its_metrics(broker: str, tmp_path: Path) -> None:
     topics = _topics()  # never created: the group assigns this member nothing
     metrics = LanderMetrics()
-    lander = Lander(
-        Consumer(consumer_config(broker, f"g-{topics.posts}")),
-        Producer(producer_config(broker)),
-        LandingWriter(tmp_path),
-        topics,
-        batch_timeout_s=0.2,
-    )
+    lander = _lander(broker, topics, tmp_path, batch_timeout_s=0.2)
     with pytest.raises(NotAssignedError):
         lander.run(threading.Event(), max_idle_s=1, on_step=metrics.observe, lag_every_s=0.5)
     lander.close()
