@@ -129,15 +129,29 @@ def fit_predict(
     k: Annotated[int, typer.Option("--k", min=1, help="Items per user.")],
     output: Annotated[Path, typer.Option("--output", help="CSV to write (user,item,rank,score).")],
 ) -> None:
-    """Train ALS on a file and write the top-K unseen items of every user to a CSV."""
+    """Fit on a file and write the top-K unseen items of every user to a CSV.
+
+    The model (ALS or EASE, settings `recommend_fit_predict_model`) is chosen on a validation
+    split carved from the file; the choice is printed on stderr.
+    """
     from socialpulse.recommend.job import InteractionFileError, run_fit_predict
 
     if not train_file.is_file():
         raise typer.BadParameter(f"{train_file} is not a file", param_hint="--train")
     rt = Runtime()
     spark = rt.spark("socialpulse-recommend-fit-predict")
+    section = rt.settings.recommend
     try:
-        report = run_fit_predict(spark, train_file, output, k, rt.recommend_parts().params)
+        report = run_fit_predict(
+            spark,
+            train_file,
+            output,
+            k,
+            rt.recommend_parts().params,
+            model=section.fit_predict_model,
+            ease_max_items=section.ease_max_items,
+            on_choice=lambda line: console.print(line, highlight=False, soft_wrap=True),
+        )
     except InteractionFileError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc

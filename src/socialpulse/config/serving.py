@@ -99,6 +99,21 @@ class RecommendSettings(_Section):
             " candidates); 0 = every post in the lake."
         ),
     )
+    ease_max_items: int = Field(
+        20_000,
+        ge=1,
+        description=(
+            "Most items EASE models (its n x n inverse runs on the driver: 20k items = 3.2 GB);"
+            " past it, the most engaged this many."
+        ),
+    )
+    fit_predict_model: Literal["auto", "als", "ease"] = Field(
+        "auto",
+        description=(
+            "Model of `recommend fit-predict`: auto = the best of ALS and EASE (lambda tuned)"
+            " on a validation split carved from the training file."
+        ),
+    )
     seed: int = 42
 
 

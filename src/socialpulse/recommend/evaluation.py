@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -18,11 +19,22 @@ from socialpulse.recommend.als import (
 )
 from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, HybridRecommender
-from socialpulse.recommend.metrics import RankingMetrics, ranking_metrics_spark
+from socialpulse.recommend.metrics import (
+    Interval,
+    RankingMetrics,
+    bootstrap_interval,
+    paired_interval,
+    per_user_metrics_spark,
+    ranking_metrics_spark,
+)
 from socialpulse.recommend.popularity import train_popularity
 from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.recommend.signals.text import NAME as TEXT_SIGNAL
-from socialpulse.recommend.splitters import split_global_time_spark, time_cut_spark
+from socialpulse.recommend.splitters import (
+    split_global_time_spark,
+    split_user_last_spark,
+    time_cut_spark,
+)
 
 ALS = "als"
 POPULARITY = "popularity"
@@ -34,6 +46,12 @@ COLD_USERS = "cold users"
 FRESH_POSTS = "fresh posts"
 COLD_USER_MAX_POSTS = 3
 """A user with at most this many distinct training posts counts as cold."""
+GLOBAL_SPLIT = "global"
+PER_USER_SPLIT = "per-user"
+SPLITS = (PER_USER_SPLIT, GLOBAL_SPLIT)
+"""Per-user chronological (each user's latest share held out: every user with enough history
+is evaluated) and the global time cut (the latest share of all interactions: only users active
+after the cut are)."""
 
 
 def authored_pairs(posts: DataFrame) -> DataFrame:
@@ -66,6 +84,24 @@ class SplitResult:
     metrics: dict[str, RankingMetrics]
     segments: dict[str, dict[str, RankingMetrics]]
     counts: SplitCounts
+    per_user: dict[str, pd.Series] = field(default_factory=dict)
+
+    def intervals(self, seed: int = 0) -> dict[str, Interval]:
+        """95 % bootstrap interval of each algorithm's precision@k over the evaluated users."""
+        return {
+            name: bootstrap_interval(p.to_numpy(), seed=seed) for name, p in self.per_user.items()
+        }
+
+    def paired(self, reference: str, seed: int = 0) -> dict[str, Interval]:
+        """Paired bootstrap interval of (algorithm - ``reference``) precision@k per user."""
+        if reference not in self.per_user:
+            return {}
+        ref = self.per_user[reference]
+        return {
+            name: paired_interval(p, ref, seed=seed)
+            for name, p in self.per_user.items()
+            if name != reference
+        }
 
 
 def evaluate_split(
@@ -137,9 +173,12 @@ def evaluate_split(
     results: dict[str, RankingMetrics] = {}
     segments: dict[str, dict[str, RankingMetrics]] = {name: {} for name in segment_relevant}
 
+    per_user: dict[str, pd.Series] = {}
+
     def score(name: str, recs: DataFrame) -> None:
         recs = recs.persist()
         results[name] = ranking_metrics_spark(recs, relevant, k, catalogue)
+        per_user[name] = per_user_metrics_spark(recs, relevant, k)["precision"]
         for segment, rel in segment_relevant.items():
             segments[segment][name] = ranking_metrics_spark(recs, rel, k, catalogue)
         recs.unpersist()
@@ -190,13 +229,18 @@ def evaluate_split(
     )
     for df in (train, train_pairs, relevant, excluded, *segment_relevant.values()):
         df.unpersist()
-    return SplitResult(results, segments, counts)
+    return SplitResult(results, segments, counts, per_user)
 
 
 def chronological_split(
-    interactions: DataFrame, test_fraction: float
+    interactions: DataFrame, test_fraction: float, split: str = GLOBAL_SPLIT
 ) -> tuple[DataFrame, DataFrame]:
-    """Global time cut: the latest ``test_fraction`` of interactions are held out."""
+    """``global``: the latest ``test_fraction`` of all interactions are held out;
+    ``per-user``: each user's latest ``floor(n * test_fraction)``."""
+    if split == PER_USER_SPLIT:
+        return split_user_last_spark(interactions, test_fraction)
+    if split != GLOBAL_SPLIT:
+        raise ValueError(f"unknown split {split!r}: one of {', '.join(SPLITS)}")
     return split_global_time_spark(interactions, time_cut_spark(interactions, test_fraction))
 
 
@@ -214,14 +258,16 @@ def tune_als(
     grid: Sequence[AlsParams],
     k: int,
     validation_fraction: float = 0.2,
+    split: str = GLOBAL_SPLIT,
 ) -> TuningResult:
-    """Pick the ALS parameters with the best precision@k on a chronological validation split.
+    """Pick the ALS parameters with the best precision@k on a chronological validation split
+    (carved from ``train`` the way ``split`` says).
 
     ``train`` must already exclude the test period: tuning on it keeps the test set unseen.
     """
     if not grid:
         raise ValueError("the tuning grid is empty")
-    fit, validation = chronological_split(dedupe_interactions(train), validation_fraction)
+    fit, validation = chronological_split(dedupe_interactions(train), validation_fraction, split)
     fit, validation = fit.persist(), validation.persist()
     scores: list[tuple[AlsParams, RankingMetrics]] = []
     for params in grid:

@@ -120,3 +120,63 @@ def top_k_by_order(
             )
 
     return users.mapInPandas(run, TOP_K_ID_SCHEMA)
+
+
+TOP_K_VARIANT_SCHEMA = "variant int, user_idx int, item_idx int, rank int, score double"
+
+
+def top_k_by_item_matrices(users: DataFrame, matrices: list[np.ndarray], k: int) -> DataFrame:
+    """Top ``k`` items per user and per item-item matrix ``B``: scores = x_u @ B.
+
+    ``users`` has ``user_idx int, items array<int>, values array<double>`` (the user's sparse
+    row x_u) and ``excluded array<int>`` (may be null). Several matrices (e.g. one per
+    regulariser tried) are scored in one pass over the users, so tuning costs one Spark job.
+    Returns ``variant, user_idx, item_idx, rank, score`` (``variant`` indexes ``matrices``).
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if not matrices:
+        raise ValueError("no item-item matrix to score with")
+    n_items = int(matrices[0].shape[0])
+    # float32 halves the broadcast; scores only need ranking precision.
+    table = users.sparkSession.sparkContext.broadcast(
+        [np.ascontiguousarray(m, dtype=np.float32) for m in matrices]
+    )
+    chunk = max(1, _MAX_CELLS // max(n_items, 1))
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from scipy.sparse import csr_matrix
+
+        mats: list[np.ndarray] = table.value
+        for pdf in batches:
+            for start in range(0, len(pdf), chunk):
+                part = pdf.iloc[start : start + chunk]
+                # A user without a modelled item has a null row: an empty one.
+                items = [x if x is not None else [] for x in part["items"]]
+                values = [x if x is not None else [] for x in part["values"]]
+                lengths = np.array([len(x) for x in items], dtype=np.int64)
+                cols = np.concatenate(
+                    [np.zeros(0, dtype=np.int64), *(np.asarray(x, dtype=np.int64) for x in items)]
+                )
+                vals = np.concatenate(
+                    [
+                        np.zeros(0, dtype=np.float32),
+                        *(np.asarray(x, dtype=np.float32) for x in values),
+                    ]
+                )
+                indptr = np.concatenate([[0], np.cumsum(lengths)])
+                x = csr_matrix((vals, cols, indptr), shape=(len(part), n_items))
+                for variant, b in enumerate(mats):
+                    scores = np.asarray(x @ b, dtype=np.float64)
+                    out = [
+                        _best(int(uid), row, excl, k).assign(variant=np.int32(variant))
+                        for uid, row, excl in zip(
+                            part["user_idx"], scores, part["excluded"], strict=True
+                        )
+                    ]
+                    if out:
+                        yield pd.concat(out, ignore_index=True)[
+                            ["variant", "user_idx", "item_idx", "rank", "score"]
+                        ]
+
+    return users.mapInPandas(run, TOP_K_VARIANT_SCHEMA)
