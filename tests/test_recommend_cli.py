@@ -128,6 +128,11 @@ def test_train_and_evaluate_commands_on_a_lake(
     assert evaluated.exit_code == 0, evaluated.output
     assert "precision@5" in evaluated.output
     for name in (
+        "Split per-user",
+        "Split global",
+        "held-out pairs",
+        "95% CI",
+        "the paired interval excludes 0",
         "als",
         "content-hashtag",
         "content-text",

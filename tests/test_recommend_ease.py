@@ -12,6 +12,7 @@ from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams, exclusions
 from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
 from socialpulse.recommend.job import carve_validation, select_model
+from socialpulse.recommend.ranking import _best, _best_block
 from socialpulse.recommend.recommender import TrainingSet
 from tests.recommend_fixtures import planted
 
@@ -136,3 +137,24 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
     else:
         assert report.validation["als"] == best
     assert best > 0.0
+
+
+def test_block_top_k_equals_the_row_wise_one() -> None:
+    rng = np.random.default_rng(5)
+    # Rounded scores make ties common; some rows have fewer unexcluded items than k.
+    scores = np.round(rng.normal(size=(40, 12)), 1)
+    excluded: list[object] = [
+        None if u % 5 == 0 else rng.choice(12, size=int(rng.integers(0, 11)), replace=False)
+        for u in range(40)
+    ]
+    users = np.arange(100, 140, dtype=np.int32)
+    for k in (1, 4, 12, 20):
+        got = _best_block(users, scores.copy(), excluded, k)
+        want = pd.concat(
+            [_best(int(u), scores[i], excluded[i], k) for i, u in enumerate(users)],
+            ignore_index=True,
+        )
+        cols = ["user_idx", "rank"]
+        pd.testing.assert_frame_equal(
+            got.sort_values(cols, ignore_index=True), want.sort_values(cols, ignore_index=True)
+        )
