@@ -3,7 +3,8 @@
 - :func:`run_train` reads the lake, fits ALS (popularity for users with no interactions yet),
   and writes every user's top-K to the ``recommendations`` table.
 - :func:`run_evaluate` splits the lake's interactions in time and scores ALS and popularity.
-- :func:`run_fit_predict` is the file-to-file contract of ``socialpulse recommend fit-predict``.
+- :func:`run_fit_predict` is the file-to-file contract of ``socialpulse recommend fit-predict``
+  (ALS or EASE, chosen on a validation split carved from the file).
 """
 
 from __future__ import annotations
