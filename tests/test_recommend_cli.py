@@ -134,6 +134,7 @@ def test_train_and_evaluate_commands_on_a_lake(
         "95% CI",
         "the paired interval excludes 0",
         "als",
+        "ease",
         "content-hashtag",
         "content-text",
         "hybrid-no-text",

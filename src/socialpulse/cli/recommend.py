@@ -74,13 +74,18 @@ def evaluate(
             help="per-user (each user's latest share held out), global (a time cut), or both."
         ),
     ] = "both",
+    ease: Annotated[
+        bool,
+        typer.Option(help="Add EASE (item-item, lambda = recommend_ease_reg) to the comparison."),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
-    """Compare ALS, content-based, hybrid and popularity on chronological splits.
+    """Compare ALS, EASE, content-based, hybrid and popularity on chronological splits.
 
     Per split: users evaluated and held-out pairs, each algorithm's precision@k with a 95 %
     bootstrap interval over users, and the paired interval of its difference to the hybrid.
     """
+    from socialpulse.recommend.ease import EaseModel
     from socialpulse.recommend.evaluation import SPLITS
     from socialpulse.recommend.job import LakeMissingError, run_evaluate_splits
 
@@ -101,6 +106,9 @@ def evaluate(
                 parts.policy,
                 parts.embedder,
                 SPLITS if split == "both" else (split,),
+                EaseModel(rt.settings.recommend.ease_reg, rt.settings.recommend.ease_max_items)
+                if ease
+                else None,
             )
     except LakeMissingError as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -107,6 +107,14 @@ class RecommendSettings(_Section):
             " past it, the most engaged this many."
         ),
     )
+    ease_reg: float = Field(
+        400.0,
+        gt=0,
+        description=(
+            "EASE's lambda where nothing tunes it (`recommend evaluate`); fit-predict picks its"
+            " own on validation."
+        ),
+    )
     fit_predict_model: Literal["auto", "als", "ease"] = Field(
         "auto",
         description=(

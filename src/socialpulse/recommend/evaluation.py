@@ -17,6 +17,7 @@ from socialpulse.recommend.als import (
     dedupe_interactions,
     exclusions,
 )
+from socialpulse.recommend.ease import EaseModel
 from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, HybridRecommender
 from socialpulse.recommend.metrics import (
@@ -37,6 +38,7 @@ from socialpulse.recommend.splitters import (
 )
 
 ALS = "als"
+EASE = "ease"
 POPULARITY = "popularity"
 CONTENT_HASHTAG = "content-hashtag"
 CONTENT_TEXT = "content-text"
@@ -114,10 +116,12 @@ def evaluate_split(
     policy: HybridPolicy | None = None,
     embedder: TextEmbedder | None = None,
     with_segments: bool = True,
+    ease: EaseModel | None = None,
 ) -> SplitResult:
     """Fit ALS and popularity (and, given ``posts`` and ``policy``, content-based and hybrid)
     on ``train`` and score their top ``k`` against ``test``.
 
+    With ``ease`` (an unfitted :class:`EaseModel`: λ and item cap), an ``ease`` row too.
     Content rows: ``content`` (hashtag and, with ``embedder``, text similarity together),
     ``content-hashtag`` and ``content-text`` (each alone; text only with ``embedder``), and
     with ``embedder`` also ``hybrid-no-text`` (the hybrid with text weight 0).
@@ -187,6 +191,10 @@ def evaluate_split(
     als = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded))
     popularity = train_popularity(train)
     score(ALS, als.recommend(k))
+    if ease is not None:
+        fitted_ease = ease.fit(TrainingSet(conf=conf, excluded=excluded))
+        score(EASE, fitted_ease.recommend(k))
+        fitted_ease.unpersist()
     score(POPULARITY, popularity.recommend(train_users, excluded, k))
     if known is not None and policy is not None:
         data = TrainingSet(

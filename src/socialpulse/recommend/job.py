@@ -268,6 +268,7 @@ def evaluate_interactions(
     policy: HybridPolicy | None = None,
     embedder: TextEmbedder | None = None,
     split: str = GLOBAL_SPLIT,
+    ease: EaseModel | None = None,
 ) -> EvaluationReport:
     """Chronological split (``split``: global time cut or per user), optional ALS tuning on a
     validation split carved from the train part the same way, then the comparison.
@@ -285,7 +286,7 @@ def evaluate_interactions(
         tuned = tune_als(train, authored, default_grid(params), k, split=split)
         tuning = [(p.as_dict(), m.precision) for p, m in tuned.scores]
         params = tuned.best
-    result = evaluate_split(train, test, authored, params, k, posts, policy, embedder)
+    result = evaluate_split(train, test, authored, params, k, posts, policy, embedder, ease=ease)
     for df in (interactions, train, test):
         df.unpersist()
     reference = HYBRID if HYBRID in result.per_user else ALS
@@ -333,6 +334,7 @@ def run_evaluate_splits(
     policy: HybridPolicy | None = None,
     embedder: TextEmbedder | None = None,
     splits: Sequence[str] = SPLITS,
+    ease: EaseModel | None = None,
 ) -> list[EvaluationReport]:
     """:func:`run_evaluate` once per split (per-user chronological and global time cut)."""
     posts = read_posts(spark, lake).persist()
@@ -350,6 +352,7 @@ def run_evaluate_splits(
                 policy or HybridPolicy(),
                 embedder,
                 split,
+                ease,
             )
             for split in splits
         ]
