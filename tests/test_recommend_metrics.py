@@ -12,6 +12,10 @@ from pyspark.sql import SparkSession
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.metrics import (
     RankingMetrics,
+    bootstrap_interval,
+    paired_interval,
+    per_user_metrics_pd,
+    per_user_metrics_spark,
     ranking_metrics_pd,
     ranking_metrics_spark,
 )
@@ -130,3 +134,67 @@ def test_bad_arguments() -> None:
         ranking_metrics_pd(recs, rel, 0, 10)
     with pytest.raises(ValueError, match="catalogue size"):
         ranking_metrics_pd(recs, rel, 3, 0)
+
+
+# -- per-user metrics and intervals ------------------------------------------------------------
+def _ranker_fixture(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """300 users with 5 relevant items of 100 each: two random rankers and one that knows
+    half of each user's relevant items (put first)."""
+    rng = np.random.default_rng(seed)
+    items = np.array([f"i{j:03d}" for j in range(100)])
+    rel_rows: list[tuple[str, str]] = []
+    a_rows: list[tuple[str, str, int]] = []
+    b_rows: list[tuple[str, str, int]] = []
+    good_rows: list[tuple[str, str, int]] = []
+    for u in range(300):
+        user = f"u{u:03d}"
+        rel = rng.choice(items, size=5, replace=False)
+        rel_rows += [(user, str(i)) for i in rel]
+        for rows in (a_rows, b_rows):
+            rows += [(user, str(i), r + 1) for r, i in enumerate(rng.choice(items, 10, False))]
+        others = rng.choice(np.setdiff1d(items, rel), size=8, replace=False)
+        good = [*rel[: 2 + u % 2], *others][:10]
+        good_rows += [(user, str(i), r + 1) for r, i in enumerate(good)]
+    rel_df = pd.DataFrame(rel_rows, columns=REL_COLS)
+    frames = [pd.DataFrame(r, columns=REC_COLS) for r in (a_rows, b_rows, good_rows)]
+    return rel_df, frames[0], frames[1], frames[2]
+
+
+def test_per_user_twins_agree_and_average_to_the_metrics(spark: SparkSession) -> None:
+    recs, rel = _hand_fixture()
+    srecs = spark.createDataFrame(recs, "user_id string, post_id string, rank int")
+    srel = spark.createDataFrame(rel, "user_id string, post_id string")
+    got_pd = per_user_metrics_pd(recs, rel, 3).sort_index()
+    got_spark = per_user_metrics_spark(srecs, srel, 3)
+    pd.testing.assert_frame_equal(got_pd, got_spark, check_names=False, rtol=1e-12)
+    whole = ranking_metrics_pd(recs, rel, 3, 10)
+    assert got_pd["precision"].mean() == pytest.approx(whole.precision)
+    assert got_pd["ndcg"].mean() == pytest.approx(whole.ndcg)
+    assert list(got_pd.index) == ["u1", "u2", "u3"]  # u3 has no recommendation: scores 0
+
+
+def test_paired_interval_tells_equal_models_from_a_better_one() -> None:
+    rel, a, b, good = _ranker_fixture(3)
+    pa, pb, pgood = (per_user_metrics_pd(r, rel, 10)["precision"] for r in (a, b, good))
+    # Two rankers drawn the same way: the difference is noise, the interval holds 0.
+    same = paired_interval(pa, pb, seed=1)
+    assert same.low <= 0.0 <= same.high
+    assert not same.excludes_zero
+    # One that finds 2-3 relevant items of 10 against chance (0.05): clearly better.
+    better = paired_interval(pgood, pa, seed=1)
+    assert better.excludes_zero
+    assert better.low > 0.0
+    assert better.mean == pytest.approx(float((pgood - pa).mean()))
+    assert better.n_users == 300
+
+
+def test_bootstrap_interval_brackets_the_mean_and_narrows_with_users() -> None:
+    rng = np.random.default_rng(0)
+    small = bootstrap_interval(rng.normal(0.3, 0.1, 50), seed=2)
+    large = bootstrap_interval(rng.normal(0.3, 0.1, 5000), seed=2)
+    for iv in (small, large):
+        assert iv.low < iv.mean < iv.high
+    assert (large.high - large.low) < (small.high - small.low)
+    assert bootstrap_interval(np.full(10, 0.2)).low == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_interval(np.ones(3), level=1.0)

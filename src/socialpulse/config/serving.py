@@ -99,6 +99,29 @@ class RecommendSettings(_Section):
             " candidates); 0 = every post in the lake."
         ),
     )
+    ease_max_items: int = Field(
+        20_000,
+        ge=1,
+        description=(
+            "Most items EASE models (its n x n inverse runs on the driver: 20k items = 3.2 GB);"
+            " past it, the most engaged this many."
+        ),
+    )
+    ease_reg: float = Field(
+        400.0,
+        gt=0,
+        description=(
+            "EASE's lambda where nothing tunes it (`recommend evaluate`); fit-predict picks its"
+            " own on validation."
+        ),
+    )
+    fit_predict_model: Literal["auto", "als", "ease"] = Field(
+        "auto",
+        description=(
+            "Model of `recommend fit-predict`: auto = the best of ALS and EASE (lambda tuned)"
+            " on a validation split carved from the training file."
+        ),
+    )
     seed: int = 42
 
 

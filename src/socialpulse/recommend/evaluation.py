@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -16,15 +17,28 @@ from socialpulse.recommend.als import (
     dedupe_interactions,
     exclusions,
 )
+from socialpulse.recommend.ease import EaseModel
 from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.hybrid import CONTENT, HYBRID, HybridPolicy, HybridRecommender
-from socialpulse.recommend.metrics import RankingMetrics, ranking_metrics_spark
+from socialpulse.recommend.metrics import (
+    Interval,
+    RankingMetrics,
+    bootstrap_interval,
+    paired_interval,
+    per_user_metrics_spark,
+    ranking_metrics_spark,
+)
 from socialpulse.recommend.popularity import train_popularity
 from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.recommend.signals.text import NAME as TEXT_SIGNAL
-from socialpulse.recommend.splitters import split_global_time_spark, time_cut_spark
+from socialpulse.recommend.splitters import (
+    split_global_time_spark,
+    split_user_last_spark,
+    time_cut_spark,
+)
 
 ALS = "als"
+EASE = "ease"
 POPULARITY = "popularity"
 CONTENT_HASHTAG = "content-hashtag"
 CONTENT_TEXT = "content-text"
@@ -34,6 +48,12 @@ COLD_USERS = "cold users"
 FRESH_POSTS = "fresh posts"
 COLD_USER_MAX_POSTS = 3
 """A user with at most this many distinct training posts counts as cold."""
+GLOBAL_SPLIT = "global"
+PER_USER_SPLIT = "per-user"
+SPLITS = (PER_USER_SPLIT, GLOBAL_SPLIT)
+"""Per-user chronological (each user's latest share held out: every user with enough history
+is evaluated) and the global time cut (the latest share of all interactions: only users active
+after the cut are)."""
 
 
 def authored_pairs(posts: DataFrame) -> DataFrame:
@@ -66,6 +86,24 @@ class SplitResult:
     metrics: dict[str, RankingMetrics]
     segments: dict[str, dict[str, RankingMetrics]]
     counts: SplitCounts
+    per_user: dict[str, pd.Series] = field(default_factory=dict)
+
+    def intervals(self, seed: int = 0) -> dict[str, Interval]:
+        """95 % bootstrap interval of each algorithm's precision@k over the evaluated users."""
+        return {
+            name: bootstrap_interval(p.to_numpy(), seed=seed) for name, p in self.per_user.items()
+        }
+
+    def paired(self, reference: str, seed: int = 0) -> dict[str, Interval]:
+        """Paired bootstrap interval of (algorithm - ``reference``) precision@k per user."""
+        if reference not in self.per_user:
+            return {}
+        ref = self.per_user[reference]
+        return {
+            name: paired_interval(p, ref, seed=seed)
+            for name, p in self.per_user.items()
+            if name != reference
+        }
 
 
 def evaluate_split(
@@ -78,10 +116,12 @@ def evaluate_split(
     policy: HybridPolicy | None = None,
     embedder: TextEmbedder | None = None,
     with_segments: bool = True,
+    ease: EaseModel | None = None,
 ) -> SplitResult:
     """Fit ALS and popularity (and, given ``posts`` and ``policy``, content-based and hybrid)
     on ``train`` and score their top ``k`` against ``test``.
 
+    With ``ease`` (an unfitted :class:`EaseModel`: λ and item cap), an ``ease`` row too.
     Content rows: ``content`` (hashtag and, with ``embedder``, text similarity together),
     ``content-hashtag`` and ``content-text`` (each alone; text only with ``embedder``), and
     with ``embedder`` also ``hybrid-no-text`` (the hybrid with text weight 0).
@@ -137,9 +177,12 @@ def evaluate_split(
     results: dict[str, RankingMetrics] = {}
     segments: dict[str, dict[str, RankingMetrics]] = {name: {} for name in segment_relevant}
 
+    per_user: dict[str, pd.Series] = {}
+
     def score(name: str, recs: DataFrame) -> None:
         recs = recs.persist()
         results[name] = ranking_metrics_spark(recs, relevant, k, catalogue)
+        per_user[name] = per_user_metrics_spark(recs, relevant, k)["precision"]
         for segment, rel in segment_relevant.items():
             segments[segment][name] = ranking_metrics_spark(recs, rel, k, catalogue)
         recs.unpersist()
@@ -148,6 +191,10 @@ def evaluate_split(
     als = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded))
     popularity = train_popularity(train)
     score(ALS, als.recommend(k))
+    if ease is not None:
+        fitted_ease = ease.fit(TrainingSet(conf=conf, excluded=excluded))
+        score(EASE, fitted_ease.recommend(k))
+        fitted_ease.unpersist()
     score(POPULARITY, popularity.recommend(train_users, excluded, k))
     if known is not None and policy is not None:
         data = TrainingSet(
@@ -190,13 +237,18 @@ def evaluate_split(
     )
     for df in (train, train_pairs, relevant, excluded, *segment_relevant.values()):
         df.unpersist()
-    return SplitResult(results, segments, counts)
+    return SplitResult(results, segments, counts, per_user)
 
 
 def chronological_split(
-    interactions: DataFrame, test_fraction: float
+    interactions: DataFrame, test_fraction: float, split: str = GLOBAL_SPLIT
 ) -> tuple[DataFrame, DataFrame]:
-    """Global time cut: the latest ``test_fraction`` of interactions are held out."""
+    """``global``: the latest ``test_fraction`` of all interactions are held out;
+    ``per-user``: each user's latest ``floor(n * test_fraction)``."""
+    if split == PER_USER_SPLIT:
+        return split_user_last_spark(interactions, test_fraction)
+    if split != GLOBAL_SPLIT:
+        raise ValueError(f"unknown split {split!r}: one of {', '.join(SPLITS)}")
     return split_global_time_spark(interactions, time_cut_spark(interactions, test_fraction))
 
 
@@ -214,14 +266,16 @@ def tune_als(
     grid: Sequence[AlsParams],
     k: int,
     validation_fraction: float = 0.2,
+    split: str = GLOBAL_SPLIT,
 ) -> TuningResult:
-    """Pick the ALS parameters with the best precision@k on a chronological validation split.
+    """Pick the ALS parameters with the best precision@k on a chronological validation split
+    (carved from ``train`` the way ``split`` says).
 
     ``train`` must already exclude the test period: tuning on it keeps the test set unseen.
     """
     if not grid:
         raise ValueError("the tuning grid is empty")
-    fit, validation = chronological_split(dedupe_interactions(train), validation_fraction)
+    fit, validation = chronological_split(dedupe_interactions(train), validation_fraction, split)
     fit, validation = fit.persist(), validation.persist()
     scores: list[tuple[AlsParams, RankingMetrics]] = []
     for params in grid:

@@ -3,14 +3,15 @@
 - :func:`run_train` reads the lake, fits ALS (popularity for users with no interactions yet),
   and writes every user's top-K to the ``recommendations`` table.
 - :func:`run_evaluate` splits the lake's interactions in time and scores ALS and popularity.
-- :func:`run_fit_predict` is the file-to-file contract of ``socialpulse recommend fit-predict``.
+- :func:`run_fit_predict` is the file-to-file contract of ``socialpulse recommend fit-predict``
+  (ALS or EASE, chosen on a validation split carved from the file).
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from pyspark.sql import functions as F
 from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import INTERACTION_SCHEMA
 from socialpulse.recommend.als import (
+    CONFIDENCE,
     AlsModel,
     AlsParams,
     confidence,
@@ -31,8 +33,12 @@ from socialpulse.recommend.als import (
     exclusions,
     train_als_on_confidence,
 )
+from socialpulse.recommend.ease import DEFAULT_REGS, EaseModel, fit_gram, recommend_variants
 from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.evaluation import (
+    ALS,
+    GLOBAL_SPLIT,
+    SPLITS,
     SplitCounts,
     authored_pairs,
     chronological_split,
@@ -41,8 +47,9 @@ from socialpulse.recommend.evaluation import (
     tune_als,
 )
 from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, HybridRecommender
-from socialpulse.recommend.metrics import RankingMetrics
+from socialpulse.recommend.metrics import Interval, RankingMetrics, ranking_metrics_pd
 from socialpulse.recommend.recommender import TrainingSet
+from socialpulse.recommend.splitters import split_random_pd
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import read_clean_posts
@@ -223,13 +230,21 @@ class EvaluationReport:
     policy: dict[str, float | int] = field(default_factory=dict)
     segments: dict[str, dict[str, RankingMetrics]] = field(default_factory=dict)
     text_embedding: str = "none"
+    split: str = GLOBAL_SPLIT
+    intervals: dict[str, Interval] = field(default_factory=dict)
+    reference: str = ""
+    paired: dict[str, Interval] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         """Plain values for JSON output."""
         return {
             "k": self.k,
+            "split": self.split,
             "text_embedding": self.text_embedding,
             "test_fraction": self.test_fraction,
+            "precision_intervals": {n: iv.as_dict() for n, iv in self.intervals.items()},
+            "paired_reference": self.reference,
+            "paired_precision_differences": {n: iv.as_dict() for n, iv in self.paired.items()},
             "params": self.params,
             "policy": self.policy,
             "metrics": {name: m.as_dict() for name, m in self.metrics.items()},
@@ -252,23 +267,29 @@ def evaluate_interactions(
     posts: DataFrame | None = None,
     policy: HybridPolicy | None = None,
     embedder: TextEmbedder | None = None,
+    split: str = GLOBAL_SPLIT,
+    ease: EaseModel | None = None,
 ) -> EvaluationReport:
-    """Chronological split, optional ALS tuning on the train part, then the comparison.
+    """Chronological split (``split``: global time cut or per user), optional ALS tuning on a
+    validation split carved from the train part the same way, then the comparison.
 
     ALS and popularity always; content-based and hybrid too when ``posts`` and ``policy`` are
-    given (text similarity with ``embedder``).
+    given (text similarity with ``embedder``). Each algorithm's precision gets a bootstrap
+    interval over users, and a paired interval of its difference to the hybrid (ALS without
+    the hybrid).
     """
     interactions = dedupe_interactions(interactions).persist()
-    train, test = chronological_split(interactions, test_fraction)
+    train, test = chronological_split(interactions, test_fraction, split)
     train, test = train.persist(), test.persist()
     tuning: list[tuple[dict[str, float | int], float]] = []
     if tune:
-        tuned = tune_als(train, authored, default_grid(params), k)
+        tuned = tune_als(train, authored, default_grid(params), k, split=split)
         tuning = [(p.as_dict(), m.precision) for p, m in tuned.scores]
         params = tuned.best
-    result = evaluate_split(train, test, authored, params, k, posts, policy, embedder)
+    result = evaluate_split(train, test, authored, params, k, posts, policy, embedder, ease=ease)
     for df in (interactions, train, test):
         df.unpersist()
+    reference = HYBRID if HYBRID in result.per_user else ALS
     return EvaluationReport(
         k,
         test_fraction,
@@ -279,6 +300,10 @@ def evaluate_interactions(
         policy.as_dict() if policy is not None else {},
         result.segments,
         embedder.name if embedder is not None else "none",
+        split,
+        result.intervals(),
+        reference,
+        result.paired(reference),
     )
 
 
@@ -291,23 +316,49 @@ def run_evaluate(
     tune: bool = False,
     policy: HybridPolicy | None = None,
     embedder: TextEmbedder | None = None,
+    split: str = GLOBAL_SPLIT,
 ) -> EvaluationReport:
     """Evaluate ALS, content-based, hybrid and popularity on the lake, split in time."""
+    return run_evaluate_splits(
+        spark, lake, params, k, test_fraction, tune, policy, embedder, (split,)
+    )[0]
+
+
+def run_evaluate_splits(
+    spark: SparkSession,
+    lake: LakePaths,
+    params: AlsParams,
+    k: int,
+    test_fraction: float,
+    tune: bool = False,
+    policy: HybridPolicy | None = None,
+    embedder: TextEmbedder | None = None,
+    splits: Sequence[str] = SPLITS,
+    ease: EaseModel | None = None,
+) -> list[EvaluationReport]:
+    """:func:`run_evaluate` once per split (per-user chronological and global time cut)."""
     posts = read_posts(spark, lake).persist()
+    interactions = read_interactions(spark, lake).persist()
     try:
-        return evaluate_interactions(
-            read_interactions(spark, lake),
-            authored_pairs(posts),
-            params,
-            k,
-            test_fraction,
-            tune,
-            posts,
-            policy or HybridPolicy(),
-            embedder,
-        )
+        return [
+            evaluate_interactions(
+                interactions,
+                authored_pairs(posts),
+                params,
+                k,
+                test_fraction,
+                tune,
+                posts,
+                policy or HybridPolicy(),
+                embedder,
+                split,
+                ease,
+            )
+            for split in splits
+        ]
     finally:
         posts.unpersist()
+        interactions.unpersist()
 
 
 # -- fit-predict (file contract) ---------------------------------------------------------------
@@ -366,43 +417,175 @@ def read_interaction_file(path: Path) -> pd.DataFrame:
             f"{path}: {int(bad.sum())} rows lack a user, an item or a finite numeric weight "
             f"(first at lines {lines})"
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {Col.USER_ID: frame[Col.USER_ID], Col.POST_ID: frame[Col.POST_ID], Col.WEIGHT: weight}
     )
+    if Col.TS in frame.columns:
+        seconds = _epoch_seconds(frame[Col.TS].str.strip())
+        # Timestamps only order the validation split: a file whose times do not all parse is
+        # treated as having none (the contract never required them).
+        if seconds.notna().all():
+            out[Col.TS] = seconds.astype("float64")
+    return out
+
+
+def _epoch_seconds(text: pd.Series) -> pd.Series:
+    """Numbers as epoch seconds, anything else parsed as an ISO 8601 time (NaN if neither)."""
+    numeric = pd.to_numeric(text, errors="coerce")
+    iso = pd.to_datetime(text.where(numeric.isna()), utc=True, errors="coerce", format="ISO8601")
+    as_seconds = (iso - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return numeric.fillna(as_seconds)
+
+
+ALS_MODEL = "als"
+EASE_MODEL = "ease"
+VALIDATION_FRACTION = 0.2
 
 
 @dataclass
 class FitPredictReport:
-    """Sizes of one fit-predict run."""
+    """Sizes of one fit-predict run, the model it chose and every candidate's validation
+    precision@k (``validation``: model label -> precision, ``validation_users``: users scored)."""
 
     rows: int
     users: int
     items: int
     recommendations: int
+    model: str = ""
+    validation: dict[str, float] = field(default_factory=dict)
+    validation_users: int = 0
+    validation_split: str = ""
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, object]:
         """Plain values for JSON output."""
         return asdict(self)
 
 
-def run_fit_predict(
-    spark: SparkSession, train_file: Path, output: Path, k: int, params: AlsParams
-) -> FitPredictReport:
-    """Train ALS on a file and write each user's top-``k`` unseen items as CSV.
+def carve_validation(
+    frame: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Split a training file into fit and validation parts; returns the split's name too.
 
-    Output columns ``user,item,rank,score``, rank from 1, sorted by user id then rank so that
-    two runs diff cleanly.
+    With timestamps: each user's latest ``max(1, floor(n * fraction))`` rows (users with at
+    least two rows), the per-user chronological protocol. Without: a seeded hash of each
+    (user, item) pair, so no pair straddles both parts.
     """
-    frame = read_interaction_file(train_file)
-    pairs = spark.createDataFrame(frame, schema="user_id string, post_id string, weight double")
+    if Col.TS in frame.columns:
+        ordered = frame.sort_values([Col.USER_ID, Col.TS, Col.POST_ID], kind="mergesort")
+        pos = ordered.groupby(Col.USER_ID, sort=False).cumcount() + 1
+        size = ordered.groupby(Col.USER_ID, sort=False)[Col.POST_ID].transform("size")
+        n_val = np.where(size >= 2, np.maximum(1, np.floor(size * fraction)), 0)
+        is_val = pos > size - n_val
+        return ordered[~is_val], ordered[is_val], "per-user chronological"
+    fit, val = split_random_pd(frame, fraction, seed)
+    return fit, val, "random by (user, item) pair"
+
+
+def _file_conf(spark: SparkSession, frame: pd.DataFrame) -> tuple[DataFrame, DataFrame]:
+    """``conf`` and ``excluded`` of a file's rows."""
+    pairs = spark.createDataFrame(
+        frame[[Col.USER_ID, Col.POST_ID, Col.WEIGHT]],
+        schema="user_id string, post_id string, weight double",
+    )
     # Repeated lines of a pair are separate events here (a file has no redelivery key), so
     # their weights add up instead of being deduplicated.
-    conf = pairs.groupBy(Col.USER_ID, Col.POST_ID).agg(F.sum(Col.WEIGHT).alias("confidence"))
-    excluded = exclusions(pairs.select(Col.USER_ID, Col.POST_ID), None)
-    recommender = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded))
-    recs = (
-        recommender.recommend(k).toPandas().sort_values([Col.USER_ID, Col.RANK], kind="mergesort")
+    conf = pairs.groupBy(Col.USER_ID, Col.POST_ID).agg(F.sum(Col.WEIGHT).alias(CONFIDENCE))
+    return conf.persist(), exclusions(conf.select(Col.USER_ID, Col.POST_ID), None)
+
+
+def select_model(
+    spark: SparkSession,
+    frame: pd.DataFrame,
+    k: int,
+    params: AlsParams,
+    ease_max_items: int,
+    regs: Sequence[float] = DEFAULT_REGS,
+    with_als: bool = True,
+) -> tuple[str, float, FitPredictReport]:
+    """Score ALS (``params``, only ``with_als``) and EASE (each λ in ``regs``) on a validation
+    split carved from ``frame``; returns the winner (``als`` or ``ease``), EASE's best λ and
+    the scores.
+
+    The winner has the best precision@k (ties: NDCG@k, then the order ALS, EASE). Without any
+    validation pair the default is EASE with the middle λ.
+    """
+    fit, val, split_name = carve_validation(frame, VALIDATION_FRACTION, params.seed)
+    seen = fit[[Col.USER_ID, Col.POST_ID]].drop_duplicates()
+    relevant = (
+        val[[Col.USER_ID, Col.POST_ID]]
+        .drop_duplicates()
+        .merge(seen, how="left", indicator=True)
+        .query("_merge == 'left_only'")
+        .drop(columns="_merge")
     )
+    relevant = relevant[relevant[Col.USER_ID].isin(seen[Col.USER_ID])]
+    report = FitPredictReport(0, 0, 0, 0, validation_split=split_name)
+    report.validation_users = int(relevant[Col.USER_ID].nunique())
+    if relevant.empty:
+        report.model = f"{EASE_MODEL} (no validation pairs: default)"
+        return EASE_MODEL, regs[len(regs) // 2], report
+    catalogue = int(seen[Col.POST_ID].nunique())
+    conf, excluded = _file_conf(spark, fit)
+    scores: list[tuple[float, float, int, str, float]] = []
+    if with_als:
+        als_recs = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded)).recommend(k)
+        m = ranking_metrics_pd(als_recs.toPandas(), relevant, k, catalogue)
+        report.validation[ALS_MODEL] = m.precision
+        scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
+    fitted = fit_gram(conf, ease_max_items)
+    recs = recommend_variants(fitted, excluded, regs, k).toPandas()
+    fitted.indexed.unpersist()
+    for variant, reg in enumerate(regs):
+        m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
+        report.validation[f"{EASE_MODEL}(lambda={reg:g})"] = m.precision
+        scores.append((m.precision, m.ndcg, 0, EASE_MODEL, reg))
+    conf.unpersist()
+    best = max(scores)
+    return best[3], best[4], report
+
+
+def run_fit_predict(
+    spark: SparkSession,
+    train_file: Path,
+    output: Path,
+    k: int,
+    params: AlsParams,
+    model: str = "auto",
+    ease_max_items: int = 20_000,
+    on_choice: Callable[[str], None] = _noop,
+) -> FitPredictReport:
+    """Train on a file and write each user's top-``k`` unseen items as CSV.
+
+    ``model``: ``als``, ``ease`` (λ still tuned on validation), or ``auto``: the better of the
+    two on a validation split carved from the file (:func:`select_model`); ``on_choice`` hears
+    one line saying what was chosen and why. Output columns ``user,item,rank,score``, rank from
+    1, sorted by user id then rank so that two runs diff cleanly.
+    """
+    frame = read_interaction_file(train_file)
+    regs: Sequence[float] = DEFAULT_REGS
+    if model == ALS_MODEL:
+        chosen, reg = ALS_MODEL, 0.0
+        report = FitPredictReport(0, 0, 0, 0, model=ALS_MODEL)
+    else:
+        chosen, reg, report = select_model(
+            spark, frame, k, params, ease_max_items, regs, with_als=model != EASE_MODEL
+        )
+        report.model = f"{chosen}(lambda={reg:g})" if chosen == EASE_MODEL else chosen
+        scored = ", ".join(f"{n} {p:.4f}" for n, p in report.validation.items())
+        on_choice(
+            f"fit-predict: chose {report.model} on a {report.validation_split} validation split"
+            f" ({report.validation_users} users; precision@{k}: {scored or 'none'})"
+        )
+    conf, excluded = _file_conf(spark, frame)
+    data = TrainingSet(conf=conf, excluded=excluded)
+    if chosen == EASE_MODEL:
+        ease = EaseModel(reg, ease_max_items).fit(data)
+        recs_df = ease.recommend(k).toPandas()
+        ease.unpersist()
+    else:
+        recs_df = AlsModel(params).fit(data).recommend(k).toPandas()
+    conf.unpersist()
+    recs = recs_df.sort_values([Col.USER_ID, Col.RANK], kind="mergesort")
     out = pd.DataFrame(
         {
             "user": recs[Col.USER_ID],
@@ -413,9 +596,8 @@ def run_fit_predict(
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(output, index=False)
-    return FitPredictReport(
-        rows=len(frame),
-        users=int(frame[Col.USER_ID].nunique()),
-        items=int(frame[Col.POST_ID].nunique()),
-        recommendations=len(out),
-    )
+    report.rows = len(frame)
+    report.users = int(frame[Col.USER_ID].nunique())
+    report.items = int(frame[Col.POST_ID].nunique())
+    report.recommendations = len(out)
+    return report

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -48,17 +49,11 @@ def _check(k: int, catalogue_size: int) -> None:
         raise ValueError(f"catalogue size must be at least 1, got {catalogue_size}")
 
 
-def ranking_metrics_pd(
-    recs: pd.DataFrame, relevant: pd.DataFrame, k: int, catalogue_size: int
-) -> RankingMetrics:
-    """Ranking metrics of ``recs`` against ``relevant`` (pandas)."""
-    _check(k, catalogue_size)
+def _per_user_pd(recs: pd.DataFrame, relevant: pd.DataFrame, k: int) -> pd.DataFrame:
+    """One row per user with a relevant item: ``n_rel, n_hits, dcg, ap, idcg, m``."""
     top = recs[recs[Col.RANK] <= k]
     rel = relevant[[Col.USER_ID, Col.POST_ID]].drop_duplicates()
-    coverage = top[Col.POST_ID].nunique() / catalogue_size
     n_rel = rel.groupby(Col.USER_ID).size().rename("n_rel")
-    if n_rel.empty:
-        return RankingMetrics(k, 0.0, 0.0, 0.0, 0.0, coverage, 0)
     hits = top.merge(rel, on=[Col.USER_ID, Col.POST_ID]).sort_values([Col.USER_ID, Col.RANK])
     hits = hits.assign(
         _gain=1.0 / (hits[Col.RANK] + 1).map(math.log2),
@@ -68,27 +63,50 @@ def ranking_metrics_pd(
         n_hits=(Col.RANK, "size"), dcg=("_gain", "sum"), ap=("_prec", "sum")
     )
     users = n_rel.to_frame().join(per_user, how="left").fillna(0.0)
-    m = users["n_rel"].clip(upper=k).astype(int)
-    idcg = m.map(lambda n: sum(1.0 / math.log2(i + 1) for i in range(1, n + 1)))
+    users["m"] = users["n_rel"].clip(upper=k).astype(int)
+    users["idcg"] = users["m"].map(lambda n: sum(1.0 / math.log2(i + 1) for i in range(1, n + 1)))
+    return users
+
+
+def per_user_metrics_pd(recs: pd.DataFrame, relevant: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per-user ``precision, recall, ndcg`` (index ``user_id``): the input of the intervals."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    users = _per_user_pd(recs, relevant, k)
+    return pd.DataFrame(
+        {
+            "precision": users["n_hits"] / k,
+            "recall": users["n_hits"] / users["n_rel"],
+            "ndcg": users["dcg"] / users["idcg"],
+        },
+        index=users.index,
+    ).astype("float64")
+
+
+def ranking_metrics_pd(
+    recs: pd.DataFrame, relevant: pd.DataFrame, k: int, catalogue_size: int
+) -> RankingMetrics:
+    """Ranking metrics of ``recs`` against ``relevant`` (pandas)."""
+    _check(k, catalogue_size)
+    coverage = recs.loc[recs[Col.RANK] <= k, Col.POST_ID].nunique() / catalogue_size
+    users = _per_user_pd(recs, relevant, k)
+    if users.empty:
+        return RankingMetrics(k, 0.0, 0.0, 0.0, 0.0, coverage, 0)
     return RankingMetrics(
         k=k,
         precision=float((users["n_hits"] / k).mean()),
         recall=float((users["n_hits"] / users["n_rel"]).mean()),
-        ndcg=float((users["dcg"] / idcg).mean()),
-        map=float((users["ap"] / m).mean()),
+        ndcg=float((users["dcg"] / users["idcg"]).mean()),
+        map=float((users["ap"] / users["m"]).mean()),
         coverage=float(coverage),
         n_users=len(users),
     )
 
 
-def ranking_metrics_spark(
-    recs: DataFrame, relevant: DataFrame, k: int, catalogue_size: int
-) -> RankingMetrics:
-    """Spark twin of :func:`ranking_metrics_pd`."""
-    _check(k, catalogue_size)
+def _per_user_spark(recs: DataFrame, relevant: DataFrame, k: int) -> DataFrame:
+    """Spark twin of :func:`_per_user_pd`: ``user_id, n_rel, n_hits, dcg, ap, idcg, m``."""
     top = recs.filter(F.col(Col.RANK) <= k).select(Col.USER_ID, Col.POST_ID, Col.RANK)
     rel = relevant.select(Col.USER_ID, Col.POST_ID).distinct()
-    n_items = top.select(Col.POST_ID).distinct().count()
     by_rank = Window.partitionBy(Col.USER_ID).orderBy(Col.RANK)
     hits = (
         top.join(rel, [Col.USER_ID, Col.POST_ID])
@@ -101,26 +119,52 @@ def ranking_metrics_spark(
             F.sum("_prec").alias("ap"),
         )
     )
-    m = F.least(F.col("n_rel"), F.lit(k))
-    users = (
+    return (
         rel.groupBy(Col.USER_ID)
         .agg(F.count(F.lit(1)).alias("n_rel"))
         .join(hits, Col.USER_ID, "left")
         .fillna(0, subset=["n_hits", "dcg", "ap"])
+        .withColumn("m", F.least(F.col("n_rel"), F.lit(k)))
         .withColumn(
             "idcg",
             F.aggregate(
-                F.sequence(F.lit(1), m),
+                F.sequence(F.lit(1), F.col("m")),
                 F.lit(0.0),
                 lambda acc, i: acc + 1.0 / F.log2(i + 1),
             ),
         )
     )
+
+
+def per_user_metrics_spark(recs: DataFrame, relevant: DataFrame, k: int) -> pd.DataFrame:
+    """Spark twin of :func:`per_user_metrics_pd`, collected (one small row per user)."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    pdf = (
+        _per_user_spark(recs, relevant, k)
+        .select(
+            Col.USER_ID,
+            (F.col("n_hits") / k).alias("precision"),
+            (F.col("n_hits") / F.col("n_rel")).alias("recall"),
+            (F.col("dcg") / F.col("idcg")).alias("ndcg"),
+        )
+        .toPandas()
+    )
+    return pdf.set_index(Col.USER_ID).sort_index().astype("float64")
+
+
+def ranking_metrics_spark(
+    recs: DataFrame, relevant: DataFrame, k: int, catalogue_size: int
+) -> RankingMetrics:
+    """Spark twin of :func:`ranking_metrics_pd`."""
+    _check(k, catalogue_size)
+    n_items = recs.filter(F.col(Col.RANK) <= k).select(Col.POST_ID).distinct().count()
+    users = _per_user_spark(recs, relevant, k)
     row = users.agg(
         F.avg(F.col("n_hits") / k).alias("precision"),
         F.avg(F.col("n_hits") / F.col("n_rel")).alias("recall"),
         F.avg(F.col("dcg") / F.col("idcg")).alias("ndcg"),
-        F.avg(F.col("ap") / m).alias("map"),
+        F.avg(F.col("ap") / F.col("m")).alias("map"),
         F.count(F.lit(1)).alias("n_users"),
     ).first()
     assert row is not None  # an aggregate without grouping always returns one row
@@ -136,3 +180,62 @@ def ranking_metrics_spark(
         coverage=n_items / catalogue_size,
         n_users=n_users,
     )
+
+
+# -- confidence intervals ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Interval:
+    """A mean over users and its percentile-bootstrap interval at ``level``."""
+
+    mean: float
+    low: float
+    high: float
+    n_users: int
+    level: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True when the whole interval lies on one side of zero (a difference called real)."""
+        return self.low > 0.0 or self.high < 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain values for JSON output."""
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.4f} [{self.low:+.4f}, {self.high:+.4f}]"
+
+
+def bootstrap_interval(
+    values: np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """Percentile bootstrap of the mean of per-user ``values`` (users resampled)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be strictly between 0 and 1, got {level}")
+    x = np.asarray(values, dtype=np.float64)
+    n = x.size
+    if n == 0:
+        return Interval(0.0, 0.0, 0.0, 0, level)
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot, dtype=np.float64)
+    # Chunks of resamples keep the index matrix near 8M entries however many users there are.
+    step = max(1, 8_000_000 // n)
+    for start in range(0, n_boot, step):
+        stop = min(n_boot, start + step)
+        means[start:stop] = x[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return Interval(float(x.mean()), float(low), float(high), n, level)
+
+
+def paired_interval(
+    a: pd.Series,
+    b: pd.Series,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Bootstrap interval of mean(a - b) over the same users (paired: each resample draws
+    users, not two independent samples). A user missing from one side counts 0 there."""
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1).fillna(0.0)
+    return bootstrap_interval((both["a"] - both["b"]).to_numpy(), n_boot, level, seed)

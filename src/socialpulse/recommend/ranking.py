@@ -120,3 +120,101 @@ def top_k_by_order(
             )
 
     return users.mapInPandas(run, TOP_K_ID_SCHEMA)
+
+
+TOP_K_VARIANT_SCHEMA = "variant int, user_idx int, item_idx int, rank int, score double"
+
+
+def top_k_by_item_matrices(users: DataFrame, matrices: list[np.ndarray], k: int) -> DataFrame:
+    """Top ``k`` items per user and per item-item matrix ``B``: scores = x_u @ B.
+
+    ``users`` has ``user_idx int, items array<int>, values array<double>`` (the user's sparse
+    row x_u) and ``excluded array<int>`` (may be null). Several matrices (e.g. one per
+    regulariser tried) are scored in one pass over the users, so tuning costs one Spark job.
+    Returns ``variant, user_idx, item_idx, rank, score`` (``variant`` indexes ``matrices``).
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if not matrices:
+        raise ValueError("no item-item matrix to score with")
+    n_items = int(matrices[0].shape[0])
+    # float32 halves the broadcast; scores only need ranking precision.
+    table = users.sparkSession.sparkContext.broadcast(
+        [np.ascontiguousarray(m, dtype=np.float32) for m in matrices]
+    )
+    chunk = max(1, _MAX_CELLS // max(n_items, 1))
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from scipy.sparse import csr_matrix
+
+        mats: list[np.ndarray] = table.value
+        for pdf in batches:
+            for start in range(0, len(pdf), chunk):
+                part = pdf.iloc[start : start + chunk]
+                # A user without a modelled item has a null row: an empty one.
+                items = [x if x is not None else [] for x in part["items"]]
+                values = [x if x is not None else [] for x in part["values"]]
+                lengths = np.array([len(x) for x in items], dtype=np.int64)
+                cols = np.concatenate(
+                    [np.zeros(0, dtype=np.int64), *(np.asarray(x, dtype=np.int64) for x in items)]
+                )
+                vals = np.concatenate(
+                    [
+                        np.zeros(0, dtype=np.float32),
+                        *(np.asarray(x, dtype=np.float32) for x in values),
+                    ]
+                )
+                indptr = np.concatenate([[0], np.cumsum(lengths)])
+                x = csr_matrix((vals, cols, indptr), shape=(len(part), n_items))
+                users_idx = part["user_idx"].to_numpy(np.int32)
+                excluded = list(part["excluded"])
+                for variant, b in enumerate(mats):
+                    scores = np.asarray(x @ b, dtype=np.float64)
+                    yield _best_block(users_idx, scores, excluded, k).assign(
+                        variant=np.int32(variant)
+                    )[["variant", "user_idx", "item_idx", "rank", "score"]]
+
+    return users.mapInPandas(run, TOP_K_VARIANT_SCHEMA)
+
+
+def _best_block(
+    users: np.ndarray, scores: np.ndarray, excluded: list[object], k: int
+) -> pd.DataFrame:
+    """:func:`_best` for a whole block of users at once (same order, same tie rule).
+
+    One ``argpartition`` over the block finds each row's k best; only rows whose k-th score is
+    tied with an item left out (where the lower index must win) go through the row-wise path.
+    """
+    n, m = scores.shape
+    lengths = [len(e) if e is not None else 0 for e in excluded]  # type: ignore[arg-type]
+    if sum(lengths):
+        rows = np.repeat(np.arange(n), lengths)
+        cols = np.concatenate([np.asarray(e, dtype=np.int64) for e in excluded if e is not None])
+        scores[rows, cols] = -np.inf
+    kk = min(k, m)
+    if n == 0 or kk == 0:
+        return _empty_idx()
+    cand = (
+        np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        if kk < m
+        else np.tile(np.arange(m), (n, 1))
+    )
+    cand.sort(axis=1)  # ascending index first, so the stable sort below breaks ties by index
+    cand_scores = np.take_along_axis(scores, cand, axis=1)
+    order = np.argsort(-cand_scores, axis=1, kind="stable")
+    top = np.take_along_axis(cand, order, axis=1)
+    top_scores = np.take_along_axis(cand_scores, order, axis=1)
+    floor = top_scores[:, -1]
+    tied = np.isfinite(floor) & ((scores >= floor[:, np.newaxis]).sum(axis=1) > kk)
+    keep = np.isfinite(top_scores) & ~tied[:, np.newaxis]
+    block = pd.DataFrame(
+        {
+            "user_idx": np.repeat(users, kk)[keep.ravel()].astype(np.int32),
+            "item_idx": top[keep].astype(np.int32),
+            "rank": np.tile(np.arange(1, kk + 1, dtype=np.int32), n)[keep.ravel()],
+            "score": top_scores[keep].astype(np.float64),
+        }
+    )
+    # Exclusions are already applied to these rows' scores.
+    slow = [_best(int(users[i]), scores[i], None, k) for i in np.flatnonzero(tied)]
+    return pd.concat([block, *slow], ignore_index=True) if slow else block
