@@ -38,6 +38,8 @@ from socialpulse.domain.schemas import SENTIMENT_FIELDS
 from socialpulse.topics.base import TOPIC_VECTOR
 
 if TYPE_CHECKING:
+    from pyspark.accumulators import Accumulator
+
     from socialpulse.config import SentimentSettings, Settings
 
 
@@ -272,12 +274,14 @@ def add_sentiment(
     backend_for: Callable[[BackendSpec], SentimentBackend] = _backend_for,
     lang_col: str = Col.LANG,
     vector_version: str | None = None,
+    done: Accumulator[int] | None = None,
 ) -> DataFrame:
     """Append the sentiment columns to ``posts``, classifying ``text_col``.
 
     Posts are routed by ``lang_col`` when ``posts`` has it (see :func:`is_english`); without
     it every post goes to the main backend. With ``vector_version`` (check it first with
     :func:`why_no_vectors`) :data:`TOPIC_VECTOR` is appended too, from the same encoder pass.
+    ``done`` counts the posts classified (for progress; the driver sees it per finished task).
     """
     from socialpulse.sentiment.base import prepare_backend
 
@@ -304,6 +308,8 @@ def add_sentiment(
                 multilingual=lambda: _multilingual_for(spec),
                 vectors=vector_version is not None,
             )
+            if done is not None:
+                done.add(len(pdf))
             yield pd.concat([pdf.reset_index(drop=True), sent], axis=1)
 
     return posts.mapInPandas(run, out_schema)
