@@ -21,7 +21,7 @@ routed to another language's backend (or marked unsupported) gets the main backe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -102,9 +102,26 @@ _WORKER_MULTILINGUAL: dict[str, SentimentBackend | None] = {}
 def _backend_for(spec: BackendSpec) -> SentimentBackend:
     backend = _WORKER_BACKENDS.get(spec.key)
     if backend is None:
-        backend = spec.build()
+        backend = for_task_slot(spec).build()
         _WORKER_BACKENDS[spec.key] = backend
     return backend
+
+
+def for_task_slot(spec: BackendSpec) -> BackendSpec:
+    """``spec`` as a Spark task runs it: a local model gets the task's cores as its threads.
+
+    Spark already runs one Python worker per core (``local[*]``: one per task slot), each with
+    its own model; letting each model also use every core (``threads = 0``) puts cores x cores
+    threads on the machine, and the workers' parallel operators wait on each other's threads.
+    An explicit ``sentiment.threads`` is kept; outside a task (the driver) nothing changes.
+    """
+    from pyspark import TaskContext
+
+    task = TaskContext.get()
+    if task is None or spec.sentiment.threads:
+        return spec
+    threads = max(1, int(task.cpus()))
+    return replace(spec, sentiment=spec.sentiment.model_copy(update={"threads": threads}))
 
 
 def _multilingual_for(spec: BackendSpec) -> SentimentBackend | None:
@@ -270,7 +287,7 @@ def add_sentiment(
     posts: DataFrame,
     spec: BackendSpec,
     text_col: str = Col.TEXT_CLEAN,
-    batch_size: int = 256,
+    batch_size: int = 2048,
     backend_for: Callable[[BackendSpec], SentimentBackend] = _backend_for,
     lang_col: str = Col.LANG,
     vector_version: str | None = None,

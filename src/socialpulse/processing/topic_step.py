@@ -105,7 +105,7 @@ def score_posts(
     posts: DataFrame,
     spec: BackendSpec,
     model: TopicModel | None,
-    batch_size: int = 256,
+    batch_size: int = 2048,
     done: Accumulator[int] | None = None,
 ) -> DataFrame:
     """Enriched ``posts`` with their sentiment and topic columns, one encoder pass where the
