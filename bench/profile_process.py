@@ -57,7 +57,11 @@ def main() -> None:
             "SOCIALPULSE_SENTIMENT_BACKEND": args.backend,
             "SOCIALPULSE_SENTIMENT_CACHE": "false",
             "SOCIALPULSE_SPARK_CONF": json.dumps(
-                {"spark.eventLog.enabled": "true", "spark.eventLog.dir": f"file://{events}"}
+                {
+                    "spark.eventLog.enabled": "true",
+                    "spark.eventLog.dir": f"file://{events}",
+                    "spark.eventLog.compress": "false",
+                }
             ),
         }
     )
@@ -111,7 +115,8 @@ def _spark_stages(events: Path) -> None:
     """Per job description: Spark stages, tasks, summed task run and CPU seconds."""
     desc_of_stage: dict[int, str] = {}
     rows: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
-    for log in events.iterdir():
+    # Spark 4 writes each application's log as a folder of rolling event files.
+    for log in sorted(f for f in events.rglob("events_*") if f.is_file()):
         for line in log.read_text(encoding="utf-8").splitlines():
             ev = json.loads(line)
             kind = ev.get("Event")
