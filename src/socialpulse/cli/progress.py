@@ -108,7 +108,7 @@ class StageProgress:
     def _finish(self) -> None:
         if self._task is None:
             return
-        task = self._progress.tasks[-1]
+        task = next(t for t in self._progress.tasks if t.id == self._task)
         if self._done is not None:
             self._progress.update(self._task, completed=self._done())
         # A stage that is over is complete, whatever the last poll saw.
