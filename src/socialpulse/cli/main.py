@@ -15,8 +15,9 @@ from socialpulse.cli.dashboard import dashboard
 from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
+from socialpulse.cli.progress import StageProgress
 from socialpulse.cli.recommend import app as recommend_app
-from socialpulse.cli.runtime import Runtime, stage_progress
+from socialpulse.cli.runtime import Runtime, console
 from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.serve import serve
 from socialpulse.cli.stream import stream
@@ -65,8 +66,7 @@ def process(
         rt.ensure_data_dir()
         store = rt.store()  # schema first: the executors write through its spec
         spark = rt.spark("socialpulse-process")
-        with stage_progress() as progress:
-            task = progress.add_task("starting", total=None)
+        with StageProgress(console, spark.sparkContext) as progress:
             report = run_batch(
                 spark,
                 str(input_dir.resolve()),
@@ -74,8 +74,9 @@ def process(
                 store,
                 rt.backend(backend),
                 batch_size=rt.settings.sentiment.batch_size,
-                on_stage=lambda s: progress.update(task, description=s),
+                on_stage=progress.stage,
                 topics_model_dir=rt.topics_model_dir,
+                on_count=progress.count,
             )
         typer.echo(json.dumps(report.as_dict(), indent=2))
     if not report.reconciles:

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialpulse.cli.runtime import Runtime, stage_progress
+from socialpulse.cli.progress import StageProgress
+from socialpulse.cli.runtime import Runtime
 
 if TYPE_CHECKING:
     from socialpulse.recommend.job import EvaluationReport
@@ -40,15 +41,14 @@ def train(
         spark = rt.spark("socialpulse-recommend-train")
         parts = rt.recommend_parts()
         try:
-            with stage_progress() as progress:
-                task = progress.add_task("starting", total=None)
+            with StageProgress(console, spark.sparkContext) as progress:
                 report = run_train(
                     spark,
                     rt.lake,
                     store,
                     parts.params,
                     k or rt.settings.recommend.top_k,
-                    on_stage=lambda s: progress.update(task, description=s),
+                    on_stage=progress.stage,
                     policy=parts.policy,
                     tune=tune,
                     embedder=parts.embedder,

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialpulse.cli.progress import StageProgress
 from socialpulse.cli.runtime import Runtime
 from socialpulse.cli.sentiment import InputFormatError, read_posts
 
@@ -118,8 +119,8 @@ def train(
                 "run `socialpulse process` first"
             )
             raise typer.Exit(code=2) from None
-        with _progress() as progress:
-            progress.add_task(f"training {settings.model} topics on the lake", total=None)
+        with StageProgress(console, spark.sparkContext) as progress:
+            progress.stage(f"training {settings.model} topics on the lake")
             try:
                 folder = train_from_posts(posts, settings, data_dir / MODELS_SUBDIR)
             except ValueError as exc:

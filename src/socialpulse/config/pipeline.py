@@ -171,7 +171,16 @@ class SentimentSettings(_Section):
             " first use, see `socialpulse sentiment export`); `vader` is the lexicon fast path."
         ),
     )
-    batch_size: int = Field(256, ge=1, le=10_000)
+    batch_size: int = Field(
+        2_048,
+        ge=1,
+        le=10_000,
+        description=(
+            "Texts per backend call in the Spark step (at least the Arrow batch: the backend"
+            " batches its model runs itself, and a wider window lets it sort more texts by"
+            " length, so less padding)."
+        ),
+    )
     cache: bool = Field(
         True, description="Keep results in a persistent cache keyed by text hash + model version."
     )

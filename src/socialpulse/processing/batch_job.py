@@ -98,13 +98,16 @@ def run_batch(
     lake: LakePaths,
     store: PipelineWriter,
     backend: BackendSpec,
-    batch_size: int = 256,
+    batch_size: int = 2048,
     on_stage: Callable[[str], None] = lambda _s: None,
     topics_model_dir: str | None = None,
+    on_count: OnCount = lambda _t, _d: None,
 ) -> BatchReport:
     """Process the posts and interactions under ``input_dir`` into the lake and the database.
 
     Posts get their topic from the model saved under ``topics_model_dir`` (none: null topics).
+    ``on_stage`` names each stage as it starts; ``on_count`` gives the size of a stage that
+    counts its records, see :data:`OnCount`.
     """
     started = time.perf_counter()
     report = BatchReport()
@@ -121,6 +124,7 @@ def run_batch(
         batch_size,
         on_stage,
         topics=topics,
+        on_count=on_count,
     )
 
     on_stage("loading interactions")
@@ -131,6 +135,10 @@ def run_batch(
     report.seconds = time.perf_counter() - started
     return report
 
+
+OnCount = Callable[[int, Callable[[], int]], None]
+"""``on_count(total, done)``: the current stage handles at most ``total`` records and ``done()``
+reads how many it has finished so far (safe to call from another thread, e.g. a progress bar)."""
 
 AddIncrements = Callable[[dict[str, pd.DataFrame]], bool]
 """Applies a micro-batch's aggregate increments exactly once (``PipelineWriter.add_increments``)."""
@@ -154,11 +162,12 @@ def process_posts(
     store: PipelineWriter,
     backend: BackendSpec,
     report: BatchReport,
-    batch_size: int = 256,
+    batch_size: int = 2048,
     on_stage: Callable[[str], None] = lambda _s: None,
     windows_open_from: datetime | None = None,
     stream: StreamBatch | None = None,
     topics: TopicModel | None = None,
+    on_count: OnCount = lambda _t, _d: None,
 ) -> PostsOutcome:
     """Validate, quarantine, dedupe, drop known, enrich, classify and store ``raw_lines``.
 
@@ -228,7 +237,10 @@ def process_posts(
         new = new.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
 
     on_stage("enriching and classifying sentiment and topics")
-    scored = score_posts(T.enrich_posts(new), backend, topics, batch_size).persist(
+    # Counted as tasks finish (accumulators reach the driver with each task's result).
+    classified = spark.sparkContext.accumulator(0)
+    on_count(n_unique, lambda: int(classified.value))
+    scored = score_posts(T.enrich_posts(new), backend, topics, batch_size, done=classified).persist(
         StorageLevel.MEMORY_AND_DISK
     )
     labels, increments, schemas = _collect_increments(scored, windows_open_from, stream is not None)

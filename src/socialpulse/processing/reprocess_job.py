@@ -62,7 +62,7 @@ def reprocess_day(
     lake: LakePaths,
     store: PipelineWriter,
     backend: BackendSpec,
-    batch_size: int = 256,
+    batch_size: int = 2048,
     on_stage: Callable[[str], None] = lambda _s: None,
     topics_model_dir: str | None = None,
 ) -> ReprocessReport:

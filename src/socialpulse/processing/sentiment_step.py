@@ -21,7 +21,7 @@ routed to another language's backend (or marked unsupported) gets the main backe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -38,6 +38,8 @@ from socialpulse.domain.schemas import SENTIMENT_FIELDS
 from socialpulse.topics.base import TOPIC_VECTOR
 
 if TYPE_CHECKING:
+    from pyspark.accumulators import Accumulator
+
     from socialpulse.config import SentimentSettings, Settings
 
 
@@ -100,9 +102,26 @@ _WORKER_MULTILINGUAL: dict[str, SentimentBackend | None] = {}
 def _backend_for(spec: BackendSpec) -> SentimentBackend:
     backend = _WORKER_BACKENDS.get(spec.key)
     if backend is None:
-        backend = spec.build()
+        backend = for_task_slot(spec).build()
         _WORKER_BACKENDS[spec.key] = backend
     return backend
+
+
+def for_task_slot(spec: BackendSpec) -> BackendSpec:
+    """``spec`` as a Spark task runs it: a local model gets the task's cores as its threads.
+
+    Spark already runs one Python worker per core (``local[*]``: one per task slot), each with
+    its own model; letting each model also use every core (``threads = 0``) puts cores x cores
+    threads on the machine, and the workers' parallel operators wait on each other's threads.
+    An explicit ``sentiment.threads`` is kept; outside a task (the driver) nothing changes.
+    """
+    from pyspark import TaskContext
+
+    task = TaskContext.get()
+    if task is None or spec.sentiment.threads:
+        return spec
+    threads = max(1, int(task.cpus()))
+    return replace(spec, sentiment=spec.sentiment.model_copy(update={"threads": threads}))
 
 
 def _multilingual_for(spec: BackendSpec) -> SentimentBackend | None:
@@ -268,16 +287,18 @@ def add_sentiment(
     posts: DataFrame,
     spec: BackendSpec,
     text_col: str = Col.TEXT_CLEAN,
-    batch_size: int = 256,
+    batch_size: int = 2048,
     backend_for: Callable[[BackendSpec], SentimentBackend] = _backend_for,
     lang_col: str = Col.LANG,
     vector_version: str | None = None,
+    done: Accumulator[int] | None = None,
 ) -> DataFrame:
     """Append the sentiment columns to ``posts``, classifying ``text_col``.
 
     Posts are routed by ``lang_col`` when ``posts`` has it (see :func:`is_english`); without
     it every post goes to the main backend. With ``vector_version`` (check it first with
     :func:`why_no_vectors`) :data:`TOPIC_VECTOR` is appended too, from the same encoder pass.
+    ``done`` counts the posts classified (for progress; the driver sees it per finished task).
     """
     from socialpulse.sentiment.base import prepare_backend
 
@@ -304,6 +325,8 @@ def add_sentiment(
                 multilingual=lambda: _multilingual_for(spec),
                 vectors=vector_version is not None,
             )
+            if done is not None:
+                done.add(len(pdf))
             yield pd.concat([pdf.reset_index(drop=True), sent], axis=1)
 
     return posts.mapInPandas(run, out_schema)

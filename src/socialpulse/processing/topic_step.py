@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -28,6 +29,9 @@ from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment, wh
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake_jobs import path_exists
 from socialpulse.topics.base import TOPIC_COLUMNS, TOPIC_VECTOR, TopicModel, VectorTopicModel
+
+if TYPE_CHECKING:
+    from pyspark.accumulators import Accumulator
 
 _log = logging.getLogger(__name__)
 
@@ -98,12 +102,17 @@ def vectors_for(model: TopicModel | None, spec: BackendSpec) -> str | None:
 
 
 def score_posts(
-    posts: DataFrame, spec: BackendSpec, model: TopicModel | None, batch_size: int = 256
+    posts: DataFrame,
+    spec: BackendSpec,
+    model: TopicModel | None,
+    batch_size: int = 2048,
+    done: Accumulator[int] | None = None,
 ) -> DataFrame:
     """Enriched ``posts`` with their sentiment and topic columns, one encoder pass where the
-    model reads vectors and the backend makes them (see :func:`vectors_for`)."""
+    model reads vectors and the backend makes them (see :func:`vectors_for`); ``done`` counts
+    the posts classified."""
     version = vectors_for(model, spec)
-    scored = add_sentiment(posts, spec, batch_size=batch_size, vector_version=version)
+    scored = add_sentiment(posts, spec, batch_size=batch_size, vector_version=version, done=done)
     return add_topics(scored, model)
 
 

@@ -20,7 +20,7 @@ from socialpulse.domain.schemas import (
     REQUIRED_POST_FIELDS,
     VALID_POST_SCHEMA,
 )
-from socialpulse.processing.validation import VALUE, validate_json_records
+from socialpulse.processing.validation import VALUE, first_reason, validate_json_records
 
 _COUNT_FIELDS = (Col.LIKE_COUNT, Col.RETWEET_COUNT, Col.REPLY_COUNT, Col.QUOTE_COUNT)
 _ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -65,9 +65,8 @@ def validate_posts(raw: DataFrame) -> DataFrame:
     ]
     for name in _COUNT_FIELDS:
         extra.append((F.col(name) < 0, F.lit(f"negative {name}")))
-    reason = F.col(Col.REASON)
-    for cond, why in reversed(extra):
-        reason = F.when(reason.isNull() & cond, why).otherwise(reason)
+    # The JSON checks' reason first; these apply only where those found nothing.
+    reason = F.coalesce(F.col(Col.REASON), first_reason(extra))
     return checked.withColumn(Col.REASON, reason)
 
 

@@ -1,0 +1,70 @@
+"""``socialpulse process`` shows its stages with counts on a terminal, and nothing otherwise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+from typer.testing import CliRunner
+
+from socialpulse.cli import app
+
+pytestmark = pytest.mark.slow
+
+
+def _landing(root: Path, n: int) -> Path:
+    (root / "posts").mkdir(parents=True)
+    lines = [
+        json.dumps(
+            {
+                "post_id": f"p{i}",
+                "author_id": f"u{i % 7}",
+                "text": f"post number {i} is {'great' if i % 2 else 'awful'} #tag{i % 3}",
+                "created_at": "2026-10-03T12:00:00Z",
+                "ingested_at": "2026-10-03T12:00:01Z",
+            }
+        )
+        for i in range(n)
+    ]
+    (root / "posts" / "part-0.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def _process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, terminal: bool, name: str
+) -> tuple[str, dict[str, object]]:
+    # The CLI builds its own settings; the session fixture is reused through getOrCreate.
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path / name / "data"))
+    monkeypatch.setenv("SOCIALPULSE_SENTIMENT_BACKEND", "vader")
+    # rich reads TTY_COMPATIBLE on every check: 1 = a terminal, 0 = a pipe or a log.
+    monkeypatch.setenv("TTY_COMPATIBLE", "1" if terminal else "0")
+    monkeypatch.setenv("COLUMNS", "200")
+    landing = _landing(tmp_path / name / "in", 40)
+    result = CliRunner().invoke(app, ["process", "--input", str(landing)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    report = json.loads(out[out.index("{") : out.rindex("}") + 1])
+    return out, report
+
+
+def test_process_shows_stages_with_counts_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, spark: SparkSession
+) -> None:
+    shown, report = _process(monkeypatch, tmp_path, terminal=True, name="tty")
+    assert report["stored"] == 40
+    assert report["reconciles"]
+    for stage in ("validating posts", "classifying sentiment", "writing the database"):
+        assert stage in shown, shown
+    # The classifying stage counts records: done / total of the 40 new posts.
+    assert "40/40" in shown, shown
+    assert "records" in shown, shown
+
+    quiet, report = _process(monkeypatch, tmp_path, terminal=False, name="pipe")
+    assert report["stored"] == 40
+    assert report["reconciles"]
+    # Only the JSON report: no stage line, no bar, no control codes.
+    assert quiet.startswith("{"), quiet
+    assert "validating posts" not in quiet, quiet
+    assert "\x1b" not in quiet, quiet
