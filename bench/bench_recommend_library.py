@@ -175,18 +175,8 @@ def implicit_recs(
 ) -> pd.DataFrame:
     """Fit ``implicit``'s CPU ALS on ``train`` and return every user's top ``k`` unseen items."""
     from implicit.cpu.als import AlternatingLeastSquares
-    from scipy.sparse import csr_matrix
 
-    users = pd.Index(sorted(train[Col.USER_ID].unique()))
-    items = pd.Index(sorted(train[Col.POST_ID].unique()))
-    agg = train.groupby([Col.USER_ID, Col.POST_ID], as_index=False)[Col.WEIGHT].sum()
-    matrix = csr_matrix(
-        (
-            agg[Col.WEIGHT].to_numpy(dtype=np.float32),
-            (users.get_indexer(agg[Col.USER_ID]), items.get_indexer(agg[Col.POST_ID])),
-        ),
-        shape=(len(users), len(items)),
-    )
+    users, items, matrix = _matrix(train)
     model = AlternatingLeastSquares(
         factors=factors,
         regularization=reg,
