@@ -230,6 +230,10 @@ ADDED_NAMES = [
     # Issue 16: the embedding family's fit sample and centring.
     "topics_embedding_sample",
     "topics_embedding_center",
+    # Issue 19: EASE beside ALS, and fit-predict's model choice.
+    "recommend_ease_max_items",
+    "recommend_ease_reg",
+    "recommend_fit_predict_model",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams, exclusions
 from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
-from socialpulse.recommend.job import carve_validation, select_model
+from socialpulse.recommend.fit_predict import carve_validation, select_model
 from socialpulse.recommend.ranking import _best, _best_block
 from socialpulse.recommend.recommender import TrainingSet
 from tests.recommend_fixtures import planted

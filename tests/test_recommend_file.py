@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from socialpulse.domain.columns import Col
-from socialpulse.recommend.job import InteractionFileError, read_interaction_file
+from socialpulse.recommend.fit_predict import InteractionFileError, read_interaction_file
 
 
 def test_bom_blank_lines_header_and_tabs(tmp_path: Path) -> None:

@@ -189,7 +189,7 @@ def fit_predict(
     The model (ALS or EASE, settings `recommend_fit_predict_model`) is chosen on a validation
     split carved from the file; the choice is printed on stderr.
     """
-    from socialpulse.recommend.job import InteractionFileError, run_fit_predict
+    from socialpulse.recommend.fit_predict import InteractionFileError, run_fit_predict
 
     if not train_file.is_file():
         raise typer.BadParameter(f"{train_file} is not a file", param_hint="--train")

@@ -1,23 +1,18 @@
-"""Recommendation jobs: the only recommend modules that read and write.
+"""Recommendation jobs (with `fit_predict`, the only recommend modules that read and write).
 
 - :func:`run_train` reads the lake, fits ALS (popularity for users with no interactions yet),
   and writes every user's top-K to the ``recommendations`` table.
 - :func:`run_evaluate` splits the lake's interactions in time and scores ALS and popularity.
-- :func:`run_fit_predict` is the file-to-file contract of ``socialpulse recommend fit-predict``
-  (ALS or EASE, chosen on a validation split carved from the file).
+- ``socialpulse recommend fit-predict``'s file-to-file contract is in
+  :mod:`socialpulse.recommend.fit_predict`.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -25,15 +20,13 @@ from pyspark.sql import functions as F
 from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import INTERACTION_SCHEMA
 from socialpulse.recommend.als import (
-    CONFIDENCE,
-    AlsModel,
     AlsParams,
     confidence,
     dedupe_interactions,
     exclusions,
     train_als_on_confidence,
 )
-from socialpulse.recommend.ease import DEFAULT_REGS, EaseModel, fit_gram, recommend_variants
+from socialpulse.recommend.ease import EaseModel
 from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.evaluation import (
     ALS,
@@ -47,9 +40,8 @@ from socialpulse.recommend.evaluation import (
     tune_als,
 )
 from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, HybridRecommender
-from socialpulse.recommend.metrics import Interval, RankingMetrics, ranking_metrics_pd
+from socialpulse.recommend.metrics import Interval, RankingMetrics
 from socialpulse.recommend.recommender import TrainingSet
-from socialpulse.recommend.splitters import split_random_pd
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import read_clean_posts
@@ -359,245 +351,3 @@ def run_evaluate_splits(
     finally:
         posts.unpersist()
         interactions.unpersist()
-
-
-# -- fit-predict (file contract) ---------------------------------------------------------------
-class InteractionFileError(ValueError):
-    """The training file is not a ``user,item,weight[,timestamp]`` table."""
-
-
-_FILE_COLUMNS = [Col.USER_ID, Col.POST_ID, Col.WEIGHT, Col.TS]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
-
-
-def read_interaction_file(path: Path) -> pd.DataFrame:
-    """Parse ``user,item,weight[,timestamp]`` (comma or tab, header optional, ids as strings)."""
-    # utf-8-sig: spreadsheets often save a byte-order mark that would stick to the first id.
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        found = next(((i, line) for i, line in enumerate(fh) if line.strip()), None)
-    if found is None:
-        raise InteractionFileError(f"{path} is empty")
-    first_no, first = found
-    sep = "\t" if "\t" in first else ","
-    fields = next(csv.reader([first], delimiter=sep))
-    if len(fields) not in (3, 4):
-        raise InteractionFileError(
-            f"{path}: expected 3 or 4 columns (user, item, weight[, timestamp]), "
-            f"found {len(fields)} in {first.strip()!r}"
-        )
-    # A header is a first line whose weight field is not a number.
-    has_header = not _is_number(fields[2].strip())
-    frame = pd.read_csv(
-        path,
-        sep=sep,
-        header=None,
-        skiprows=first_no + 1 if has_header else first_no,
-        encoding="utf-8-sig",
-        names=_FILE_COLUMNS[: len(fields)],
-        dtype=str,
-        keep_default_na=False,
-        skip_blank_lines=True,
-    )
-    frame[Col.USER_ID] = frame[Col.USER_ID].str.strip()
-    frame[Col.POST_ID] = frame[Col.POST_ID].str.strip()
-    weight = pd.to_numeric(frame[Col.WEIGHT].str.strip(), errors="coerce")
-    bad = ~np.isfinite(weight.to_numpy(dtype=np.float64, na_value=np.nan))
-    bad |= (frame[Col.USER_ID] == "") | (frame[Col.POST_ID] == "")
-    if bad.any():
-        # Report 1-based file lines; blank lines inside the file are not counted.
-        offset = first_no + (2 if has_header else 1)
-        lines = [int(i) + offset for i in frame.index[bad][:5]]
-        raise InteractionFileError(
-            f"{path}: {int(bad.sum())} rows lack a user, an item or a finite numeric weight "
-            f"(first at lines {lines})"
-        )
-    out = pd.DataFrame(
-        {Col.USER_ID: frame[Col.USER_ID], Col.POST_ID: frame[Col.POST_ID], Col.WEIGHT: weight}
-    )
-    if Col.TS in frame.columns:
-        seconds = _epoch_seconds(frame[Col.TS].str.strip())
-        # Timestamps only order the validation split: a file whose times do not all parse is
-        # treated as having none (the contract never required them).
-        if seconds.notna().all():
-            out[Col.TS] = seconds.astype("float64")
-    return out
-
-
-def _epoch_seconds(text: pd.Series) -> pd.Series:
-    """Numbers as epoch seconds, anything else parsed as an ISO 8601 time (NaN if neither)."""
-    numeric = pd.to_numeric(text, errors="coerce")
-    iso = pd.to_datetime(text.where(numeric.isna()), utc=True, errors="coerce", format="ISO8601")
-    as_seconds = (iso - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
-    return numeric.fillna(as_seconds)
-
-
-ALS_MODEL = "als"
-EASE_MODEL = "ease"
-VALIDATION_FRACTION = 0.2
-
-
-@dataclass
-class FitPredictReport:
-    """Sizes of one fit-predict run, the model it chose and every candidate's validation
-    precision@k (``validation``: model label -> precision, ``validation_users``: users scored)."""
-
-    rows: int
-    users: int
-    items: int
-    recommendations: int
-    model: str = ""
-    validation: dict[str, float] = field(default_factory=dict)
-    validation_users: int = 0
-    validation_split: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain values for JSON output."""
-        return asdict(self)
-
-
-def carve_validation(
-    frame: pd.DataFrame, fraction: float, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Split a training file into fit and validation parts; returns the split's name too.
-
-    With timestamps: each user's latest ``max(1, floor(n * fraction))`` rows (users with at
-    least two rows), the per-user chronological protocol. Without: a seeded hash of each
-    (user, item) pair, so no pair straddles both parts.
-    """
-    if Col.TS in frame.columns:
-        ordered = frame.sort_values([Col.USER_ID, Col.TS, Col.POST_ID], kind="mergesort")
-        pos = ordered.groupby(Col.USER_ID, sort=False).cumcount() + 1
-        size = ordered.groupby(Col.USER_ID, sort=False)[Col.POST_ID].transform("size")
-        n_val = np.where(size >= 2, np.maximum(1, np.floor(size * fraction)), 0)
-        is_val = pos > size - n_val
-        return ordered[~is_val], ordered[is_val], "per-user chronological"
-    fit, val = split_random_pd(frame, fraction, seed)
-    return fit, val, "random by (user, item) pair"
-
-
-def _file_conf(spark: SparkSession, frame: pd.DataFrame) -> tuple[DataFrame, DataFrame]:
-    """``conf`` and ``excluded`` of a file's rows."""
-    pairs = spark.createDataFrame(
-        frame[[Col.USER_ID, Col.POST_ID, Col.WEIGHT]],
-        schema="user_id string, post_id string, weight double",
-    )
-    # Repeated lines of a pair are separate events here (a file has no redelivery key), so
-    # their weights add up instead of being deduplicated.
-    conf = pairs.groupBy(Col.USER_ID, Col.POST_ID).agg(F.sum(Col.WEIGHT).alias(CONFIDENCE))
-    return conf.persist(), exclusions(conf.select(Col.USER_ID, Col.POST_ID), None)
-
-
-def select_model(
-    spark: SparkSession,
-    frame: pd.DataFrame,
-    k: int,
-    params: AlsParams,
-    ease_max_items: int,
-    regs: Sequence[float] = DEFAULT_REGS,
-    with_als: bool = True,
-) -> tuple[str, float, FitPredictReport]:
-    """Score ALS (``params``, only ``with_als``) and EASE (each λ in ``regs``) on a validation
-    split carved from ``frame``; returns the winner (``als`` or ``ease``), EASE's best λ and
-    the scores.
-
-    The winner has the best precision@k (ties: NDCG@k, then the order ALS, EASE). Without any
-    validation pair the default is EASE with the middle λ.
-    """
-    fit, val, split_name = carve_validation(frame, VALIDATION_FRACTION, params.seed)
-    seen = fit[[Col.USER_ID, Col.POST_ID]].drop_duplicates()
-    relevant = (
-        val[[Col.USER_ID, Col.POST_ID]]
-        .drop_duplicates()
-        .merge(seen, how="left", indicator=True)
-        .query("_merge == 'left_only'")
-        .drop(columns="_merge")
-    )
-    relevant = relevant[relevant[Col.USER_ID].isin(seen[Col.USER_ID])]
-    report = FitPredictReport(0, 0, 0, 0, validation_split=split_name)
-    report.validation_users = int(relevant[Col.USER_ID].nunique())
-    if relevant.empty:
-        report.model = f"{EASE_MODEL} (no validation pairs: default)"
-        return EASE_MODEL, regs[len(regs) // 2], report
-    catalogue = int(seen[Col.POST_ID].nunique())
-    conf, excluded = _file_conf(spark, fit)
-    scores: list[tuple[float, float, int, str, float]] = []
-    if with_als:
-        als_recs = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded)).recommend(k)
-        m = ranking_metrics_pd(als_recs.toPandas(), relevant, k, catalogue)
-        report.validation[ALS_MODEL] = m.precision
-        scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
-    fitted = fit_gram(conf, ease_max_items)
-    recs = recommend_variants(fitted, excluded, regs, k).toPandas()
-    fitted.indexed.unpersist()
-    for variant, reg in enumerate(regs):
-        m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
-        report.validation[f"{EASE_MODEL}(lambda={reg:g})"] = m.precision
-        scores.append((m.precision, m.ndcg, 0, EASE_MODEL, reg))
-    conf.unpersist()
-    best = max(scores)
-    return best[3], best[4], report
-
-
-def run_fit_predict(
-    spark: SparkSession,
-    train_file: Path,
-    output: Path,
-    k: int,
-    params: AlsParams,
-    model: str = "auto",
-    ease_max_items: int = 20_000,
-    on_choice: Callable[[str], None] = _noop,
-) -> FitPredictReport:
-    """Train on a file and write each user's top-``k`` unseen items as CSV.
-
-    ``model``: ``als``, ``ease`` (λ still tuned on validation), or ``auto``: the better of the
-    two on a validation split carved from the file (:func:`select_model`); ``on_choice`` hears
-    one line saying what was chosen and why. Output columns ``user,item,rank,score``, rank from
-    1, sorted by user id then rank so that two runs diff cleanly.
-    """
-    frame = read_interaction_file(train_file)
-    regs: Sequence[float] = DEFAULT_REGS
-    if model == ALS_MODEL:
-        chosen, reg = ALS_MODEL, 0.0
-        report = FitPredictReport(0, 0, 0, 0, model=ALS_MODEL)
-    else:
-        chosen, reg, report = select_model(
-            spark, frame, k, params, ease_max_items, regs, with_als=model != EASE_MODEL
-        )
-        report.model = f"{chosen}(lambda={reg:g})" if chosen == EASE_MODEL else chosen
-        scored = ", ".join(f"{n} {p:.4f}" for n, p in report.validation.items())
-        on_choice(
-            f"fit-predict: chose {report.model} on a {report.validation_split} validation split"
-            f" ({report.validation_users} users; precision@{k}: {scored or 'none'})"
-        )
-    conf, excluded = _file_conf(spark, frame)
-    data = TrainingSet(conf=conf, excluded=excluded)
-    if chosen == EASE_MODEL:
-        ease = EaseModel(reg, ease_max_items).fit(data)
-        recs_df = ease.recommend(k).toPandas()
-        ease.unpersist()
-    else:
-        recs_df = AlsModel(params).fit(data).recommend(k).toPandas()
-    conf.unpersist()
-    recs = recs_df.sort_values([Col.USER_ID, Col.RANK], kind="mergesort")
-    out = pd.DataFrame(
-        {
-            "user": recs[Col.USER_ID],
-            "item": recs[Col.POST_ID],
-            "rank": recs[Col.RANK].astype(int),
-            "score": recs[Col.SCORE],
-        }
-    )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(output, index=False)
-    report.rows = len(frame)
-    report.users = int(frame[Col.USER_ID].nunique())
-    report.items = int(frame[Col.POST_ID].nunique())
-    report.recommendations = len(out)
-    return report
