@@ -124,12 +124,16 @@ def test_train_and_evaluate_commands_on_a_lake(
     assert all(r[Col.REASON_CODE] and r[Col.REASON_TEXT] for r in served)
     store.close()
 
-    evaluated = CliRunner().invoke(app, ["recommend", "evaluate", "--k", "5"])
+    # One split: each split runs every model again (the default, both, doubled this test's
+    # time); the splitters themselves are tested in test_recommend_splitters.
+    evaluated = CliRunner().invoke(
+        app, ["recommend", "evaluate", "--k", "5", "--split", "per-user"]
+    )
     assert evaluated.exit_code == 0, evaluated.output
     assert "precision@5" in evaluated.output
+    assert "Split global" not in evaluated.output
     for name in (
         "Split per-user",
-        "Split global",
         "held-out pairs",
         "95% CI",
         "the paired interval excludes 0",
@@ -144,6 +148,16 @@ def test_train_and_evaluate_commands_on_a_lake(
         "text embedding: hashing",
     ):
         assert name in evaluated.output
+
+
+def test_evaluate_names_the_splits_it_knows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path / "empty"))
+    result = CliRunner().invoke(app, ["recommend", "evaluate", "--split", "weekly"])
+    assert result.exit_code == 2
+    assert "per-user" in result.output
+    assert "global" in result.output
 
 
 def test_train_without_a_lake_says_what_to_do(
