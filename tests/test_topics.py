@@ -44,7 +44,7 @@ from socialpulse.topics.registry import (
     load_topic_model,
 )
 from socialpulse.topics.tokens import STOP_WORDS, topic_tokens
-from socialpulse.topics.vectors import embedder, with_vectors
+from socialpulse.topics.vectors import embedder, task_threads, with_vectors
 
 pytestmark = pytest.mark.slow
 
@@ -289,6 +289,16 @@ def test_unknown_family_and_missing_model_are_clear_errors(
         create_topic_trainer(TopicsSettings.model_construct(model="nope"))  # type: ignore[arg-type]
     with pytest.raises(FileNotFoundError, match="no topic model"):
         load_topic_model(spark, str(tmp_path / "absent"))
+
+
+def test_an_encoder_in_a_spark_task_uses_the_tasks_cores_not_every_core(
+    spark: SparkSession,
+) -> None:
+    # One Python worker per task slot, each with its own encoder: cores x cores threads
+    # otherwise. On the driver (no task) the encoder keeps every core.
+    assert task_threads() == 0
+    per_task = spark.sparkContext.parallelize(range(4), 2).map(lambda _: task_threads()).collect()
+    assert per_task == [int(spark.conf.get("spark.task.cpus", "1"))] * 4
 
 
 def _nmi(a: list[Any], b: list[Any]) -> float:

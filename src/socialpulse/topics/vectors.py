@@ -24,13 +24,26 @@ from socialpulse.topics.base import TOPIC_VECTOR
 _WORKER_EMBEDDERS: dict[str, Embeds] = {}
 
 
+def task_threads() -> int:
+    """Encoder threads for this process: the Spark task's cores inside a task, else 0 (all).
+
+    Spark runs one Python worker per task slot, each with its own encoder; an encoder on every
+    core in each of them puts cores x cores threads on the machine (the sentiment step's
+    ``for_task_slot`` measured what that costs).
+    """
+    from pyspark import TaskContext
+
+    task = TaskContext.get()
+    return 0 if task is None else max(1, int(task.cpus()))
+
+
 def embedder() -> Embeds:
     """This process's embedder: the default ``minilm`` backend (its encoder, as trained)."""
     found = _WORKER_EMBEDDERS.get("minilm")
     if found is None:
         from socialpulse.sentiment.minilm import build_minilm
 
-        found = build_minilm()
+        found = build_minilm(threads=task_threads())
         _WORKER_EMBEDDERS["minilm"] = found
     return found
 
