@@ -298,7 +298,7 @@ def test_an_encoder_in_a_spark_task_uses_the_tasks_cores_not_every_core(
     # otherwise. On the driver (no task) the encoder keeps every core.
     assert task_threads() == 0
     per_task = spark.sparkContext.parallelize(range(4), 2).map(lambda _: task_threads()).collect()
-    assert per_task == [int(spark.conf.get("spark.task.cpus") or 1)] * 4
+    assert per_task == [int(spark.conf.get("spark.task.cpus", "1") or 1)] * 4
 
 
 def _nmi(a: list[Any], b: list[Any]) -> float:
