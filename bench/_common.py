@@ -60,6 +60,20 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
     return Measured(time.perf_counter() - started, peak / 2**20, proc.returncode, out)
 
 
+def tree_cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of process ``pid`` (default: this one) and all its children:
+    the driver, the JVM and Spark's Python workers together."""
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def machine() -> str:
     """A one-line description of this machine."""
     mem = psutil.virtual_memory().total / 2**30

@@ -46,8 +46,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
-import psutil
-from _common import record
+from _common import record, tree_cpu_s
 from sqlalchemy import insert, select
 
 from socialpulse.api.auth import Scope, make_key
@@ -363,18 +362,6 @@ def configs(workers: int) -> list[tuple[str, int, float]]:
     ]
 
 
-def _tree_cpu_s(pid: int) -> float:
-    proc = psutil.Process(pid)
-    total = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            times = p.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            pass
-    return total
-
-
 def serve_and_load(
     data_dir: Path,
     info: dict[str, Any],
@@ -427,9 +414,9 @@ def serve_and_load(
             time.sleep(0.2)
         time.sleep(1.0)  # let every worker finish starting, not just the first to answer
         for name, connections, rate in loads:
-            server_cpu = _tree_cpu_s(server.pid)
+            server_cpu = tree_cpu_s(server.pid)
             result = run_wrk(base, targets[name], info["key"], args, connections, rate)
-            result["server_cpu_s"] = _tree_cpu_s(server.pid) - server_cpu
+            result["server_cpu_s"] = tree_cpu_s(server.pid) - server_cpu
             result["endpoint"] = name
             results.append(result)
     finally:

@@ -17,30 +17,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import record
+from _common import record, tree_cpu_s
 
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.spark import build_spark
 from socialpulse.storage.lake_jobs import compact_table, count_files
-
-
-def _cpu_seconds() -> float:
-    # Driver and JVM (a child process) together: the JVM does the work.
-    me = psutil.Process()
-    total = 0.0
-    for p in (me, *me.children(recursive=True)):
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
 
 
 def _batch(spark: SparkSession, start: int, n: int, days: int) -> DataFrame:
@@ -93,9 +79,9 @@ def main() -> int:
         before_ms, groups = _scan_ms(spark, uri, args.repeats)
 
         load = os.getloadavg()
-        cpu0, t0 = _cpu_seconds(), time.perf_counter()
+        cpu0, t0 = tree_cpu_s(), time.perf_counter()
         report = compact_table(spark, uri)
-        compact_s, compact_cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
+        compact_s, compact_cpu = time.perf_counter() - t0, tree_cpu_s() - cpu0
         files_after = sum(count_files(spark, uri).values())
         after_ms, groups_after = _scan_ms(spark, uri, args.repeats)
         rows = spark.read.parquet(uri).count()
