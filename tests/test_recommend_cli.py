@@ -138,12 +138,16 @@ def test_train_and_evaluate_commands_on_a_lake(
         "content-hashtag",
         "content-text",
         "hybrid-no-text",
+        "hybrid-no-ease",
         "popularity",
         "Segment: cold users",
         "Segment: fresh posts",
         "text embedding: hashing",
+        # Not generated data: no oracle row, and the output says why.
+        "no oracle: no planted truth at",
     ):
         assert name in evaluated.output
+    assert not [r for r in evaluated.output.splitlines() if r.lstrip("│┃ ").startswith("oracle")]
 
 
 def test_train_without_a_lake_says_what_to_do(

@@ -116,11 +116,12 @@ class RecommendSettings(_Section):
         ),
     )
     ease_weight: float = Field(
-        0.5,
+        2.0,
         ge=0,
         description=(
             "Blend weight of EASE co-engagement in the hybrid (people who engaged with this also"
-            " engaged with; reason code co_engaged); 0 = not fitted."
+            " engaged with; reason code co_engaged); 0 = not fitted. 2.0: the best on a"
+            " validation split of the demo data's training part (docs/BENCHMARKS.md)."
         ),
     )
     ease_signal_max_items: int = Field(
