@@ -234,6 +234,9 @@ ADDED_NAMES = [
     "recommend_ease_max_items",
     "recommend_ease_reg",
     "recommend_fit_predict_model",
+    # Issue 19: EASE co-engagement as a hybrid signal.
+    "recommend_ease_weight",
+    "recommend_ease_signal_max_items",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

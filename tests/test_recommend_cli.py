@@ -110,6 +110,9 @@ def test_train_and_evaluate_commands_on_a_lake(
 
     data_dir = tmp_path / "data"
     monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(data_dir))
+    # EASE co-engagement off: it would add a fit and a hybrid-no-ease row per split to the
+    # slowest test of the suite; tests/test_recommend_co_engaged.py covers it.
+    monkeypatch.setenv("SOCIALPULSE_RECOMMEND_EASE_WEIGHT", "0")
     data = planted(group_users=(8, 6, 6), posts_per_group=12, per_user=6)
     write_lake(spark, LakePaths(str(data_dir / "lake")), data)
 
@@ -146,8 +149,11 @@ def test_train_and_evaluate_commands_on_a_lake(
         "Segment: cold users",
         "Segment: fresh posts",
         "text embedding: hashing",
+        # Not generated data: no oracle row, and the output says why.
+        "no oracle: no planted truth at",
     ):
         assert name in evaluated.output
+    assert not [r for r in evaluated.output.splitlines() if r.lstrip("│┃ ").startswith("oracle")]
 
 
 def test_evaluate_names_the_splits_it_knows(

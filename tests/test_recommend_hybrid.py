@@ -24,6 +24,7 @@ from socialpulse.recommend.evaluation import (
     CONTENT_HASHTAG,
     CONTENT_TEXT,
     FRESH_POSTS,
+    HYBRID_NO_EASE,
     HYBRID_NO_TEXT,
     POPULARITY,
     authored_pairs,
@@ -220,6 +221,7 @@ def test_hybrid_doubles_popularity_on_planted_data(spark: SparkSession) -> None:
         CONTENT_HASHTAG,
         CONTENT_TEXT,
         HYBRID,
+        HYBRID_NO_EASE,
         HYBRID_NO_TEXT,
         POPULARITY,
     }

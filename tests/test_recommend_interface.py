@@ -78,9 +78,10 @@ def test_signal_registry_names() -> None:
     with pytest.raises(KeyError, match="no recommender signal"):
         signal_named("item_item")
     # The wire values the API serves did not change with the hashtag renames; issue 16 added
-    # "topic_model" (a topic-model topic the user writes about).
+    # "topic_model" (a topic-model topic the user writes about), issue 19 "co_engaged" (EASE).
     assert set(REASON_CODES) == {
-        "hashtag", "topic", "similar", "popular_topic", "popular", "text", "topic_model"
+        "hashtag", "topic", "similar", "popular_topic", "popular", "text", "topic_model",
+        "co_engaged",
     }  # fmt: skip
 
 
@@ -91,6 +92,9 @@ def test_policy_report_keeps_the_keys_of_the_cli_contract() -> None:
         "als_weight",
         "author_weight",
         "content_weight",
+        "ease_max_items",
+        "ease_reg",
+        "ease_weight",
         "max_candidates",
         "negative_penalty",
         "negative_threshold",

@@ -225,7 +225,8 @@ class RecommendationRead(_Model):
         description=(
             "Kind of reason: hashtag, topic (hashtag affinity), similar (collaborative),"
             " popular_topic, popular, text (text similarity), topic_model (a topic of the"
-            " topic model the user engages with, see topic_id)."
+            " topic model the user engages with, see topic_id), co_engaged (people who engaged"
+            " with posts you liked also engaged with this: EASE)."
         ),
         examples=["hashtag"],
     )

@@ -78,20 +78,37 @@ def evaluate(
         bool,
         typer.Option(help="Add EASE (item-item, lambda = recommend_ease_reg) to the comparison."),
     ] = True,
+    generated: Annotated[
+        Path | None,
+        typer.Option(
+            help=(
+                "Folder `socialpulse generate` wrote (its truth/ adds the oracle row);"
+                " default: the landing folder of the settings."
+            )
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
     """Compare ALS, EASE, content-based, hybrid and popularity on chronological splits.
+
+    On generated data an oracle row ranks by the planted truth (users' topic preferences x
+    posts' topics): the headroom the other rows leave.
 
     Per split: users evaluated and held-out pairs, each algorithm's precision@k with a 95 %
     bootstrap interval over users, and the paired interval of its difference to the hybrid.
     """
     from socialpulse.recommend.ease import EaseModel
     from socialpulse.recommend.evaluation import SPLITS
-    from socialpulse.recommend.job import LakeMissingError, run_evaluate_splits
+    from socialpulse.recommend.job import (
+        LakeMissingError,
+        read_planted_truth,
+        run_evaluate_splits,
+    )
 
     if split not in (*SPLITS, "both"):
         raise typer.BadParameter(f"one of {', '.join(SPLITS)}, both", param_hint="--split")
     rt = Runtime()
+    truth = read_planted_truth(generated or rt.settings.storage.resolved_landing_dir)
     spark = rt.spark("socialpulse-recommend-evaluate")
     parts = rt.recommend_parts()
     try:
@@ -109,6 +126,7 @@ def evaluate(
                 EaseModel(rt.settings.recommend.ease_reg, rt.settings.recommend.ease_max_items)
                 if ease
                 else None,
+                truth,
             )
     except LakeMissingError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -162,6 +180,8 @@ def _print_evaluation(report: EvaluationReport, k: int, test_fraction: float) ->
         )
     Console().print(table)
     Console().print("* the paired interval excludes 0: a real difference at 95 %")
+    if report.oracle_note:
+        Console().print(report.oracle_note)
     for segment, by_algo in report.segments.items():
         seg = Table(title=f"Segment: {segment} ({SEGMENT_NOTES.get(segment, '')})")
         for col in ("algorithm", f"precision@{k}", f"recall@{k}", f"NDCG@{k}", "users"):

@@ -115,6 +115,23 @@ class RecommendSettings(_Section):
             " own on validation."
         ),
     )
+    ease_weight: float = Field(
+        2.0,
+        ge=0,
+        description=(
+            "Blend weight of EASE co-engagement in the hybrid (people who engaged with this also"
+            " engaged with; reason code co_engaged); 0 = not fitted. 2.0: the best on a"
+            " validation split of the demo data's training part (docs/BENCHMARKS.md)."
+        ),
+    )
+    ease_signal_max_items: int = Field(
+        5_000,
+        ge=1,
+        description=(
+            "Most engaged items the hybrid's EASE models (its n x n float32 weights are"
+            " broadcast with the candidates: 5,000 items = 100 MB)."
+        ),
+    )
     fit_predict_model: Literal["auto", "als", "ease"] = Field(
         "auto",
         description=(

@@ -28,8 +28,10 @@ from socialpulse.recommend.metrics import (
     per_user_metrics_spark,
     ranking_metrics_spark,
 )
+from socialpulse.recommend.oracle import ORACLE, PlantedTruth, oracle_recommend
 from socialpulse.recommend.popularity import train_popularity
 from socialpulse.recommend.recommender import TrainingSet
+from socialpulse.recommend.signals.co_engaged import NAME as EASE_SIGNAL
 from socialpulse.recommend.signals.text import NAME as TEXT_SIGNAL
 from socialpulse.recommend.splitters import (
     split_global_time_spark,
@@ -43,6 +45,7 @@ POPULARITY = "popularity"
 CONTENT_HASHTAG = "content-hashtag"
 CONTENT_TEXT = "content-text"
 HYBRID_NO_TEXT = "hybrid-no-text"
+HYBRID_NO_EASE = "hybrid-no-ease"
 # Segments of the held-out pairs where content signals should matter most.
 COLD_USERS = "cold users"
 FRESH_POSTS = "fresh posts"
@@ -117,14 +120,18 @@ def evaluate_split(
     embedder: TextEmbedder | None = None,
     with_segments: bool = True,
     ease: EaseModel | None = None,
+    oracle: PlantedTruth | None = None,
 ) -> SplitResult:
     """Fit ALS and popularity (and, given ``posts`` and ``policy``, content-based and hybrid)
     on ``train`` and score their top ``k`` against ``test``.
 
-    With ``ease`` (an unfitted :class:`EaseModel`: λ and item cap), an ``ease`` row too.
+    With ``ease`` (an unfitted :class:`EaseModel`: λ and item cap), an ``ease`` row too; with
+    ``oracle`` and ``posts``, an ``oracle`` row (the planted truth, same candidates and
+    exclusions).
     Content rows: ``content`` (hashtag and, with ``embedder``, text similarity together),
     ``content-hashtag`` and ``content-text`` (each alone; text only with ``embedder``), and
-    with ``embedder`` also ``hybrid-no-text`` (the hybrid with text weight 0).
+    with ``embedder`` also ``hybrid-no-text`` (the hybrid with text and EASE weights 0), and
+    with EASE co-engagement in the hybrid also ``hybrid-no-ease`` (its weight 0).
 
     Relevant items are the test pairs of users known at training time, minus pairs already seen
     in training and the users' own posts: nothing a recommender is forbidden to show counts.
@@ -196,24 +203,32 @@ def evaluate_split(
         score(EASE, fitted_ease.recommend(k))
         fitted_ease.unpersist()
     score(POPULARITY, popularity.recommend(train_users, excluded, k))
+    if oracle is not None and posts is not None:
+        existing = posts.filter(F.col(Col.CREATED_AT) <= F.lit(as_of))
+        limit = policy.max_candidates if policy is not None else 0
+        score(ORACLE, oracle_recommend(oracle, train_users, existing, excluded, k, limit))
     if known is not None and policy is not None:
         data = TrainingSet(
             conf=conf, excluded=excluded, users=train_users, posts=known, as_of=as_of
         )
         model = HybridRecommender(policy, params, embedder, als.fitted).fit(data)
+        als_w, content_w, pop_w = policy.als_weight, policy.content_weight, policy.popularity_weight
         variants = [
-            (CONTENT, policy.with_weights(0.0, 1.0, 0.0, policy.text_weight)),
-            (CONTENT_HASHTAG, policy.with_weights(0.0, 1.0, 0.0, 0.0)),
+            (CONTENT, policy.with_weights(0.0, 1.0, 0.0, policy.text_weight, ease=0.0)),
+            (CONTENT_HASHTAG, policy.with_weights(0.0, 1.0, 0.0, 0.0, ease=0.0)),
         ]
         if TEXT_SIGNAL in model.fitted_signals:
-            variants.append((CONTENT_TEXT, policy.with_weights(0.0, 0.0, 0.0, 1.0)))
-            # The hybrid as it was before text similarity: the side-by-side baseline.
+            variants.append((CONTENT_TEXT, policy.with_weights(0.0, 0.0, 0.0, 1.0, ease=0.0)))
+            # The hybrid as it was before text similarity (and EASE): the side-by-side baseline.
+            variants.append(
+                (HYBRID_NO_TEXT, policy.with_weights(als_w, content_w, pop_w, 0.0, ease=0.0))
+            )
+        if EASE_SIGNAL in model.fitted_signals:
+            # The hybrid as it was before EASE co-engagement joined it.
             variants.append(
                 (
-                    HYBRID_NO_TEXT,
-                    policy.with_weights(
-                        policy.als_weight, policy.content_weight, policy.popularity_weight, 0.0
-                    ),
+                    HYBRID_NO_EASE,
+                    policy.with_weights(als_w, content_w, pop_w, policy.text_weight, ease=0.0),
                 )
             )
         for name, pol in [*variants, (HYBRID, policy)]:

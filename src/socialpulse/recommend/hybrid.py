@@ -1,7 +1,8 @@
 """The hybrid recommender: the registered signals blended under the sentiment policy.
 
-Signals (``recommend/signals/``): user x post ALS, the hashtag profile (with the user x
-hashtag ALS), text similarity and popularity, each scaled to [0, 1] per user. The scorer
+Signals (``recommend/signals/``): user x post ALS, EASE co-engagement, the hashtag profile
+(with the user x hashtag ALS), text similarity, topic-model topics and popularity, each scaled
+to [0, 1] per user. The scorer
 (``scorer.py``) blends them with the policy's weights and applies the policy
 (``policy.py``); what the user interacted with or wrote is never a candidate, and each item
 carries the reason of its largest contribution. docs/RECOMMEND.md describes the whole.

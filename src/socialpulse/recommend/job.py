@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pandas as pd
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from socialpulse.domain.columns import Col
+from socialpulse.domain.columns import TRUTH_DIR, Col
 from socialpulse.domain.schemas import INTERACTION_SCHEMA
 from socialpulse.recommend.als import (
     AlsParams,
@@ -41,6 +44,7 @@ from socialpulse.recommend.evaluation import (
 )
 from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, HybridRecommender
 from socialpulse.recommend.metrics import Interval, RankingMetrics
+from socialpulse.recommend.oracle import ORACLE, TOPIC, PlantedTruth, truth_coverage
 from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
@@ -88,6 +92,30 @@ def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
         Col.TOPIC_ID,
         Col.TOPIC_MODEL_VERSION,
     ).dropDuplicates([Col.POST_ID])
+
+
+def read_planted_truth(landing: Path) -> PlantedTruth | str:
+    """The generator's planted truth under ``landing/truth`` (users' topic preferences and
+    posts' topics), or why there is none."""
+    folder = landing / TRUTH_DIR
+    users_file, posts_file = folder / "users.jsonl", folder / "posts.jsonl"
+    missing = [p for p in (users_file, posts_file) if not p.is_file()]
+    if missing:
+        return f"no planted truth at {missing[0]} (the data was not made by `socialpulse generate`)"
+    prefs = [
+        (row[Col.USER_ID], topic, float(weight))
+        for row in map(json.loads, users_file.read_text(encoding="utf-8").splitlines())
+        for topic, weight in (row.get("topic_preferences") or {}).items()
+    ]
+    topics = [
+        (row[Col.POST_ID], row[TOPIC])
+        for row in map(json.loads, posts_file.read_text(encoding="utf-8").splitlines())
+        if row.get(Col.POST_ID) and row.get(TOPIC)
+    ]
+    return PlantedTruth(
+        preferences=pd.DataFrame(prefs, columns=[Col.USER_ID, TOPIC, Col.WEIGHT]),
+        post_topics=pd.DataFrame(topics, columns=[Col.POST_ID, TOPIC]).drop_duplicates(Col.POST_ID),
+    )
 
 
 # -- train -------------------------------------------------------------------------------------
@@ -226,6 +254,8 @@ class EvaluationReport:
     intervals: dict[str, Interval] = field(default_factory=dict)
     reference: str = ""
     paired: dict[str, Interval] = field(default_factory=dict)
+    oracle_note: str = ""
+    """Why there is no ``oracle`` row (empty when there is one)."""
 
     def as_dict(self) -> dict[str, object]:
         """Plain values for JSON output."""
@@ -237,6 +267,7 @@ class EvaluationReport:
             "precision_intervals": {n: iv.as_dict() for n, iv in self.intervals.items()},
             "paired_reference": self.reference,
             "paired_precision_differences": {n: iv.as_dict() for n, iv in self.paired.items()},
+            "oracle_note": self.oracle_note,
             "params": self.params,
             "policy": self.policy,
             "metrics": {name: m.as_dict() for name, m in self.metrics.items()},
@@ -261,6 +292,7 @@ def evaluate_interactions(
     embedder: TextEmbedder | None = None,
     split: str = GLOBAL_SPLIT,
     ease: EaseModel | None = None,
+    oracle: PlantedTruth | None = None,
 ) -> EvaluationReport:
     """Chronological split (``split``: global time cut or per user), optional ALS tuning on a
     validation split carved from the train part the same way, then the comparison.
@@ -278,7 +310,9 @@ def evaluate_interactions(
         tuned = tune_als(train, authored, default_grid(params), k, split=split)
         tuning = [(p.as_dict(), m.precision) for p, m in tuned.scores]
         params = tuned.best
-    result = evaluate_split(train, test, authored, params, k, posts, policy, embedder, ease=ease)
+    result = evaluate_split(
+        train, test, authored, params, k, posts, policy, embedder, ease=ease, oracle=oracle
+    )
     for df in (interactions, train, test):
         df.unpersist()
     reference = HYBRID if HYBRID in result.per_user else ALS
@@ -296,6 +330,7 @@ def evaluate_interactions(
         result.intervals(),
         reference,
         result.paired(reference),
+        "" if ORACLE in result.metrics else "no oracle: no planted truth given",
     )
 
 
@@ -327,12 +362,18 @@ def run_evaluate_splits(
     embedder: TextEmbedder | None = None,
     splits: Sequence[str] = SPLITS,
     ease: EaseModel | None = None,
+    truth: PlantedTruth | str | None = None,
 ) -> list[EvaluationReport]:
-    """:func:`run_evaluate` once per split (per-user chronological and global time cut)."""
+    """:func:`run_evaluate` once per split (per-user chronological and global time cut).
+
+    ``truth`` (:func:`read_planted_truth`'s answer) adds the ``oracle`` row when it describes
+    the lake's posts; otherwise each report's ``oracle_note`` says why the row is absent.
+    """
     posts = read_posts(spark, lake).persist()
     interactions = read_interactions(spark, lake).persist()
+    oracle, note = usable_truth(truth, posts)
     try:
-        return [
+        reports = [
             evaluate_interactions(
                 interactions,
                 authored_pairs(posts),
@@ -345,9 +386,34 @@ def run_evaluate_splits(
                 embedder,
                 split,
                 ease,
+                oracle,
             )
             for split in splits
         ]
+        for report in reports:
+            report.oracle_note = note
+        return reports
     finally:
         posts.unpersist()
         interactions.unpersist()
+
+
+# Below this share of the lake's posts known to the truth, the truth is another data set's.
+_MIN_TRUTH_COVERAGE = 0.5
+
+
+def usable_truth(
+    truth: PlantedTruth | str | None, posts: DataFrame
+) -> tuple[PlantedTruth | None, str]:
+    """``truth`` when it describes ``posts``; else None and why there is no oracle row."""
+    if truth is None:
+        return None, "no oracle: no planted truth given"
+    if isinstance(truth, str):
+        return None, f"no oracle: {truth}"
+    coverage = truth_coverage(truth, posts)
+    if coverage < _MIN_TRUTH_COVERAGE:
+        return None, (
+            f"no oracle: the planted truth knows the topic of only {coverage:.0%} of the lake's"
+            " posts (it describes another generated data set)"
+        )
+    return truth, ""

@@ -50,6 +50,13 @@ class HybridPolicy:
     """Blend weight of the topic-model topic profile (0 where posts have no topics)."""
     max_candidates: int = _DEFAULTS.max_candidates
     """Only the newest this many posts are candidates (0 = every post in the lake)."""
+    ease_weight: float = _DEFAULTS.ease_weight
+    """Blend weight of EASE co-engagement ("people who engaged with this also engaged with");
+    0: not fitted."""
+    ease_reg: float = _DEFAULTS.ease_reg
+    """EASE's lambda in the hybrid."""
+    ease_max_items: int = _DEFAULTS.ease_signal_max_items
+    """Most engaged items the hybrid's EASE models (its n x n weights are broadcast)."""
 
     @classmethod
     def from_settings(cls, settings: RecommendSettings) -> HybridPolicy:
@@ -68,16 +75,27 @@ class HybridPolicy:
             text_weight=settings.text_weight,
             topic_model_weight=settings.topic_model_weight,
             max_candidates=settings.max_candidates,
+            ease_weight=settings.ease_weight,
+            ease_reg=settings.ease_reg,
+            ease_max_items=settings.ease_signal_max_items,
         )
 
     def with_weights(
-        self, als: float, content: float, popularity: float, text: float
+        self,
+        als: float,
+        content: float,
+        popularity: float,
+        text: float,
+        ease: float | None = None,
     ) -> HybridPolicy:
-        """The same policy with other blend weights (content-only, ALS-only, ...)."""
+        """The same policy with other blend weights (content-only, ALS-only, ...); ``ease``
+        None keeps the EASE weight."""
         d = asdict(self)
         d.update(
             als_weight=als, content_weight=content, popularity_weight=popularity, text_weight=text
         )
+        if ease is not None:
+            d.update(ease_weight=ease)
         return HybridPolicy(**d)
 
     def as_dict(self) -> dict[str, float | int]:

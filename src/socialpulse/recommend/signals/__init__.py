@@ -9,11 +9,19 @@ line here (see docs/ARCHITECTURE.md, "How to add a recommender signal").
 
 from __future__ import annotations
 
-from socialpulse.recommend.signals import hashtag_content, popularity, post_als, text, topic_model
+from socialpulse.recommend.signals import (
+    co_engaged,
+    hashtag_content,
+    popularity,
+    post_als,
+    text,
+    topic_model,
+)
 from socialpulse.recommend.signals.base import Signal
 
 SIGNALS: tuple[Signal, ...] = (
     post_als.SIGNAL,
+    co_engaged.SIGNAL,
     hashtag_content.SIGNAL,
     text.SIGNAL,
     topic_model.SIGNAL,
