@@ -122,18 +122,25 @@ def main() -> int:
     stages = Stages()
     jobs: list[int] = []
     job_names: list[list[str]] = []  # per batch: the first stage's name of every job
+    compiles: list[tuple[int, float]] = []  # per batch: code generations, their mean ms
+    jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - Spark's codegen metrics live there
+    compile_time = jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
     real = stream_job.process_posts  # type: ignore[attr-defined]
     tracker = spark.sparkContext.statusTracker()
     run_id: list[str] = []
 
     def observed(*a: Any, **kw: Any) -> Any:
         before = set(tracker.getJobIdsForGroup(run_id[0])) if run_id else set()
+        n_compiled = int(compile_time.getCount())
         try:
             return real(*a, **{**kw, "on_stage": stages.stage})
         finally:
             stages.end()
             new = sorted(set(tracker.getJobIdsForGroup(run_id[0])) - before) if run_id else []
             jobs.append(len(new))
+            compiles.append(
+                (int(compile_time.getCount()) - n_compiled, compile_time.getSnapshot().getMean())
+            )
             names = []
             for j in new:
                 info = tracker.getJobInfo(j)
@@ -263,7 +270,9 @@ def main() -> int:
         f"file every {FILE_EVERY_S} s, trigger {trigger:g} s, vader, SQLite, one in-process "
         f"`PostsStream` on `local[*]`; {len(batches)} batches, Spark jobs per batch median "
         f"{med([float(j) for j in jobs[warm_batches:]]):.0f}; posts per batch median "
-        f"{med([float(p['numInputRows']) for p in prog]):.0f}; load (1 min) {load0:.1f} → "
+        f"{med([float(p['numInputRows']) for p in prog]):.0f}; Janino compilations per batch "
+        f"median {med([float(c[0]) for c in compiles[warm_batches:]]):.0f} (mean "
+        f"{med([c[1] for c in compiles[warm_batches:]]):.0f} ms each); load (1 min) {load0:.1f} → "
         f"{load1:.1f}; visible {len(seen)}/{len(written)} files.\n\n"
         "| component | median s | p95 s |\n|---|---:|---:|\n" + table
     )
