@@ -29,7 +29,8 @@ from typing import Any
 from _common import record
 
 from socialpulse.config import Settings
-from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts, read_lines
+from socialpulse.processing.batch_job import BatchReport, process_posts, read_lines
+from socialpulse.processing.increments import StreamBatch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.spark import build_spark
 from socialpulse.storage.factory import create_store

@@ -29,7 +29,8 @@ from socialpulse.config import Settings
 from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import Col
 from socialpulse.processing import aggregates as A
-from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts
+from socialpulse.processing.batch_job import BatchReport, process_posts
+from socialpulse.processing.increments import StreamBatch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.storage import tables as t
 from socialpulse.storage.factory import create_store

@@ -11,18 +11,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
-import pandas as pd
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
 from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
 from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
+from socialpulse.domain.schemas import VALID_POST_SCHEMA
 from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
 from socialpulse.processing import validation as V
+from socialpulse.processing.increments import (
+    StreamBatch,
+    append_lake_increments,
+    collect_increments,
+)
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.processing.topic_step import load_topic_model, publish_topics, score_posts
 from socialpulse.storage.base import PipelineWriter
@@ -31,6 +35,7 @@ from socialpulse.storage.lake_jobs import (
     append_day_partitions,
     path_exists,
     read_clean_posts,
+    read_columns,
     unseen_rows,
     write_day_partitions,
 )
@@ -140,20 +145,6 @@ OnCount = Callable[[int, Callable[[], int]], None]
 """``on_count(total, done)``: the current stage handles at most ``total`` records and ``done()``
 reads how many it has finished so far (safe to call from another thread, e.g. a progress bar)."""
 
-AddIncrements = Callable[[dict[str, pd.DataFrame]], bool]
-"""Applies a micro-batch's aggregate increments exactly once (``PipelineWriter.add_increments``)."""
-
-
-@dataclass(frozen=True)
-class StreamBatch:
-    """A stream's micro-batch: its aggregates are added as increments, exactly once."""
-
-    stream_id: str
-    """The streaming query's id (stable across restarts of one checkpoint)."""
-    batch_id: int
-    add_increments: AddIncrements
-    """Adds the increments to the store in one transaction with the mark "batch applied"."""
-
 
 def process_posts(
     spark: SparkSession,
@@ -188,9 +179,9 @@ def process_posts(
     and the raw layer takes only lines of source files it does not hold yet.
     """
     # A small micro-batch's latency is mostly Spark jobs (each a scheduling round trip), so the
-    # input is read and validated once, and a clean batch costs four jobs: the counts, the
-    # increments (which also computes the sentiment of the cached posts), the database
-    # upsert and the lake append.
+    # input is read and validated once and the lake is read with known schemas (no inference
+    # job). The posts reach the database right after the counts: the raw layer, the quarantine
+    # and the lake appends, none of which a reader of the database waits for, come after.
     on_stage("validating posts")
     validated = T.validate_posts(raw_lines).persist(StorageLevel.MEMORY_AND_DISK)
     ok = F.col(Col.REASON).isNull()
@@ -204,8 +195,59 @@ def process_posts(
     ).collect()[0]
     n_input, n_quarantined, n_unique = int(head["n"]), int(head["bad"]), int(head["unique"])
     days: list[date] = sorted(head["days"])
+    report.input_records += n_input
+    report.quarantined += n_quarantined
+    report.duplicates += (n_input - n_quarantined) - n_unique
+    outcome = PostsOutcome(max_created_at=head["latest"])
+    scored: DataFrame | None = None
+    if n_unique:
+        on_stage("deduplicating")
+        new = T.dedupe_posts(T.valid_posts(validated))
+        if path_exists(spark, lake.posts):
+            # A post's day follows from its creation time, so only the batch's day partitions
+            # can hold it: the filter prunes the rest of the lake.
+            known = read_columns(spark, lake.posts, [VALID_POST_SCHEMA[Col.POST_ID]])
+            new = new.join(
+                known.filter(F.col(Col.DAY).isin(days)).select(Col.POST_ID),
+                Col.POST_ID,
+                "left_anti",
+            )
+        on_stage("classifying sentiment and writing the database")
+        # Counted as tasks finish (accumulators reach the driver with each task's result).
+        classified = spark.sparkContext.accumulator(0)
+        on_count(n_unique, lambda: int(classified.value))
+        scored = score_posts(
+            T.enrich_posts(new), backend, topics, batch_size, done=classified
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        # The upsert computes (and caches) the sentiment; a replayed post is upserted again.
+        write_posts(scored, store.spec)
+    on_stage("writing the raw layer and the quarantine")
+    _store_side_layers(spark, validated, head, lake, store, n_quarantined)
+    if scored is not None:
+        on_stage("adding to trends and profiles")
+        n_stored = _store_new_posts(
+            spark, scored, lake, stream, windows_open_from, report, outcome, on_stage
+        )
+        report.already_stored += n_unique - n_stored
+    if stream is None and n_unique:
+        on_stage("aggregating trends and profiles")
+        touched = T.enrich_posts(T.valid_posts(validated))
+        refresh_aggregates(spark, touched, days, lake, store, windows_open_from)
+    if scored is not None:
+        scored.unpersist()
+    validated.unpersist()
+    return outcome
 
-    on_stage("writing the raw layer")
+
+def _store_side_layers(
+    spark: SparkSession,
+    validated: DataFrame,
+    head: Row,
+    lake: LakePaths,
+    store: PipelineWriter,
+    n_quarantined: int,
+) -> None:
+    """Append the raw layer (files it does not hold yet) and store the quarantined records."""
     raw = validated.select(
         F.col("value"),
         F.col(Col.SOURCE_FILE),
@@ -218,59 +260,42 @@ def process_posts(
         unseen_rows(raw, lake.raw_posts, [Col.SOURCE_FILE], list(head["raw_days"])),
         lake.raw_posts,
     )
-    report.input_records += n_input
-    report.quarantined += n_quarantined
-    report.duplicates += (n_input - n_quarantined) - n_unique
-    outcome = PostsOutcome(max_created_at=head["latest"])
     if n_quarantined:
         store_quarantine(spark, validated, lake, store)
-    if not n_unique:
-        validated.unpersist()
-        return outcome
 
-    on_stage("deduplicating")
-    new = T.dedupe_posts(T.valid_posts(validated))
-    if path_exists(spark, lake.posts):
-        # A post's day follows from its creation time, so only the batch's day partitions can
-        # hold it: the filter prunes the rest of the lake.
-        known = spark.read.parquet(lake.posts).filter(F.col(Col.DAY).isin(days))
-        new = new.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
 
-    on_stage("enriching and classifying sentiment and topics")
-    # Counted as tasks finish (accumulators reach the driver with each task's result).
-    classified = spark.sparkContext.accumulator(0)
-    on_count(n_unique, lambda: int(classified.value))
-    scored = score_posts(T.enrich_posts(new), backend, topics, batch_size, done=classified).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    labels, increments, schemas = _collect_increments(scored, windows_open_from, stream is not None)
+def _store_new_posts(
+    spark: SparkSession,
+    scored: DataFrame,
+    lake: LakePaths,
+    stream: StreamBatch | None,
+    windows_open_from: datetime | None,
+    report: BatchReport,
+    outcome: PostsOutcome,
+    on_stage: Callable[[str], None],
+) -> int:
+    """Count the new posts by label, add a micro-batch's increments, then append the posts.
+
+    The lake's posts come last: a post is "known" only once there, so a replay after a crash
+    anywhere before finds it new again (and its increments not yet applied, or marked applied).
+    """
+    labels, increments, schemas = collect_increments(scored, windows_open_from, stream is not None)
     n_stored = 0
     for label, n, late in zip(labels["key"], labels[Col.N_POSTS], labels["late"], strict=True):
         report.labels[label] = report.labels.get(label, 0) + int(n)
         n_stored += int(n)
         outcome.late_posts += int(late)
     report.stored += n_stored
-    report.already_stored += n_unique - n_stored
-
-    if n_stored:
-        on_stage("writing the database")
-        write_posts(scored, store.spec)
-        if stream is not None:
-            on_stage("adding to trends and profiles")
-            stream.add_increments(
-                {a.table: increments[a.name] for a in AGGREGATES if a.table is not None}
-            )
-            _append_lake_increments(spark, increments, schemas, lake, stream)
-        on_stage("writing the lake")
-        scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
-    if stream is None:
-        on_stage("aggregating trends and profiles")
-        touched = T.enrich_posts(T.valid_posts(validated))
-        refresh_aggregates(spark, touched, days, lake, store, windows_open_from)
-
-    scored.unpersist()
-    validated.unpersist()
-    return outcome
+    if not n_stored:
+        return 0
+    if stream is not None:
+        applied = stream.add_increments(
+            {a.table: increments[a.name] for a in AGGREGATES if a.table is not None}
+        )
+        append_lake_increments(spark, increments, schemas, lake, stream, replay=not applied)
+    on_stage("writing the lake")
+    scored.write.mode("append").partitionBy(Col.DAY).parquet(lake.posts)
+    return n_stored
 
 
 def store_quarantine(
@@ -285,71 +310,6 @@ def store_quarantine(
     write_quarantine(quarantine, store.spec)
     quarantine.write.mode("append").parquet(lake.quarantine)
     quarantine.unpersist()
-
-
-def _collect_increments(
-    scored: DataFrame, windows_open_from: datetime | None, aggregates: bool
-) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, StructType]]:
-    """Per-label counts of ``scored`` and, if ``aggregates``, every aggregate's rows, in one job.
-
-    Returns the labels (``key`` = label, ``n_posts``, ``late``), the rows of each aggregate
-    spec over ``scored`` alone (its increment), by spec name, and their Spark schemas. The
-    aggregates are tiny next to the posts, so one union collected to the driver costs one
-    Spark job instead of one per aggregate.
-    """
-    closed: Column = F.lit(False)
-    if windows_open_from is not None:
-        secs = F.col(Col.CREATED_AT).cast("long")
-        closed = (secs - F.pmod(secs, F.lit(60)) + 60) <= F.lit(windows_open_from.timestamp())
-    label_rows = scored.groupBy(F.col(Col.SENTIMENT_LABEL).alias("key")).agg(
-        F.count(F.lit(1)).alias(Col.N_POSTS), F.count_if(closed).alias("late")
-    )
-    parts: list[tuple[str, DataFrame]] = [("_labels", label_rows)]
-    if aggregates:
-        parts += [
-            (agg.name, A.open_windows(agg, A.compute(agg, scored), windows_open_from))
-            for agg in AGGREGATES
-        ]
-    frames = A.collect_frames(parts)
-    labels = frames.pop("_labels")
-    return labels, frames, {name: df.schema for name, df in parts[1:]}
-
-
-def _append_lake_increments(
-    spark: SparkSession,
-    frames: dict[str, pd.DataFrame],
-    schemas: dict[str, StructType],
-    lake: LakePaths,
-    stream: StreamBatch,
-) -> None:
-    """Append a micro-batch's increments to the lake's aggregate layer, at most once.
-
-    Rows are tagged with the stream and batch ids; those a crashed earlier attempt of the same
-    batch already published are left out, so a replay appends nothing twice.
-    """
-    for agg in AGGREGATES:
-        frame = frames.get(agg.name)
-        if agg.lake is None or frame is None or frame.empty:
-            continue
-        uri = lake.aggregate(agg.lake)
-        rows = A.with_batch(
-            spark.createDataFrame(frame, schema=schemas[agg.name]),
-            stream.stream_id,
-            stream.batch_id,
-        )
-        if path_exists(spark, uri):
-            days = sorted(set(frame[Col.DAY]))
-            done = (
-                spark.read.parquet(uri)
-                .filter(
-                    F.col(Col.DAY).isin(days)
-                    & (F.col(Col.STREAM_ID) == stream.stream_id)
-                    & (F.col(Col.BATCH_ID) == stream.batch_id)
-                )
-                .select(*agg.key_names)
-            )
-            rows = rows.join(done, list(agg.key_names), "left_anti")
-        append_day_partitions(rows, uri)
 
 
 def _plausible(name: str) -> Column:

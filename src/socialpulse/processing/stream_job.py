@@ -34,7 +34,8 @@ from pyspark.sql.streaming.query import StreamingQuery
 from socialpulse.config import SentimentSettings, StreamSettings
 from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import POSTS_DIR, Col
-from socialpulse.processing.batch_job import BatchReport, StreamBatch, process_posts
+from socialpulse.processing.batch_job import BatchReport, process_posts
+from socialpulse.processing.increments import StreamBatch
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.processing.topic_step import load_topic_model, publish_topics
 from socialpulse.storage.base import PipelineWriter

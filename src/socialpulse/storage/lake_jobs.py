@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DateType, StructField, StructType
 
 from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import TOPIC_FIELDS
@@ -55,6 +56,17 @@ class _HadoopFs:
 def path_exists(spark: SparkSession, uri: str) -> bool:
     """True when ``uri`` exists (any Hadoop-resolvable scheme)."""
     return _HadoopFs(spark, uri).exists(uri)
+
+
+def read_columns(spark: SparkSession, table_uri: str, fields: Sequence[StructField]) -> DataFrame:
+    """Only ``fields`` of the Parquet table at ``table_uri``, typed as given (``day`` included).
+
+    Given a schema, Spark reads no file footer to infer one; inference is a Spark job of its own
+    on every read, and a streaming micro-batch reads several tables.
+    """
+    if not any(f.name == Col.DAY for f in fields):
+        fields = [*fields, StructField(Col.DAY, DateType())]
+    return spark.read.schema(StructType(list(fields))).parquet(table_uri)
 
 
 def read_clean_posts(spark: SparkSession, posts_uri: str) -> DataFrame:
@@ -259,7 +271,7 @@ def unseen_rows(df: DataFrame, table_uri: str, key: list[str], days: list[date])
     if not days or not path_exists(df.sparkSession, table_uri):
         return df
     stored = (
-        df.sparkSession.read.parquet(table_uri)
+        read_columns(df.sparkSession, table_uri, [df.schema[k] for k in key])
         .filter(F.col(Col.DAY).isin(days))
         .select(*key)
         .distinct()
