@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
-from socialpulse.recommend.als import CONFIDENCE
+from socialpulse.recommend.als import CONFIDENCE, ITEM_IDX
 from socialpulse.recommend.catalogue import scaled
 from socialpulse.recommend.ease import ease_weights, fit_gram
 from socialpulse.recommend.policy import HybridPolicy
@@ -98,6 +97,8 @@ class CoEngaged:
         if policy.ease_weight <= 0:
             return None
         gram = fit_gram(data.conf, policy.ease_max_items)
+        # Only the Gram matrix is needed from the cache; the per-user inputs below re-derive
+        # the (cheap) index columns lazily.
         gram.indexed.unpersist()
         if gram.n_items == 0:
             return None
@@ -110,12 +111,10 @@ class CoEngaged:
         weights = np.ascontiguousarray(b[:, columns], dtype=np.float32)
         item_pos = np.full(gram.n_items, -1, dtype=np.int64)
         item_pos[columns] = positions
-        items = data.spark.createDataFrame(
-            pd.DataFrame({Col.POST_ID: labels, "j": np.arange(len(labels), dtype=np.int32)}),
-            schema="post_id string, j int",
-        )
+        # The index already numbers the modelled items 0..n_items-1 (EASE's rows): no join.
         inputs = (
-            data.conf.join(F.broadcast(items), Col.POST_ID)
+            gram.indexed.filter(F.col(ITEM_IDX) < gram.n_items)
+            .withColumn("j", F.col(ITEM_IDX))
             .groupBy(Col.USER_ID)
             .agg(
                 F.collect_list(F.struct("j", F.col(CONFIDENCE).cast("double").alias("v"))).alias(
