@@ -33,7 +33,7 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         # Spark keeps 100 generated classes by default; a streaming micro-batch generates ~100
         # of its own, so every batch compiled nearly all of them again (Janino, ~0.1 s each:
-        # bench_stream_floor counts 102 compilations per batch at 100 entries, 11 at 4000).
+        # bench_stream_floor counts 102 compilations per batch at 100 entries, 11 at 2000).
         .config("spark.sql.codegen.cache.maxEntries", "2000")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
