@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from rich.console import Console
 from typer.testing import CliRunner
 
 from socialpulse.cli import app
+from socialpulse.cli.progress import StageProgress
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +72,19 @@ def test_process_shows_stages_with_counts_only_on_a_terminal(
     assert quiet.startswith("{"), quiet
     assert "validating posts" not in quiet, quiet
     assert "\x1b" not in quiet, quiet
+
+
+def test_on_an_80_column_terminal_the_stage_name_gives_way_not_the_numbers() -> None:
+    out = io.StringIO()
+    console = Console(width=80, file=out, force_terminal=True, color_system=None)
+    with StageProgress(console) as progress:
+        progress.stage("classifying sentiment and writing the database")
+        progress.count(61_855, lambda: 61_855)
+    lines = [line for line in out.getvalue().splitlines() if "61855/61855" in line]
+    assert lines, out.getvalue()
+    last = lines[-1].rstrip()
+    assert len(last) <= 80, last
+    # Whole numbers and times (no ellipsis inside them); the long name is cut instead.
+    assert re.search(r"61855/61855 records .*\d:\d\d:\d\d$", last), last
+    assert "classifying" in last, last
+    assert "…" in last, last

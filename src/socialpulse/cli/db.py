@@ -11,13 +11,11 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from socialpulse.cli.runtime import Runtime
+from socialpulse.cli.runtime import Runtime, err_console
 
 app = typer.Typer(help="The serving database: migrations and reconciliation.", no_args_is_help=True)
-console = Console(stderr=True)
 
 
 @app.command()
@@ -56,7 +54,7 @@ def reconcile() -> None:
     table = Table("day", "lake", "database", "status", title="posts per day")
     for d in days:
         table.add_row(d.day.isoformat(), str(d.lake), str(d.database), "ok" if d.ok else "MISMATCH")
-    console.print(table)
+    err_console().print(table)
     bad = [d for d in days if not d.ok]
     typer.echo(
         json.dumps(

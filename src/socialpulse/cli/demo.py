@@ -29,8 +29,10 @@ from socialpulse.config import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-# Piped output (CI logs, `make demo | tee`) gets a width the tables fit in.
-console = Console(width=None if Console().is_terminal else 120)
+
+def _out_console() -> Console:
+    """stdout; piped output (CI logs, `make demo | tee`) gets a width the tables fit in."""
+    return Console(width=None if Console().is_terminal else 120)
 
 
 def demo(
@@ -62,6 +64,7 @@ def demo(
 
     With ``--live``: the real-time path instead, a live table of trends read from the API.
     """
+    console = _out_console()
     if live:
         from socialpulse.cli.demo_live import run_live
 
@@ -143,7 +146,9 @@ def demo(
         answers = _query_api(http, list(train.sample)[:3])
     rt.close()
     answers["topics_trained"] = (topics_version, topics_seconds)
-    _print_summary(report.as_dict(), evaluation, answers, settings, time.perf_counter() - started)
+    _print_summary(
+        console, report.as_dict(), evaluation, answers, settings, time.perf_counter() - started
+    )
     if not report.reconciles:
         raise typer.Exit(code=1)
 
@@ -200,6 +205,7 @@ def _query_api(http: httpx.Client, users: list[str]) -> dict[str, Any]:
 
 
 def _print_summary(
+    console: Console,
     report: dict[str, Any],
     evaluation: Any,
     answers: dict[str, Any],

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,11 +17,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from socialpulse.cli.runtime import err_console
 from socialpulse.generator import GeneratorConfig
 from socialpulse.generator import generate as run_generator
 
 _DEFAULTS = GeneratorConfig(posts=0)
-console = Console(stderr=True)
 
 
 def _parse_end(value: str) -> datetime:
@@ -101,7 +100,7 @@ def generate(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=err_console(),
     )
     with progress:
         task = progress.add_task("posts", total=posts)

@@ -17,7 +17,7 @@ from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.cli.progress import StageProgress
 from socialpulse.cli.recommend import app as recommend_app
-from socialpulse.cli.runtime import Runtime, console
+from socialpulse.cli.runtime import Runtime, err_console
 from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.serve import serve
 from socialpulse.cli.stream import stream
@@ -66,7 +66,7 @@ def process(
         rt.ensure_data_dir()
         store = rt.store()  # schema first: the executors write through its spec
         spark = rt.spark("socialpulse-process")
-        with StageProgress(console, spark.sparkContext) as progress:
+        with StageProgress(err_console(), spark.sparkContext) as progress:
             report = run_batch(
                 spark,
                 str(input_dir.resolve()),

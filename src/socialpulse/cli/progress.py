@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -39,7 +40,12 @@ class _RateColumn(ProgressColumn):
         unit = str(task.fields.get("unit", ""))
         if task.speed is None or not unit:
             return Text("")
-        return Text(f"{task.speed:,.0f} {unit}/s", style="progress.data.speed")
+        # The unit is in the column just before: "1,234/s" keeps the line inside 80 columns.
+        return Text(f"{task.speed:,.0f}/s", style="progress.data.speed")
+
+
+def _cut(max_width: int | None = None) -> Column:
+    return Column(no_wrap=True, overflow="ellipsis", max_width=max_width)
 
 
 class StageProgress:
@@ -52,14 +58,17 @@ class StageProgress:
         self, console: Console, spark: SparkContext | None = None, poll_seconds: float = 0.5
     ) -> None:
         self.enabled = console.is_terminal
+        # On a narrow terminal the stage name gives way (cut with an ellipsis), never the
+        # numbers: the other columns need about 60 characters.
+        name_width = max(16, console.width - 60)
         self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"),
-            _RateColumn(),
-            TimeRemainingColumn(),
-            TimeElapsedColumn(),
+            TextColumn("{task.description}", table_column=_cut(name_width)),
+            BarColumn(bar_width=12, table_column=_cut()),
+            MofNCompleteColumn(table_column=_cut()),
+            TextColumn("{task.fields[unit]}", table_column=_cut()),
+            _RateColumn(table_column=_cut()),
+            TimeRemainingColumn(table_column=_cut()),
+            TimeElapsedColumn(table_column=_cut()),
             console=console,
             disable=not self.enabled,
         )

@@ -11,13 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from socialpulse.cli.progress import StageProgress
-from socialpulse.cli.runtime import Runtime
+from socialpulse.cli.runtime import Runtime, err_console, print_error
 
 if TYPE_CHECKING:
     from socialpulse.recommend.job import EvaluationReport
 
 app = typer.Typer(help="Train, evaluate and run recommenders.", no_args_is_help=True)
-console = Console(stderr=True)
 SEGMENT_NOTES = {
     "cold users": "users with at most 3 training posts",
     "fresh posts": "held-out pairs on posts nobody engaged with before the cut",
@@ -41,7 +40,7 @@ def train(
         spark = rt.spark("socialpulse-recommend-train")
         parts = rt.recommend_parts()
         try:
-            with StageProgress(console, spark.sparkContext) as progress:
+            with StageProgress(err_console(), spark.sparkContext) as progress:
                 report = run_train(
                     spark,
                     rt.lake,
@@ -54,7 +53,7 @@ def train(
                     embedder=parts.embedder,
                 )
         except LakeMissingError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            print_error(exc)
             raise typer.Exit(code=2) from exc
     typer.echo(json.dumps(report.as_dict(), indent=2))
 
@@ -112,7 +111,7 @@ def evaluate(
     spark = rt.spark("socialpulse-recommend-evaluate")
     parts = rt.recommend_parts()
     try:
-        with console.status("evaluating on chronological splits"):
+        with err_console().status("evaluating on chronological splits"):
             reports = run_evaluate_splits(
                 spark,
                 rt.lake,
@@ -129,7 +128,7 @@ def evaluate(
                 truth,
             )
     except LakeMissingError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(code=2) from exc
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in reports], indent=2))
@@ -213,6 +212,7 @@ def fit_predict(
 
     if not train_file.is_file():
         raise typer.BadParameter(f"{train_file} is not a file", param_hint="--train")
+    console = err_console()
     rt = Runtime()
     spark = rt.spark("socialpulse-recommend-fit-predict")
     section = rt.settings.recommend
@@ -228,6 +228,6 @@ def fit_predict(
             on_choice=lambda line: console.print(line, highlight=False, soft_wrap=True),
         )
     except InteractionFileError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(code=2) from exc
     console.print(json.dumps(report.as_dict()))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Self
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from socialpulse.config import Settings
 
@@ -30,13 +31,33 @@ if TYPE_CHECKING:
     from socialpulse.storage.base import Store, StoreSpec
     from socialpulse.storage.lake import LakePaths
 
-console = Console(stderr=True)
+
+def err_console() -> Console:
+    """The console for progress, notes and errors (stderr).
+
+    Built when a command runs, not at import, so it reads the terminal's width and kind of
+    that moment (an import-time console keeps whatever ``COLUMNS`` said when it was imported).
+    """
+    return Console(stderr=True)
+
+
+def print_error(message: object) -> None:
+    """``error: <message>`` on stderr, never hard-wrapped and never read as markup.
+
+    A message usually names a file: broken across lines at the console's width, the path
+    could not be copied or grepped from a log.
+    """
+    line = Text.assemble(("error:", "red"), f" {message}")
+    err_console().print(line, soft_wrap=True, highlight=False)
 
 
 def stage_progress() -> Progress:
     """A progress display for multi-stage jobs (spinner, stage name, elapsed time)."""
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console(),
     )
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import IO, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from socialpulse.cli.runtime import Runtime
+from socialpulse.cli.runtime import Runtime, err_console, print_error
 from socialpulse.cli.sentiment_serve import serve
 from socialpulse.config import Settings
 from socialpulse.domain.protocols import SentimentBackend
@@ -22,7 +21,6 @@ from socialpulse.domain.protocols import SentimentBackend
 sentiment_app = typer.Typer(help="Sentiment: classify posts, evaluate and train models.")
 # `sentiment serve` lives in its own module (the inference server); it belongs to this group.
 sentiment_app.command("serve")(serve)
-console = Console(stderr=True)
 
 _CHUNK = 1024
 
@@ -100,7 +98,7 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console(),
     )
 
 
@@ -126,7 +124,7 @@ def classify(
     try:
         posts = read_posts(input_path, text_column)
     except (InputFormatError, UnicodeDecodeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(code=2) from None
     settings = Runtime().settings
     model = _build_backend(backend, settings)
@@ -172,7 +170,7 @@ def evaluate(
     try:
         rows = read_labelled(data, text_column, label_column)
     except DataFormatError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(code=2) from None
     settings = Runtime().settings
     model = _build_backend(backend, settings)

@@ -13,15 +13,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from socialpulse.cli.progress import StageProgress
-from socialpulse.cli.runtime import Runtime
+from socialpulse.cli.runtime import Runtime, err_console, print_error
 from socialpulse.cli.sentiment import InputFormatError, read_posts
 
 topics_app = typer.Typer(help="Topics: fit and assign, train from the lake, show.")
-console = Console(stderr=True)
 
 
 def _progress() -> Progress:
     # Quiet when stderr is not a terminal (a pipe, a CI log): no spinner frames in the output.
+    console = err_console()
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -70,7 +70,7 @@ def fit_predict(
     try:
         posts = read_posts(input_path, text_column)
     except (InputFormatError, UnicodeDecodeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(code=2) from None
     if not posts:
         output.write_text("", encoding="utf-8")
@@ -85,7 +85,7 @@ def fit_predict(
                 spark, posts, settings, lambda s: progress.update(task, description=s)
             )
     except ValueError as exc:  # nothing to fit on: every post is empty of topic words
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(code=2) from None
     with output.open("w", encoding="utf-8") as sink:
         for answer in answers:
@@ -114,17 +114,14 @@ def train(
         try:
             posts = spark.read.parquet(rt.lake.posts)
         except AnalysisException:  # no clean layer yet
-            console.print(
-                f"[red]error:[/red] no posts in the lake at {rt.lake.posts}: "
-                "run `socialpulse process` first"
-            )
+            print_error(f"no posts in the lake at {rt.lake.posts}: run `socialpulse process` first")
             raise typer.Exit(code=2) from None
-        with StageProgress(console, spark.sparkContext) as progress:
+        with StageProgress(err_console(), spark.sparkContext) as progress:
             progress.stage(f"training {settings.model} topics on the lake")
             try:
                 folder = train_from_posts(posts, settings, data_dir / MODELS_SUBDIR)
             except ValueError as exc:
-                console.print(f"[red]error:[/red] {exc}")
+                print_error(exc)
                 raise typer.Exit(code=2) from None
     report = {
         "model": settings.model,
@@ -152,7 +149,7 @@ def show(
     try:
         model = load_version(spark, models_dir, version)
     except FileNotFoundError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise typer.Exit(code=2) from None
     sizes = topic_sizes(model)
     topics = model.describe(top_words=top_words)
