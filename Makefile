@@ -4,6 +4,10 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test workers (pytest-xdist), one per file at a time: Spark's driver and the test servers
+# leave a core idle much of the time, so two workers on two cores finish the suite sooner.
+# Each worker starts its own Spark session and test servers; TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 EXTRAS ?= dev
 
 .PHONY: help setup demo test test-fast bench lint format clean check-java
@@ -35,7 +39,7 @@ demo: setup
 
 test: setup
 	bash scripts/ensure_test_services.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
