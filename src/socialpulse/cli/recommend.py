@@ -205,8 +205,9 @@ def fit_predict(
 ) -> None:
     """Fit on a file and write the top-K unseen items of every user to a CSV.
 
-    The model (ALS or EASE, settings `recommend_fit_predict_model`) is chosen on a validation
-    split carved from the file; the choice is printed on stderr.
+    The model (ALS, or EASE / item-kNN past `recommend_ease_max_items` items; settings
+    `recommend_fit_predict_model`) is chosen on a validation split carved from the file; the
+    choice is printed on stderr.
     """
     from socialpulse.recommend.fit_predict import InteractionFileError, run_fit_predict
 

@@ -135,8 +135,9 @@ class RecommendSettings(_Section):
     fit_predict_model: Literal["auto", "als", "ease"] = Field(
         "auto",
         description=(
-            "Model of `recommend fit-predict`: auto = the best of ALS and EASE (lambda tuned)"
-            " on a validation split carved from the training file."
+            "Model of `recommend fit-predict`: auto = the best of ALS and the item-item model"
+            " (EASE with lambda tuned; item-kNN with its neighbour count tuned past"
+            " ease_max_items items) on a validation split carved from the training file."
         ),
     )
     seed: int = 42

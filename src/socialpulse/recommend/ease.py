@@ -41,11 +41,12 @@ MovieLens-100k-sized logs."""
 _GRAM_SCHEMA = "i int, js array<int>, vs array<double>"
 
 
-def gram_matrix(indexed: DataFrame, n_items: int) -> np.ndarray:
-    """XᵀX (dense, n_items x n_items, float64) of ``user_idx, item_idx, confidence`` rows.
+def gram_blocks(indexed: DataFrame, n_items: int) -> DataFrame:
+    """XᵀX of ``user_idx, item_idx, confidence`` rows as sparse row blocks: ``i, js, vs``.
 
-    Rows with ``item_idx >= n_items`` are ignored. Each partition emits the non-zero rows of its
-    own sparse block product; the driver adds the blocks up.
+    Rows with ``item_idx >= n_items`` are ignored. Users are hash-partitioned, so each
+    partition holds whole user rows and emits the non-zero rows of its own block product; a
+    row ``i`` can come from several partitions, and the sum of the blocks is XᵀX.
     """
 
     def block(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -72,7 +73,13 @@ def gram_matrix(indexed: DataFrame, n_items: int) -> np.ndarray:
         )
 
     source = indexed.filter(F.col(ITEM_IDX) < n_items).select(USER_IDX, ITEM_IDX, CONFIDENCE)
-    blocks = source.repartition(USER_IDX).mapInPandas(block, _GRAM_SCHEMA).toPandas()
+    return source.repartition(USER_IDX).mapInPandas(block, _GRAM_SCHEMA)
+
+
+def gram_matrix(indexed: DataFrame, n_items: int) -> np.ndarray:
+    """XᵀX (dense, n_items x n_items, float64) of ``user_idx, item_idx, confidence`` rows,
+    the blocks of :func:`gram_blocks` added up on the driver."""
+    blocks = gram_blocks(indexed, n_items).toPandas()
     gram = np.zeros((n_items, n_items), dtype=np.float64)
     for i, js, vs in zip(blocks["i"], blocks["js"], blocks["vs"], strict=True):
         gram[int(i), np.asarray(js, dtype=np.int64)] += np.asarray(vs, dtype=np.float64)

@@ -1,8 +1,9 @@
 """``socialpulse recommend fit-predict``: the file-to-file contract (a job: it reads and writes).
 
-:func:`run_fit_predict` reads a ``user,item,weight[,timestamp]`` file, chooses ALS or EASE (and
-EASE's regulariser) on a validation split carved from that file, refits the winner on all of it
-and writes every user's top-K unseen items.
+:func:`run_fit_predict` reads a ``user,item,weight[,timestamp]`` file, chooses ALS or an
+item-item model (EASE, or item-kNN past the item cap) and its parameter on a validation split
+carved from that file, refits the winner on all of it and writes every user's top-K unseen
+items.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from socialpulse.recommend.als import (
     exclusions,
 )
 from socialpulse.recommend.ease import DEFAULT_REGS, EaseModel, fit_gram, recommend_variants
+from socialpulse.recommend.item_knn import (
+    DEFAULT_NEIGHBOURS,
+    ItemKnnModel,
+    fit_knn_index,
+    recommend_knn_variants,
+)
 from socialpulse.recommend.metrics import ranking_metrics_pd
 from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.recommend.splitters import split_random_pd
@@ -108,6 +115,7 @@ def _epoch_seconds(text: pd.Series) -> pd.Series:
 
 ALS_MODEL = "als"
 EASE_MODEL = "ease"
+KNN_MODEL = "item-knn"
 VALIDATION_FRACTION = 0.2
 
 
@@ -171,12 +179,14 @@ def select_model(
     regs: Sequence[float] = DEFAULT_REGS,
     with_als: bool = True,
 ) -> tuple[str, float, FitPredictReport]:
-    """Score ALS (``params``, only ``with_als``) and EASE (each λ in ``regs``) on a validation
-    split carved from ``frame``; returns the winner (``als`` or ``ease``), EASE's best λ and
-    the scores.
+    """Score ALS (``params``, only ``with_als``) and the item-item family on a validation split
+    carved from ``frame``; returns the winner (``als``, ``ease`` or ``item-knn``), its parameter
+    (EASE's λ, item-kNN's neighbour count) and the scores.
 
-    The winner has the best precision@k (ties: NDCG@k, then the order ALS, EASE). Without any
-    validation pair the default is EASE with the middle λ.
+    The item-item family is EASE (each λ in ``regs``) up to ``ease_max_items`` items, and
+    item-kNN (each count in ``DEFAULT_NEIGHBOURS``) past it, where EASE's n x n inverse on the
+    driver would not fit. The winner has the best precision@k (ties: NDCG@k, then the order
+    ALS, item-item). Without any validation pair the default is EASE with the middle λ.
     """
     fit, val, split_name = carve_validation(frame, VALIDATION_FRACTION, params.seed)
     seen = fit[[Col.USER_ID, Col.POST_ID]].drop_duplicates()
@@ -201,16 +211,31 @@ def select_model(
         m = ranking_metrics_pd(als_recs.toPandas(), relevant, k, catalogue)
         report.validation[ALS_MODEL] = m.precision
         scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
-    fitted = fit_gram(conf, ease_max_items)
-    recs = recommend_variants(fitted, excluded, regs, k).toPandas()
-    fitted.indexed.unpersist()
-    for variant, reg in enumerate(regs):
+    if catalogue <= ease_max_items:
+        fitted = fit_gram(conf, ease_max_items)
+        recs = recommend_variants(fitted, excluded, regs, k).toPandas()
+        fitted.indexed.unpersist()
+        family, values = EASE_MODEL, [float(r) for r in regs]
+    else:
+        knn = fit_knn_index(conf)
+        recs = recommend_knn_variants(knn, excluded, DEFAULT_NEIGHBOURS, k).toPandas()
+        knn.indexed.unpersist()
+        family, values = KNN_MODEL, [float(n) for n in DEFAULT_NEIGHBOURS]
+    for variant, value in enumerate(values):
         m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
-        report.validation[f"{EASE_MODEL}(lambda={reg:g})"] = m.precision
-        scores.append((m.precision, m.ndcg, 0, EASE_MODEL, reg))
+        report.validation[_label(family, value)] = m.precision
+        scores.append((m.precision, m.ndcg, 0, family, value))
     conf.unpersist()
     best = max(scores)
     return best[3], best[4], report
+
+
+def _label(family: str, value: float) -> str:
+    if family == EASE_MODEL:
+        return f"{EASE_MODEL}(lambda={value:g})"
+    if family == KNN_MODEL:
+        return f"{KNN_MODEL}(neighbours={value:g})"
+    return family
 
 
 def run_fit_predict(
@@ -225,7 +250,8 @@ def run_fit_predict(
 ) -> FitPredictReport:
     """Train on a file and write each user's top-``k`` unseen items as CSV.
 
-    ``model``: ``als``, ``ease`` (λ still tuned on validation), or ``auto``: the better of the
+    ``model``: ``als``, ``ease`` (the item-item family only: EASE, or item-kNN past
+    ``ease_max_items``; its parameter still tuned on validation), or ``auto``: the better of the
     two on a validation split carved from the file (:func:`select_model`); ``on_choice`` hears
     one line saying what was chosen and why. Output columns ``user,item,rank,score``, rank from
     1, sorted by user id then rank so that two runs diff cleanly.
@@ -239,7 +265,7 @@ def run_fit_predict(
         chosen, reg, report = select_model(
             spark, frame, k, params, ease_max_items, regs, with_als=model != EASE_MODEL
         )
-        report.model = f"{chosen}(lambda={reg:g})" if chosen == EASE_MODEL else chosen
+        report.model = _label(chosen, reg)
         scored = ", ".join(f"{n} {p:.4f}" for n, p in report.validation.items())
         on_choice(
             f"fit-predict: chose {report.model} on a {report.validation_split} validation split"
@@ -251,6 +277,10 @@ def run_fit_predict(
         ease = EaseModel(reg, ease_max_items).fit(data)
         recs_df = ease.recommend(k).toPandas()
         ease.unpersist()
+    elif chosen == KNN_MODEL:
+        knn = ItemKnnModel(int(reg)).fit(data)
+        recs_df = knn.recommend(k).toPandas()
+        knn.unpersist()
     else:
         recs_df = AlsModel(params).fit(data).recommend(k).toPandas()
     conf.unpersist()

@@ -8,11 +8,12 @@ per chunk of users against the broadcast item table) is exact, unlike asking ALS
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
+from scipy.sparse import csr_matrix, issparse
 
 # Cap on the scores matrix one chunk of users materialises (users x items doubles): 8M = 64 MB.
 _MAX_CELLS = 8_000_000
@@ -125,13 +126,16 @@ def top_k_by_order(
 TOP_K_VARIANT_SCHEMA = "variant int, user_idx int, item_idx int, rank int, score double"
 
 
-def top_k_by_item_matrices(users: DataFrame, matrices: list[np.ndarray], k: int) -> DataFrame:
+def top_k_by_item_matrices(
+    users: DataFrame, matrices: Sequence[np.ndarray | csr_matrix], k: int
+) -> DataFrame:
     """Top ``k`` items per user and per item-item matrix ``B``: scores = x_u @ B.
 
-    ``users`` has ``user_idx int, items array<int>, values array<double>`` (the user's sparse
-    row x_u) and ``excluded array<int>`` (may be null). Several matrices (e.g. one per
-    regulariser tried) are scored in one pass over the users, so tuning costs one Spark job.
-    Returns ``variant, user_idx, item_idx, rank, score`` (``variant`` indexes ``matrices``).
+    ``B`` is dense (EASE) or a scipy CSR matrix (item-kNN's neighbour lists). ``users`` has
+    ``user_idx int, items array<int>, values array<double>`` (the user's sparse row x_u) and
+    ``excluded array<int>`` (may be null). Several matrices (e.g. one per regulariser tried)
+    are scored in one pass over the users, so tuning costs one Spark job. Returns ``variant,
+    user_idx, item_idx, rank, score`` (``variant`` indexes ``matrices``).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
@@ -140,14 +144,15 @@ def top_k_by_item_matrices(users: DataFrame, matrices: list[np.ndarray], k: int)
     n_items = int(matrices[0].shape[0])
     # float32 halves the broadcast; scores only need ranking precision.
     table = users.sparkSession.sparkContext.broadcast(
-        [np.ascontiguousarray(m, dtype=np.float32) for m in matrices]
+        [
+            m.astype(np.float32) if issparse(m) else np.ascontiguousarray(m, dtype=np.float32)
+            for m in matrices
+        ]
     )
     chunk = max(1, _MAX_CELLS // max(n_items, 1))
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from scipy.sparse import csr_matrix
-
-        mats: list[np.ndarray] = table.value
+        mats: list[np.ndarray | csr_matrix] = table.value
         for pdf in batches:
             for start in range(0, len(pdf), chunk):
                 part = pdf.iloc[start : start + chunk]
@@ -169,7 +174,9 @@ def top_k_by_item_matrices(users: DataFrame, matrices: list[np.ndarray], k: int)
                 users_idx = part["user_idx"].to_numpy(np.int32)
                 excluded = list(part["excluded"])
                 for variant, b in enumerate(mats):
-                    scores = np.asarray(x @ b, dtype=np.float64)
+                    product = x @ b
+                    dense = product.toarray() if issparse(product) else product
+                    scores = np.asarray(dense, dtype=np.float64)
                     yield _best_block(users_idx, scores, excluded, k).assign(
                         variant=np.int32(variant)
                     )[["variant", "user_idx", "item_idx", "rank", "score"]]
