@@ -20,6 +20,8 @@ from pyspark.sql.types import ArrayType, DateType, DoubleType, LongType, StringT
 from socialpulse.domain.columns import Col
 from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
 from socialpulse.domain.schemas import INTERACTION_SCHEMA, SCORED_POST_SCHEMA
+from socialpulse.recommend.als import exclusions
+from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.storage.lake import LakePaths
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -168,3 +170,31 @@ def write_lake(spark: SparkSession, lake: LakePaths, data: Planted, redeliver: i
     spark.createDataFrame(post_rows, SCORED_POST_SCHEMA).write.mode("append").partitionBy(
         Col.DAY
     ).parquet(lake.posts)
+
+
+def confidence_table(seed: int, users: int, items: int, fill: float) -> pd.DataFrame:
+    """A random ``user_id, post_id, confidence`` table, about ``fill`` of it filled, 1-3."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        (f"u{u:02d}", f"i{i:02d}", float(rng.integers(1, 4)))
+        for u in range(users)
+        for i in range(items)
+        if rng.random() < fill
+    ]
+    return pd.DataFrame(rows, columns=[Col.USER_ID, Col.POST_ID, "confidence"])
+
+
+def training_set(spark: SparkSession, pdf: pd.DataFrame) -> TrainingSet:
+    """A confidence table as a :class:`TrainingSet` (every engaged pair excluded)."""
+    conf: DataFrame = spark.createDataFrame(
+        pdf, "user_id string, post_id string, confidence double"
+    )
+    return TrainingSet(conf=conf, excluded=exclusions(conf, None))
+
+
+def dense_matrix(pdf: pd.DataFrame, users: list[str], items: list[str]) -> np.ndarray:
+    """The confidence table as a dense users x items matrix, in the given orders."""
+    x = np.zeros((len(users), len(items)))
+    for u, i, v in pdf.itertuples(index=False):
+        x[users.index(u), items.index(i)] = v
+    return x

@@ -6,50 +6,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from socialpulse.domain.columns import Col
-from socialpulse.recommend.als import AlsParams, exclusions
+from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
 from socialpulse.recommend.fit_predict import carve_validation, select_model
 from socialpulse.recommend.ranking import _best, _best_block
-from socialpulse.recommend.recommender import TrainingSet
-from tests.recommend_fixtures import planted
+from tests.recommend_fixtures import confidence_table, dense_matrix, planted, training_set
 
 REG = 3.0
 
 
 def _matrix(seed: int) -> pd.DataFrame:
     """15 users x 9 items, about 40 % filled, weights 1-3 (a confidence table)."""
-    rng = np.random.default_rng(seed)
-    rows = [
-        (f"u{u:02d}", f"i{i}", float(rng.integers(1, 4)))
-        for u in range(15)
-        for i in range(9)
-        if rng.random() < 0.4
-    ]
-    return pd.DataFrame(rows, columns=[Col.USER_ID, Col.POST_ID, "confidence"])
-
-
-def _data(spark: SparkSession, pdf: pd.DataFrame) -> TrainingSet:
-    conf: DataFrame = spark.createDataFrame(
-        pdf, "user_id string, post_id string, confidence double"
-    )
-    return TrainingSet(conf=conf, excluded=exclusions(conf, None))
-
-
-def _dense(pdf: pd.DataFrame, users: list[str], items: list[str]) -> np.ndarray:
-    x = np.zeros((len(users), len(items)))
-    for u, i, v in pdf.itertuples(index=False):
-        x[users.index(u), items.index(i)] = v
-    return x
+    return confidence_table(seed, users=15, items=9, fill=0.4)
 
 
 def test_gram_and_weights_equal_the_numpy_closed_form(spark: SparkSession) -> None:
     pdf = _matrix(1)
-    fitted = fit_gram(_data(spark, pdf).conf, max_items=100)
+    fitted = fit_gram(training_set(spark, pdf).conf, max_items=100)
     items = list(fitted.index.items.labels)
-    x = _dense(pdf, sorted(pdf[Col.USER_ID].unique()), items)
+    x = dense_matrix(pdf, sorted(pdf[Col.USER_ID].unique()), items)
     np.testing.assert_allclose(fitted.gram, x.T @ x)
     # Steck's closed form written independently: solve instead of inverting.
     n = len(items)
@@ -63,11 +41,11 @@ def test_gram_and_weights_equal_the_numpy_closed_form(spark: SparkSession) -> No
 def test_recommendations_are_the_best_unseen_items_by_x_b(spark: SparkSession) -> None:
     pdf = _matrix(2)
     k = 3
-    model = EaseModel(REG, max_items=100).fit(_data(spark, pdf))
+    model = EaseModel(REG, max_items=100).fit(training_set(spark, pdf))
     got = model.recommend(k).toPandas()
     items = list(model.fitted.index.items.labels)
     users = sorted(pdf[Col.USER_ID].unique())
-    x = _dense(pdf, users, items)
+    x = dense_matrix(pdf, users, items)
     scores = x @ ease_weights(x.T @ x, REG)
     model.unpersist()
     for row, user in enumerate(users):
@@ -80,7 +58,7 @@ def test_recommendations_are_the_best_unseen_items_by_x_b(spark: SparkSession) -
 
 def test_item_cap_models_only_the_most_engaged_items(spark: SparkSession) -> None:
     pdf = _matrix(3)
-    model = EaseModel(REG, max_items=4).fit(_data(spark, pdf))
+    model = EaseModel(REG, max_items=4).fit(training_set(spark, pdf))
     top = set(model.fitted.index.items.labels[:4])
     assert model.fitted.gram.shape == (4, 4)
     recs = model.recommend(5).toPandas()

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from scipy.sparse import csr_matrix
 
 from socialpulse.domain.columns import Col
-from socialpulse.recommend.als import AlsParams, exclusions
+from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.ease import user_rows
 from socialpulse.recommend.fit_predict import (
     VALIDATION_FRACTION,
@@ -22,36 +22,14 @@ from socialpulse.recommend.fit_predict import (
 )
 from socialpulse.recommend.item_knn import ItemKnnModel, fit_knn_index, item_neighbours
 from socialpulse.recommend.ranking import top_k_by_item_matrices
-from socialpulse.recommend.recommender import TrainingSet
-from tests.recommend_fixtures import planted
+from tests.recommend_fixtures import confidence_table, dense_matrix, planted, training_set
 
 SHRINK = 2.0
 
 
-def _matrix(seed: int, users: int = 20, items: int = 12) -> pd.DataFrame:
-    """A confidence table, about 35 % filled, weights 1-3."""
-    rng = np.random.default_rng(seed)
-    rows = [
-        (f"u{u:02d}", f"i{i:02d}", float(rng.integers(1, 4)))
-        for u in range(users)
-        for i in range(items)
-        if rng.random() < 0.35
-    ]
-    return pd.DataFrame(rows, columns=[Col.USER_ID, Col.POST_ID, "confidence"])
-
-
-def _data(spark: SparkSession, pdf: pd.DataFrame) -> TrainingSet:
-    conf: DataFrame = spark.createDataFrame(
-        pdf, "user_id string, post_id string, confidence double"
-    )
-    return TrainingSet(conf=conf, excluded=exclusions(conf, None))
-
-
-def _dense(pdf: pd.DataFrame, users: list[str], items: list[str]) -> np.ndarray:
-    x = np.zeros((len(users), len(items)))
-    for u, i, v in pdf.itertuples(index=False):
-        x[users.index(u), items.index(i)] = v
-    return x
+def _matrix(seed: int) -> pd.DataFrame:
+    """20 users x 12 items, about 35 % filled, weights 1-3 (a confidence table)."""
+    return confidence_table(seed, users=20, items=12, fill=0.35)
 
 
 def _brute_force(x: np.ndarray, neighbours: int, shrink: float) -> np.ndarray:
@@ -70,9 +48,9 @@ def _brute_force(x: np.ndarray, neighbours: int, shrink: float) -> np.ndarray:
 
 def test_neighbour_lists_equal_the_numpy_brute_force(spark: SparkSession) -> None:
     pdf = _matrix(11)
-    fitted = fit_knn_index(_data(spark, pdf).conf)
+    fitted = fit_knn_index(training_set(spark, pdf).conf)
     items = list(fitted.index.items.labels)
-    x = _dense(pdf, sorted(pdf[Col.USER_ID].unique()), items)
+    x = dense_matrix(pdf, sorted(pdf[Col.USER_ID].unique()), items)
     got = item_neighbours(fitted.indexed, len(items), neighbours=4, shrink=SHRINK).toPandas()
     fitted.indexed.unpersist()
     want = _brute_force(x, 4, SHRINK)
@@ -86,13 +64,13 @@ def test_neighbour_lists_equal_the_numpy_brute_force(spark: SparkSession) -> Non
 def test_recommendations_are_the_best_unseen_items_by_x_s(spark: SparkSession) -> None:
     pdf = _matrix(12)
     k = 3
-    model = ItemKnnModel(neighbours=5, shrink=SHRINK).fit(_data(spark, pdf))
+    model = ItemKnnModel(neighbours=5, shrink=SHRINK).fit(training_set(spark, pdf))
     got = model.recommend(k).toPandas()
     assert model._fitted is not None
     items = list(model._fitted.index.items.labels)
     model.unpersist()
     users = sorted(pdf[Col.USER_ID].unique())
-    x = _dense(pdf, users, items)
+    x = dense_matrix(pdf, users, items)
     scores = x @ _brute_force(x, 5, SHRINK)
     for row, user in enumerate(users):
         unseen = [j for j in range(len(items)) if x[row, j] == 0]
@@ -104,7 +82,7 @@ def test_recommendations_are_the_best_unseen_items_by_x_s(spark: SparkSession) -
 
 def test_a_sparse_item_matrix_ranks_as_its_dense_copy(spark: SparkSession) -> None:
     pdf = _matrix(13)
-    data = _data(spark, pdf)
+    data = training_set(spark, pdf)
     fitted = fit_knn_index(data.conf)
     n = fitted.index.n_items
     rng = np.random.default_rng(0)
