@@ -30,6 +30,7 @@ BACKENDS = [
     "minilm-onnx",
     "minilm-int8",
     "minilm-onnx-int8",
+    "minilm-ft",
     "cached-vader",
     "cached-minilm",
 ]

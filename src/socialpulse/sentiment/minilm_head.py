@@ -23,6 +23,40 @@ from socialpulse.sentiment.preprocess import PREPROCESS_VERSION
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
 DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v3.npz"
+FINETUNED_HEAD = ARTIFACT_DIR / "minilm-ft-v1.npz"
+"""The fine-tuned head (issue 18): a tuned copy of layer 4 shipped as a delta, + its head."""
+
+Delta = dict[str, npt.NDArray[np.float16]]
+"""A fine-tuned layer's change: parameter name -> (tuned - base), float16."""
+
+
+DELTA_PREFIX = "delta:"
+"""Array-name prefix of the fine-tuned layer's delta inside a head ``.npz``."""
+
+
+def delta_sha256(delta: Delta) -> str:
+    """SHA-256 of a delta: names and float16 bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(delta):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(delta[name], dtype=np.float16).tobytes())
+    return digest.hexdigest()
+
+
+def check_delta(path: Path, delta: Delta, meta: dict[str, Any]) -> None:
+    """Refuse a head whose delta does not hash to what its metadata records.
+
+    A delta only means something on top of the exact base weights and unchanged: either
+    tampered with, and the encoder would silently compute something no one validated.
+    """
+    want = meta.get("delta_sha256")
+    got = delta_sha256(delta)
+    if want != got:
+        raise ModelFilesError(
+            f"{path}: the fine-tuned delta's sha256 is {got}, its metadata says {want}; the "
+            "file is corrupt or was modified: retrain it with `socialpulse sentiment train "
+            "--finetune` or restore it from git"
+        )
 
 
 def vader_features(texts: Sequence[str], analyzer: Any) -> FloatArray:
@@ -49,6 +83,9 @@ class Head:
     intercept: FloatArray  # (3,)
     meta: dict[str, Any] = field(default_factory=dict)
     ngram: NgramModel | None = None
+    # A fine-tuned head (``sentiment train --finetune``) also carries the change of the
+    # encoder layer it tuned: parameter name -> (tuned - base), float16. See ``delta_sha256``.
+    delta: Delta = field(default_factory=dict)
 
     @property
     def layers(self) -> tuple[int, ...]:
@@ -112,6 +149,9 @@ class Head:
         }
         if self.ngram is not None:
             arrays.update(self.ngram.arrays())
+        if self.delta:
+            arrays.update({DELTA_PREFIX + k: v.astype(np.float16) for k, v in self.delta.items()})
+            self.meta["delta_sha256"] = delta_sha256(self.delta)
         digest = hashlib.sha256()
         for name in sorted(arrays):
             digest.update(name.encode())
@@ -134,6 +174,13 @@ class Head:
             )
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
+            delta = {
+                k[len(DELTA_PREFIX) :]: z[k].astype(np.float16)
+                for k in z.files
+                if k.startswith(DELTA_PREFIX)
+            }
+            if delta or "delta_sha256" in meta:
+                check_delta(path, delta, meta)
             return cls(
                 mean=z["mean"].astype(np.float32),
                 scale=z["scale"].astype(np.float32),
@@ -141,6 +188,7 @@ class Head:
                 intercept=z["intercept"].astype(np.float32),
                 meta=meta,
                 ngram=NgramModel.from_arrays(z) if "ngram_coef" in z.files else None,
+                delta=delta,
             )
 
 

@@ -13,6 +13,7 @@ longest text; pooling runs inside the graph; intra-op threads = cores.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from socialpulse.sentiment.minilm_head import Delta
 from socialpulse.sentiment.minilm_tokens import encode_batch, load_tokenizer
 from socialpulse.sentiment.minilm_weights import HIDDEN, FloatArray, ModelFilesError, weights_hash
 
@@ -33,8 +35,9 @@ OPSET = 17
 RUNTIMES = ("fp32", "int8")
 
 
-def export_key(model_dir: Path, layers: Sequence[int]) -> str:
-    """Cache key of an export: weights, layers read, export version and the torch exporter."""
+def export_key(model_dir: Path, layers: Sequence[int], delta: Delta | None = None) -> str:
+    """Cache key of an export: weights, layers read, export version, the torch exporter and
+    the fine-tuned delta's hash when there is one."""
     import torch
 
     parts = {
@@ -44,6 +47,10 @@ def export_key(model_dir: Path, layers: Sequence[int]) -> str:
         "opset": OPSET,
         "torch": torch.__version__.split("+")[0],
     }
+    if delta:
+        from socialpulse.sentiment.minilm_head import delta_sha256
+
+        parts["delta"] = delta_sha256(delta)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -61,17 +68,34 @@ def _atomic_write(target: Path, write: Any) -> None:
             os.unlink(tmp)
 
 
-def _export_fp32(model_dir: Path, layers: Sequence[int], target: Path) -> None:
+def _export_fp32(
+    model_dir: Path, layers: Sequence[int], target: Path, delta: Delta | None = None
+) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import BertModel
+
+    from socialpulse.sentiment.finetune import TUNED_LAYER, apply_delta
 
     depth = max(layers)
     model = BertModel.from_pretrained(str(model_dir))
     model.encoder.layer = model.encoder.layer[:depth]
     model.config.num_hidden_layers = depth
     model.eval()  # type: ignore[no-untyped-call]
-    pooled = _pooled_layers(model, tuple(layers))
+    if delta and depth < TUNED_LAYER:
+        raise ValueError(f"a delta for layer {TUNED_LAYER} needs the layers up to it, not {layers}")
+    if not delta:
+        pooled = _pooled_layers(model, tuple(layers))
+    elif depth == TUNED_LAYER:
+        # Nothing above the tuned layer is read: tune the base layer in place (no extra cost).
+        apply_delta(model.encoder.layer[TUNED_LAYER - 1], delta)
+        pooled = _pooled_layers(model, tuple(layers))
+    else:
+        # The base layers run on to ``depth`` (the topic vector must not change) and the tuned
+        # copy branches off the shared trunk below it: one pass, one extra layer.
+        tuned = copy.deepcopy(model.encoder.layer[TUNED_LAYER - 1])
+        apply_delta(tuned, delta)
+        pooled = _branch_module_class()(model, tuned, tuple(layers))
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones((2, 8), dtype=torch.long)
 
@@ -109,17 +133,24 @@ def _quantize(source: Path, target: Path) -> None:
 
 
 def ensure_exported(
-    model_dir: Path, layers: Sequence[int], cache_root: Path, runtime: str = "int8"
+    model_dir: Path,
+    layers: Sequence[int],
+    cache_root: Path,
+    runtime: str = "int8",
+    delta: Delta | None = None,
 ) -> Path:
-    """The ``.onnx`` file for ``runtime`` (``fp32`` or ``int8``), exporting it when missing."""
+    """The ``.onnx`` file for ``runtime`` (``fp32`` or ``int8``), exporting it when missing.
+
+    With ``delta`` (a fine-tuned head's), the layer it tunes is the tuned copy in the output.
+    """
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown ONNX runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
-    folder = (
-        cache_root / f"minilm-L{'-'.join(str(i) for i in layers)}-{export_key(model_dir, layers)}"
-    )
+    kind = "minilm-ft" if delta else "minilm"
+    key = export_key(model_dir, layers, delta)
+    folder = cache_root / f"{kind}-L{'-'.join(str(i) for i in layers)}-{key}"
     fp32 = folder / "encoder-fp32.onnx"
     if not fp32.is_file():
-        _export_fp32(model_dir, layers, fp32)
+        _export_fp32(model_dir, layers, fp32, delta)
     if runtime == "fp32":
         return fp32
     int8 = folder / "encoder-int8.onnx"
@@ -151,6 +182,41 @@ def _pooled_module_class() -> type:
             return torch.cat([(hidden[i] * m).sum(dim=1) / denom for i in self.layers], dim=1)
 
     return PooledLayers
+
+
+def _branch_module_class() -> type:
+    import torch
+
+    from socialpulse.sentiment.finetune import TUNED_LAYER, additive_mask
+
+    class BranchPooled(torch.nn.Module):
+        """Base encoder plus a tuned copy of layer 4 on base layer 3's output; the pooled
+        layer 4 is the tuned copy's, every other layer the base model's."""
+
+        def __init__(self, model: Any, tuned: Any, layers: tuple[int, ...]) -> None:
+            super().__init__()
+            self.model = model
+            self.tuned = tuned
+            self.layers = layers
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=torch.zeros_like(input_ids),
+                output_hidden_states=True,
+            ).hidden_states
+            branch = self.tuned(
+                hidden[TUNED_LAYER - 1],
+                attention_mask=additive_mask(attention_mask, hidden[0].dtype),
+            )
+            branch = branch[0] if isinstance(branch, tuple) else branch
+            m = attention_mask.unsqueeze(-1).to(hidden[0].dtype)
+            denom = m.sum(dim=1).clamp(min=1.0)
+            picked = [branch if i == TUNED_LAYER else hidden[i] for i in self.layers]
+            return torch.cat([(h * m).sum(dim=1) / denom for h in picked], dim=1)
+
+    return BranchPooled
 
 
 def _pooled_layers(model: Any, layers: tuple[int, ...]) -> Any:
