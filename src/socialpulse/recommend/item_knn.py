@@ -58,8 +58,12 @@ def item_neighbours(indexed: DataFrame, n_items: int, neighbours: int, shrink: f
         .groupBy("i", "j")
         .agg(F.sum("v").alias("v"))
     )
-    norms = entries.filter(F.col("i") == F.col("j")).select(
-        F.col("i").alias("n_i"), F.sqrt("v").alias("norm")
+    # One row per item: broadcast it explicitly. Left to itself, adaptive execution broadcast
+    # the pair side instead and ran out of driver memory at 96k users x 20k items.
+    norms = F.broadcast(
+        entries.filter(F.col("i") == F.col("j")).select(
+            F.col("i").alias("n_i"), F.sqrt("v").alias("norm")
+        )
     )
     pairs = (
         entries.filter(F.col("i") != F.col("j"))
