@@ -16,6 +16,13 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
+SEMEVAL_DIR = (
+    Path(os.environ.get("SOCIALPULSE_SHARED_DIR", ROOT.parent / "shared"))
+    / "data"
+    / "sentiment"
+    / "semeval-2017-task4a"
+)
+"""The SemEval-2017 task 4A files (read from ../shared, never copied)."""
 
 
 @dataclass

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import statistics
 import sys
 import time
@@ -35,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import record
+from _common import SEMEVAL_DIR, record
 
 from socialpulse.domain.records import LABELS
 from socialpulse.sentiment.evaluation import compute_metrics, read_semeval
@@ -54,12 +53,7 @@ from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.sentiment.training import dedup_key
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = (
-    Path(os.environ.get("SOCIALPULSE_SHARED_DIR", ROOT.parent / "shared"))
-    / "data"
-    / "sentiment"
-    / "semeval-2017-task4a"
-)
+SHARED = SEMEVAL_DIR
 NAMES = [lab.value for lab in LABELS]
 
 

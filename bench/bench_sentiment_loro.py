@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -33,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import record
+from _common import SEMEVAL_DIR, record
 
 from socialpulse.domain.records import LABELS
 from socialpulse.sentiment.evaluation import compute_metrics, read_semeval
@@ -42,12 +41,7 @@ from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.sentiment.training import FeatureCache, TrainConfig, assemble, dedup_key, fit_head
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = (
-    Path(os.environ.get("SOCIALPULSE_SHARED_DIR", ROOT.parent / "shared"))
-    / "data"
-    / "sentiment"
-    / "semeval-2017-task4a"
-)
+SHARED = SEMEVAL_DIR
 NAMES = [lab.value for lab in LABELS]
 
 

@@ -198,3 +198,16 @@ def dense_matrix(pdf: pd.DataFrame, users: list[str], items: list[str]) -> np.nd
     for u, i, v in pdf.itertuples(index=False):
         x[users.index(u), items.index(i)] = v
     return x
+
+
+def assert_best_unseen(
+    got: pd.DataFrame, x: np.ndarray, scores: np.ndarray, users: list[str], items: list[str], k: int
+) -> None:
+    """Each user's recommendations in ``got`` are their ``k`` best unseen items by ``scores``
+    (ties: lower item index), with those scores."""
+    for row, user in enumerate(users):
+        unseen = [j for j in range(len(items)) if x[row, j] == 0]
+        best = sorted(unseen, key=lambda j: (-scores[row, j], j))[:k]
+        mine = got[got[Col.USER_ID] == user].sort_values(Col.RANK)
+        assert list(mine[Col.POST_ID]) == [items[j] for j in best], user
+        np.testing.assert_allclose(mine[Col.SCORE], scores[row, best], rtol=1e-4, atol=1e-6)

@@ -13,7 +13,13 @@ from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
 from socialpulse.recommend.fit_predict import carve_validation, select_model
 from socialpulse.recommend.ranking import _best, _best_block
-from tests.recommend_fixtures import confidence_table, dense_matrix, planted, training_set
+from tests.recommend_fixtures import (
+    assert_best_unseen,
+    confidence_table,
+    dense_matrix,
+    planted,
+    training_set,
+)
 
 REG = 3.0
 
@@ -48,12 +54,7 @@ def test_recommendations_are_the_best_unseen_items_by_x_b(spark: SparkSession) -
     x = dense_matrix(pdf, users, items)
     scores = x @ ease_weights(x.T @ x, REG)
     model.unpersist()
-    for row, user in enumerate(users):
-        unseen = [j for j in range(len(items)) if x[row, j] == 0]
-        best = sorted(unseen, key=lambda j: (-scores[row, j], j))[:k]
-        mine = got[got[Col.USER_ID] == user].sort_values(Col.RANK)
-        assert list(mine[Col.POST_ID]) == [items[j] for j in best], user
-        np.testing.assert_allclose(mine[Col.SCORE], scores[row, best], rtol=1e-4, atol=1e-6)
+    assert_best_unseen(got, x, scores, users, items, k)
 
 
 def test_item_cap_models_only_the_most_engaged_items(spark: SparkSession) -> None:

@@ -22,7 +22,13 @@ from socialpulse.recommend.fit_predict import (
 )
 from socialpulse.recommend.item_knn import ItemKnnModel, fit_knn_index, item_neighbours
 from socialpulse.recommend.ranking import top_k_by_item_matrices
-from tests.recommend_fixtures import confidence_table, dense_matrix, planted, training_set
+from tests.recommend_fixtures import (
+    assert_best_unseen,
+    confidence_table,
+    dense_matrix,
+    planted,
+    training_set,
+)
 
 SHRINK = 2.0
 
@@ -72,12 +78,7 @@ def test_recommendations_are_the_best_unseen_items_by_x_s(spark: SparkSession) -
     users = sorted(pdf[Col.USER_ID].unique())
     x = dense_matrix(pdf, users, items)
     scores = x @ _brute_force(x, 5, SHRINK)
-    for row, user in enumerate(users):
-        unseen = [j for j in range(len(items)) if x[row, j] == 0]
-        best = sorted(unseen, key=lambda j: (-scores[row, j], j))[:k]
-        mine = got[got[Col.USER_ID] == user].sort_values(Col.RANK)
-        assert list(mine[Col.POST_ID]) == [items[j] for j in best], user
-        np.testing.assert_allclose(mine[Col.SCORE], scores[row, best], rtol=1e-4, atol=1e-6)
+    assert_best_unseen(got, x, scores, users, items, k)
 
 
 def test_a_sparse_item_matrix_ranks_as_its_dense_copy(spark: SparkSession) -> None:
