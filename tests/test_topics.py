@@ -26,9 +26,10 @@ from socialpulse.domain.protocols import Embeds, SentimentBackend
 from socialpulse.generator.config import GeneratorConfig
 from socialpulse.generator.engine import generate
 from socialpulse.sentiment.minilm import TOPIC_LAYER, build_minilm, unit_rows
+from socialpulse.sentiment.minilm_tokens import load_tokenizer
 from socialpulse.sentiment.minilm_torch import MiniLMEncoder
 from socialpulse.sentiment.minilm_weights import encoder_dir
-from socialpulse.sentiment.preprocess import normalize_tweet
+from socialpulse.sentiment.preprocess import STOP_WORDS, normalize_tweet
 from socialpulse.topics.base import (
     TOPIC_ID,
     TOPIC_MODEL_VERSION,
@@ -43,7 +44,7 @@ from socialpulse.topics.registry import (
     create_topic_trainer,
     load_topic_model,
 )
-from socialpulse.topics.tokens import STOP_WORDS, topic_tokens
+from socialpulse.topics.tokens import topic_tokens
 from socialpulse.topics.vectors import embedder, task_threads, with_vectors
 
 pytestmark = pytest.mark.slow
@@ -216,8 +217,33 @@ def test_the_backend_gives_sentiment_and_vectors_from_one_pass() -> None:
     assert [float(v @ v) for v in vectors] == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
 
 
-def test_the_topic_vector_is_the_last_layer_and_sentiment_is_unchanged() -> None:
-    # fp32 torch: the vector must equal the mean-pooled layer 6 of a plain 6-layer pass.
+def _content_pooled_layer6(texts: list[str]) -> np.ndarray:
+    """The reference, written out: base layer 6 averaged over the word pieces that are not a
+    stop word, a mention/URL placeholder or punctuation ([CLS] and [SEP] kept)."""
+    import string
+
+    import torch
+    from transformers import BertModel
+
+    tokenizer = load_tokenizer(encoder_dir(), 64, pad=False)
+    model = BertModel.from_pretrained(str(encoder_dir())).eval()  # type: ignore[no-untyped-call]
+    skip = STOP_WORDS | {"user", "http"}
+    rows = []
+    for text in texts:
+        enc = tokenizer.encode(normalize_tweet(text))
+        keep = [not (p in skip or all(c in string.punctuation for c in p)) for p in enc.tokens]
+        with torch.inference_mode():
+            states = model(
+                input_ids=torch.tensor([enc.ids]), output_hidden_states=True
+            ).hidden_states[TOPIC_LAYER][0]
+        rows.append(states[torch.tensor(keep)].mean(dim=0).numpy())
+    return np.stack(rows)
+
+
+def test_the_topic_vector_is_the_last_layer_over_content_pieces_and_sentiment_is_unchanged() -> (
+    None
+):
+    # fp32 torch: the vector must equal layer 6 of a plain 6-layer pass, pooled over content.
     backend = build_minilm(runtime="torch")
     head_layers = backend._featurizer.encoder.layers
     assert max(head_layers) < TOPIC_LAYER
@@ -228,16 +254,30 @@ def test_the_topic_vector_is_the_last_layer_and_sentiment_is_unchanged() -> None
     results, vectors = backend.predict_with_vectors(texts)
     assert results == plain
     assert backend.vector_encoder().layers == (*head_layers, TOPIC_LAYER)
-    assert backend.vector_version == f"minilm-l{TOPIC_LAYER}-torch"
-    layer6 = MiniLMEncoder(encoder_dir(), layers=(TOPIC_LAYER,)).encode(
-        [normalize_tweet(t) for t in texts]
+    assert backend.vector_version == f"minilm-l{TOPIC_LAYER}c-torch"
+    assert vectors == pytest.approx(unit_rows(_content_pooled_layer6(texts)), abs=1e-5)
+    # Not the plain mean of layer 6 (the vector before content pooling), except for the empty
+    # post, which has no piece but [CLS] and [SEP].
+    mean6 = unit_rows(
+        MiniLMEncoder(encoder_dir(), layers=(TOPIC_LAYER,)).encode(
+            [normalize_tweet(t) for t in texts]
+        )
     )
-    assert vectors == pytest.approx(unit_rows(layer6), abs=1e-5)
-    # Not the head's deepest layer (what the vector was before).
+    assert float(np.abs(vectors[0] - mean6[0]).max()) > 0.01
+    assert vectors[1] == pytest.approx(mean6[1], abs=1e-5)
+    # Not the head's deepest layer (what the vector was before layer 6).
     layer4 = MiniLMEncoder(encoder_dir(), layers=(max(head_layers),)).encode(
         [normalize_tweet(t) for t in texts]
     )
     assert float(np.abs(vectors - unit_rows(layer4)).max()) > 0.05
+
+
+def test_the_onnx_vector_encoder_pools_as_the_torch_one(tmp_path: Path) -> None:
+    # The exported graph takes the content mask as an input: same vectors as the torch path.
+    texts = ["my bag is lost again @united http://t.co/x", "", "the crew was lovely!!"]
+    torch_vectors = build_minilm(runtime="torch").embed(texts)
+    onnx_vectors = build_minilm(runtime="onnx", onnx_cache=tmp_path).embed(texts)
+    assert onnx_vectors == pytest.approx(torch_vectors, abs=1e-4)
 
 
 def test_a_seeded_sample_is_about_its_size_and_repeatable(spark: SparkSession) -> None:

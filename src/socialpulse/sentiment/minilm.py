@@ -46,10 +46,17 @@ if TYPE_CHECKING:
 
 
 TOPIC_LAYER = 6
-"""The encoder layer whose mean-pooled states are the topic vector: the last one, i.e.
+"""The encoder layer whose pooled states are the topic vector: the last one, the layer of
 all-MiniLM-L6-v2's own sentence embedding. Measured (docs/TOPICS.md): only this layer carries
 topic information; the head's layers 2-4 cluster barely above chance. It is also the base
-model's output, which the head's training never touches."""
+model's output, which the head's training never touches. It is pooled over content pieces
+only (``onnx_encoder.pool_layers``), which clusters topics better on both validation sets."""
+
+
+def vector_space(runtime: str) -> str:
+    """The ``vector_version`` of topic vectors made on ``runtime``: the layer, its pooling
+    (``c``: content pieces) and the runtime; vectors of two spaces are never compared."""
+    return f"minilm-l{TOPIC_LAYER}c-{runtime}"
 
 
 class MiniLMBackend:
@@ -80,7 +87,7 @@ class MiniLMBackend:
         self.batch_invariant = True
         # The space of embed()'s vectors: the layer and the runtime, not the head, so a
         # retrained head keeps every stored topic vector comparable.
-        self.vector_version = f"minilm-l{TOPIC_LAYER}-{runtime or head.runtime}"
+        self.vector_version = vector_space(runtime or head.runtime)
 
     def normalise(self, text: str) -> str:
         """What the model sees; the result cache keys on it (see sentiment.cache)."""
@@ -124,8 +131,9 @@ class MiniLMBackend:
     def vector_encoder(self) -> Encoder:
         """The encoder to :data:`TOPIC_LAYER` (the head's layers first), built once."""
         if self._vector_encoder is None:
-            if TOPIC_LAYER in self._featurizer.encoder.layers:
-                self._vector_encoder = self._featurizer.encoder
+            encoder = self._featurizer.encoder
+            if getattr(encoder, "topic_layer", None) == TOPIC_LAYER:
+                self._vector_encoder = encoder
             elif self._build_vector_encoder is None:
                 raise ValueError(
                     f"this backend has no encoder to layer {TOPIC_LAYER}: build it with "
@@ -170,9 +178,11 @@ def build_encoder(
     threads: int = 0,
     onnx_cache: Path | None = None,
     delta: Delta | None = None,
+    topic_layer: int | None = None,
 ) -> Encoder:
     """An encoder of the first ``max(layers)`` layers on ``runtime`` (see :data:`RUNTIMES`);
-    with ``delta`` (a fine-tuned head's) its layer 4 is the tuned copy (ONNX runtimes only)."""
+    with ``delta`` (a fine-tuned head's) its layer 4 is the tuned copy (ONNX runtimes only);
+    ``topic_layer`` (one of ``layers``) is pooled over content pieces only."""
     if delta and runtime not in ("onnx", "onnx-int8"):
         raise ValueError(f"a fine-tuned head runs on onnx or onnx-int8, not {runtime!r}")
     if runtime in ("torch", "torch-int8"):
@@ -184,6 +194,7 @@ def build_encoder(
             max_length=max_length,
             threads=threads,
             quantize=runtime == "torch-int8",
+            topic_layer=topic_layer,
         )
     if runtime in ("onnx", "onnx-int8"):
         from socialpulse.sentiment.onnx_encoder import OnnxEncoder, ensure_exported
@@ -192,9 +203,21 @@ def build_encoder(
             raise ValueError("the ONNX runtimes need a cache folder for the exported encoder")
         model_dir = encoder_dir()
         path = ensure_exported(
-            model_dir, layers, onnx_cache, "int8" if runtime == "onnx-int8" else "fp32", delta
+            model_dir,
+            layers,
+            onnx_cache,
+            "int8" if runtime == "onnx-int8" else "fp32",
+            delta,
+            topic_layer,
         )
-        return OnnxEncoder(model_dir, path, layers, max_length=max_length, threads=threads)
+        return OnnxEncoder(
+            model_dir,
+            path,
+            layers,
+            max_length=max_length,
+            threads=threads,
+            topic_layer=topic_layer,
+        )
     raise ValueError(f"unknown encoder runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
 
 
@@ -225,7 +248,9 @@ def build_minilm(
         Featurizer(encoder, head.use_vader),
         head,
         runtime=chosen,
-        vector_encoder=partial(build_encoder, chosen, vector_layers(head.layers), **options),
+        vector_encoder=partial(
+            build_encoder, chosen, vector_layers(head.layers), topic_layer=TOPIC_LAYER, **options
+        ),
     )
     backend.name = name
     # Dynamic int8 quantisation scales activations per batch: a score may move slightly
@@ -301,7 +326,12 @@ class MiniLMBuilder:
             wanted = [head.layers, *([vector_layers(head.layers)] if vectors else [])]
             for layers in wanted:
                 ensure_exported(
-                    encoder_dir(), layers, onnx_cache_dir(settings), flavour, head.delta or None
+                    encoder_dir(),
+                    layers,
+                    onnx_cache_dir(settings),
+                    flavour,
+                    head.delta or None,
+                    TOPIC_LAYER if layers != head.layers else None,
                 )
 
 

@@ -8,9 +8,13 @@ cost the tokenizer time in proportion to its length.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 # Characters kept per word piece of the model's input. Word pieces of tweets average about
 # 4-5 characters (spaces included), so 8 per piece always leaves more text than the
@@ -47,3 +51,25 @@ def encode_batch(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[
     """Encodings of ``texts``, each clipped to the character cap first."""
     encodings: list[Any] = tokenizer.encode_batch(clip(texts, max_length))
     return encodings
+
+
+def content_pieces(tokenizer: Any) -> NDArray[np.bool_]:
+    """Per vocabulary id: does the word piece carry topic? Stop words (the topic models'
+    list), the mention/URL placeholders and pieces of punctuation only do not; everything else
+    does, [CLS] and [SEP] included (so every text keeps at least those two)."""
+    from socialpulse.sentiment.preprocess import STOP_WORDS, URL_TOKEN, USER_TOKEN
+
+    skip = STOP_WORDS | {USER_TOKEN.lstrip("@"), URL_TOKEN}
+    vocab: dict[str, int] = tokenizer.get_vocab()
+    table = np.ones(max(vocab.values()) + 1, dtype=np.bool_)
+    for piece, i in vocab.items():
+        if piece in skip or all(c in string.punctuation for c in piece):
+            table[i] = False
+    return table
+
+
+def content_mask(
+    table: NDArray[np.bool_], ids: NDArray[np.int64], mask: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """The attention ``mask`` restricted to content pieces (``table``) of ``ids``."""
+    return (table[ids] & (mask > 0)).astype(np.int64)

@@ -9,15 +9,22 @@ from pathlib import Path
 
 import numpy as np
 
-from socialpulse.sentiment.minilm_tokens import encode_batch, load_tokenizer
+from socialpulse.sentiment.minilm_tokens import (
+    content_mask,
+    content_pieces,
+    encode_batch,
+    load_tokenizer,
+)
 from socialpulse.sentiment.minilm_weights import HIDDEN, FloatArray
+from socialpulse.sentiment.onnx_encoder import pool_layers
 
 
 class MiniLMEncoder:
     """Tokenizer plus the first ``max(layers)`` transformer layers of all-MiniLM-L6-v2.
 
     :meth:`encode` returns, per text, the attention-masked mean of each requested layer's
-    hidden states (layer 0 = embeddings), concatenated.
+    hidden states (layer 0 = embeddings), concatenated; ``topic_layer`` (when one of them) is
+    pooled over content pieces only, as the ONNX export does (``onnx_encoder.pool_layers``).
     """
 
     def __init__(
@@ -27,6 +34,7 @@ class MiniLMEncoder:
         max_length: int = 64,
         threads: int = 0,
         quantize: bool = False,
+        topic_layer: int | None = None,
     ) -> None:
         # Set before transformers is imported so nothing ever tries the hub.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,6 +47,8 @@ class MiniLMEncoder:
         self.max_length = max_length
         self._torch = torch
         self._tokenizer = load_tokenizer(model_dir, max_length, pad=True)
+        self.topic_layer = topic_layer if topic_layer in self.layers else None
+        self._content = content_pieces(self._tokenizer) if self.topic_layer is not None else None
         model = BertModel.from_pretrained(str(model_dir))
         depth = max(self.layers)
         # Layers above the deepest one the head reads cost time and change nothing.
@@ -70,8 +80,9 @@ class MiniLMEncoder:
                 hidden = self._model(
                     input_ids=ids, attention_mask=mask, output_hidden_states=True
                 ).hidden_states
-                m = mask.unsqueeze(-1).to(hidden[0].dtype)
-                denom = m.sum(dim=1).clamp(min=1.0)
-                pooled = [(hidden[i] * m).sum(dim=1) / denom for i in self.layers]
-                out[idx] = torch.cat(pooled, dim=1).numpy()
+                topic = None
+                if self._content is not None:
+                    topic = torch.from_numpy(content_mask(self._content, ids.numpy(), mask.numpy()))
+                pooled = pool_layers(hidden, self.layers, mask, topic, self.topic_layer)
+                out[idx] = pooled.numpy()
         return out

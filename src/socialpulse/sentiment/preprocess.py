@@ -16,6 +16,27 @@ PREPROCESS_VERSION = "1"
 USER_TOKEN = "@user"
 URL_TOKEN = "http"
 
+# Words that carry no topic: the topic models' tokens and the topic vector's pooling skip them.
+# Spark's English stop words (StopWordsRemover.loadDefaultStopWords("english")) are a superset of
+# most of these; the list is written out so tokenising needs no JVM, plus words every tweet
+# corpus is full of.
+_STOP_WORDS_TEXT = """
+    a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further had hadn't has hasn't have
+    haven't having he he'd he'll he's her here here's hers herself him himself his how how's i
+    i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my
+    myself no nor not of off on once only or other ought our ours ourselves out over own same
+    shan't she she'd she'll she's should shouldn't so some such than that that's the their
+    theirs them themselves then there there's these they they'd they'll they're they've this
+    those through to too under until up very was wasn't we we'd we'll we're we've were weren't
+    what what's when when's where where's which while who who's whom why why's with won't
+    would wouldn't you you'd you'll you're you've your yours yourself yourselves rt amp via im
+    dont cant wont just get got u ur lol ok oh yes yeah like will one also still now new today
+    tomorrow tonight day time go going know see really thanks thank please us
+"""
+STOP_WORDS: frozenset[str] = frozenset(_STOP_WORDS_TEXT.split())
+
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _USER = re.compile(r"(?<![\w@])@\w{1,15}")
 _HASHTAG = re.compile(r"#(\w+)")

@@ -44,7 +44,13 @@ from socialpulse.topics.base import (
 from socialpulse.topics.lda import TOKENS_COLUMN, with_tokens
 from socialpulse.topics.meta import MetaBacked, read_meta, write_meta
 from socialpulse.topics.tokens import TOKENS_VERSION, topic_tokens
-from socialpulse.topics.vectors import embedder, texts_of, vectors_of, with_vectors
+from socialpulse.topics.vectors import (
+    embedder,
+    embedder_space,
+    texts_of,
+    vectors_of,
+    with_vectors,
+)
 
 FAMILY = "embedding"
 _RAW = "_topic_raw"
@@ -272,11 +278,20 @@ class EmbeddingTopicModel(MetaBacked):
                 StructField(TOPIC_WEIGHT, DoubleType()),
             ]
         )
+        has_vectors = TOPIC_VECTOR in posts.columns
+        if not has_vectors and self.vector_version != embedder_space():
+            # The worker's encoder would hand over vectors of another space than the centroids'
+            # (a model fitted before the encoder or its pooling changed): refuse, never mix.
+            raise ValueError(
+                f"topic model {self.version} was fitted on vectors {self.vector_version!r}, but "
+                f"this version encodes posts as {embedder_space()!r}: refit it with "
+                "`socialpulse topics train`"
+            )
         run = _Assigner(
             self._centers,
             self._center,
             float(self._meta["temperature"]),
-            TOPIC_VECTOR in posts.columns,
+            has_vectors,
         )
         return posts.mapInPandas(run, schema).withColumn(TOPIC_MODEL_VERSION, F.lit(self.version))
 

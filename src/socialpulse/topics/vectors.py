@@ -48,6 +48,14 @@ def embedder() -> Embeds:
     return found
 
 
+def embedder_space() -> str:
+    """:func:`embedder`'s ``vector_version``, read from the shipped head (no encoder loaded)."""
+    from socialpulse.sentiment.minilm import vector_space
+    from socialpulse.sentiment.minilm_head import DEFAULT_HEAD, Head
+
+    return vector_space(Head.load(DEFAULT_HEAD).runtime)
+
+
 def texts_of(column: pd.Series) -> list[str]:
     """A text column as strings (null: the empty post)."""
     return ["" if t is None or t is pd.NA or t != t else str(t) for t in column.tolist()]
