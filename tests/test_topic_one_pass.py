@@ -222,3 +222,14 @@ def test_a_backend_without_the_models_vectors_leaves_encoding_to_the_topic_step(
         vader,
     )
     assert TOPIC_VECTOR not in plain.columns
+
+
+def test_a_model_of_another_vector_space_is_refused_rather_than_fed_other_vectors(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Without a vector column the topic step would encode the posts with the shipped encoder,
+    # whose space (minilm-l6c-...) is not the one this model's centroids live in.
+    model = _fit_model(spark, tmp_path)
+    posts = spark.createDataFrame([("1", "lost bag")], f"{Col.POST_ID} string, {Col.TEXT} string")
+    with pytest.raises(ValueError, match=r"count-vectors-v1.*minilm-l6c-.*topics train"):
+        model.assign(posts)
