@@ -5,11 +5,13 @@ layers 4 and 6, fp32 PyTorch, pickled under ``--work``), then
 ``python bench/explore_topic_vectors.py score airline|planted``.
 
 Not a shipped path and not a benchmark of the product: it scores alternatives to the shipped
-vector (mean pool of layer 6, centred, KMeans) by NMI against gold topics, three KMeans seeds
+vector (layer 6 pooled over content pieces since stop 29, before that its plain mean; centred,
+KMeans) by NMI against gold topics, three KMeans seeds
 averaged, k = 8 and 10 on the airline reasons (ten), 24 on the planted topics:
 
-- pooling: all tokens (shipped), without [CLS]/[SEP], without stop words and punctuation
-  (content tokens only), IDF-weighted, SIF-weighted (Arora et al. 2017);
+- pooling: all tokens, content pieces with [CLS]/[SEP] (the topic models' stop list; shipped
+  since stop 29), without [CLS]/[SEP], without stop words and punctuation (content tokens
+  only, scikit-learn's stop list), IDF-weighted, SIF-weighted (Arora et al. 2017);
 - the same at layer 4 (what the sentiment head already computes: free);
 - layer 6 concatenated with an LSA (TF-IDF over the topic tokens, 100 SVD dimensions) vector;
 - a ridge projection from layer 4's mean (+ max) pool onto layer 6's mean pool, 2-fold
@@ -84,7 +86,7 @@ def score(name: str, work: Path) -> None:
     from sklearn.linear_model import Ridge
     from sklearn.metrics import normalized_mutual_info_score
 
-    from socialpulse.sentiment.minilm_tokens import load_tokenizer
+    from socialpulse.sentiment.minilm_tokens import content_pieces, load_tokenizer
     from socialpulse.sentiment.minilm_weights import encoder_dir
     from socialpulse.topics.tokens import topic_tokens
 
@@ -112,6 +114,7 @@ def score(name: str, work: Path) -> None:
             for k in ks
         }
 
+    content = content_pieces(load_tokenizer(encoder_dir(), 64, pad=False))
     df: Counter[int] = Counter()
     for ids in d["ids"]:
         df.update(set(ids.tolist()))
@@ -131,16 +134,19 @@ def score(name: str, work: Path) -> None:
         return np.stack(out)
 
     weights = {
-        "mean, all tokens (shipped)": lambda t: 1.0,
+        "mean, all tokens": lambda t: 1.0,
         "mean, no [CLS]/[SEP]": lambda t: 0.0 if vocab[t] in ("[CLS]", "[SEP]") else 1.0,
         "mean, content tokens": lambda t: 0.0 if is_stop(t) else 1.0,
+        # What ships since stop 29 (sentiment.minilm_tokens.content_pieces): the topic models'
+        # own stop list, placeholders and punctuation out, [CLS]/[SEP] kept.
+        "content pieces + [CLS]/[SEP] (shipped)": lambda t: float(content[t]),
         "IDF-weighted": lambda t: float(np.log(n / df[t])),
         "SIF-weighted": lambda t: 1e-3 / (1e-3 + df[t] / n),
     }
     for layer in ("h6", "h4"):
         for label, w in weights.items():
             print(name, layer, label, nmi(pooled(layer, w)), flush=True)
-    l6 = unit(pooled("h6", weights["mean, all tokens (shipped)"]))
+    l6 = unit(pooled("h6", weights["mean, all tokens"]))
     l6c = unit(l6 - l6.mean(0))
     tf = TfidfVectorizer(analyzer=topic_tokens, min_df=3, sublinear_tf=True).fit_transform(
         d["texts"]
@@ -150,7 +156,7 @@ def score(name: str, work: Path) -> None:
     print(name, "LSA alone", nmi(lsa), flush=True)
     for share in (0.5, 1.0):
         print(name, f"h6 + {share} x LSA", nmi(np.hstack([l6c, share * lsa])), flush=True)
-    h4 = pooled("h4", weights["mean, all tokens (shipped)"])
+    h4 = pooled("h4", weights["mean, all tokens"])
     h4max = np.stack([h.astype(np.float32).max(0) for h in d["h4"]])
     fold = np.random.default_rng(0).integers(0, 2, len(gold))
     for label, x in (("ridge(h4 mean)", h4), ("ridge(h4 mean+max)", np.hstack([h4, h4max]))):
