@@ -102,18 +102,18 @@ def main() -> None:
         type=Path,
         help="work folder of an earlier run whose two trained models are reused (kept after)",
     )
+    ap.add_argument("--no-record", action="store_true", help="print only")
     args = ap.parse_args()
     work = args.reuse or Path(tempfile.mkdtemp(prefix="sp-bench-topic-cost-"))
     measured = airline_texts()
     if args.posts:
         measured = measured[: args.posts]
     train = semeval_texts(args.train_posts, {t for t, _ in measured})
-    if args.reuse is None:
-        write_landing(work / "in", measured, "m")
+    shutil.rmtree(work / "in", ignore_errors=True)
+    write_landing(work / "in", measured, "m")
+    if not (work / "train_in").exists():
+        # A --reuse folder that holds no models yet trains them (and keeps them) on this run.
         write_landing(work / "train_in", train, "t")
-    else:
-        shutil.rmtree(work / "in", ignore_errors=True)
-        write_landing(work / "in", measured, "m")
     common = {
         "SOCIALPULSE_SENTIMENT_BACKEND": args.backend,
         # One k per family: the cost of assigning is measured here, not the choice of k.
@@ -191,6 +191,8 @@ def main() -> None:
         f"{args.train_posts} --backend {args.backend} --topics {args.topics} "
         f"--rounds {args.rounds}" + (" --reuse WORK" if args.reuse else "")
     )
+    if args.no_record:
+        return
     record(
         f"topic-cost-{args.backend}",
         "## Topic assignment's cost in `process`\n\n" + note + "\n\n" + "\n".join(table),
