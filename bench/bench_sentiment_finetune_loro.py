@@ -1,6 +1,7 @@
 """Leave-one-round-out validation of the fine-tuned ``minilm`` encoder (issue 18).
 
-Usage: ``python bench/bench_sentiment_finetune_loro.py [--sample 10000] [--epochs 1] [--no-record]``
+Usage: ``python bench/bench_sentiment_finetune_loro.py [--sample 10000] [--epochs 1]
+[--stack-v3 data/v3_loro_scores.npz] [--section NAME] [--no-record]``
 
 For each SemEval round (2013, 2014, 2015, 2016) left out in turn:
 
@@ -15,6 +16,17 @@ For each SemEval round (2013, 2014, 2015, 2016) left out in turn:
    at v3's fixed weight 0.75, and at the weight chosen on the *other* rounds' out-of-round
    predictions (never on the round scored).
 
+Two more decision rules are scored, each chosen on the other rounds only (issue 18, ft19):
+
+- ``+ offsets``: the n-gram weight and per-class log-probability offsets (the class-prior knob
+  of :mod:`socialpulse.sentiment.loro`, as v3's loop);
+- with ``--stack-v3 FILE`` (written by ``bench_sentiment_loro.py --save-scores FILE``): v3's
+  frozen-feature head (layers 2-4 pools + VADER) is stacked as a third term, ``ft + w_ng *
+  ngram + w_v3 * v3``, both weights (and, in the last column, the offsets) chosen on the other
+  rounds' out-of-round predictions. v3's n-gram model is not added twice: the n-gram term is
+  this bench's (the same recipe, the same training tweets).
+
+``--sample`` larger than a fold's training set fine-tunes on all of it.
 The fine-tuning knobs (learning rates, one epoch, sample size, batch 32) are fixed a priori,
 not tuned: a grid inside the loop did not fit the CPU budget. Per-fold outputs are kept under
 ``--work`` so an interrupted run resumes.
@@ -25,9 +37,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +61,7 @@ from socialpulse.sentiment.finetune import (
     tuned_pools,
 )
 from socialpulse.sentiment.loro import RoundScores, Rule, choose_rule, rounds_of
-from socialpulse.sentiment.minilm_weights import encoder_dir
+from socialpulse.sentiment.minilm_weights import FloatArray, encoder_dir
 from socialpulse.sentiment.ngram import DEFAULT_BUCKETS, fit_ngram
 from socialpulse.sentiment.preprocess import normalize_tweet
 from socialpulse.sentiment.training import dedup_key
@@ -55,6 +69,38 @@ from socialpulse.sentiment.training import dedup_key
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = SEMEVAL_DIR
 NAMES = [lab.value for lab in LABELS]
+V3_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+"""Weights tried for v3's frozen-feature head in the stack (0 = not stacked)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stacked:
+    """One round's out-of-round log-probabilities of the three models, and its truth."""
+
+    name: str
+    ft: FloatArray
+    ngram: FloatArray
+    v3: FloatArray
+    truth: np.ndarray
+
+    def scores(self, v3_weight: float) -> RoundScores:
+        """The fine-tuned head plus ``v3_weight`` x v3's head, with the n-gram term apart."""
+        stacked = np.asarray(self.ft + v3_weight * self.v3, dtype=np.float32)
+        return RoundScores(self.name, stacked, self.ngram, self.truth)
+
+
+def choose_stack(rounds: list[Stacked], use_offsets: bool) -> tuple[float, Rule]:
+    """v3's weight and the (n-gram weight, offsets) rule with the best mean macro-recall over
+    ``rounds``; ties go to the smaller v3 weight."""
+    best: tuple[float, float, Rule] | None = None
+    for w in V3_GRID:
+        got = [r.scores(w) for r in rounds]
+        rule = choose_rule(got, use_offsets=use_offsets)
+        score = rule.score(got)
+        if best is None or score > best[0]:
+            best = (score, w, rule)
+    assert best is not None
+    return best[1], best[2]
 
 
 def main() -> int:
@@ -68,6 +114,13 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--stack-v3",
+        type=Path,
+        default=None,
+        help="v3's out-of-round scores (bench_sentiment_loro.py --save-scores) to stack",
+    )
+    parser.add_argument("--section", default="sentiment-finetune-loro", help="BENCHMARKS key")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     if not args.data_dir.is_dir():
@@ -75,6 +128,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(2)
+    load_start = os.getloadavg()[0]
     config = FinetuneConfig(
         epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, seed=args.seed, threads=2
     )
@@ -151,71 +205,145 @@ def main() -> int:
         timings[name] = timing
         print(json.dumps({"left_out": name, **{k: round(v, 3) for k, v in timing.items()}}))
 
+    v3: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if args.stack_v3 is not None:
+        with np.load(args.stack_v3) as z:
+            v3 = {r.name: (z[f"{r.name}-embedding"], z[f"{r.name}-truth"]) for r in scores}
+        for r in scores:
+            if not np.array_equal(v3[r.name][1], r.truth):
+                raise SystemExit(f"{args.stack_v3}: round {r.name} is not in this bench's order")
+    stacked = [
+        Stacked(r.name, r.embedding, r.ngram, v3[r.name][0] if v3 else r.embedding * 0, r.truth)
+        for r in scores
+    ]
+
     fixed = Rule(0.75, (0.0, 0.0, 0.0))
     alone = Rule(0.0, (0.0, 0.0, 0.0))
     table: list[dict[str, object]] = []
-    for r in scores:
+    for r, s in zip(scores, stacked, strict=True):
         others = [o for o in scores if o is not r]
-        chosen = choose_rule(others, use_offsets=False)
-        row: dict[str, object] = {"round": r.name, "n": len(r.truth), "timings": timings[r.name]}
-        for label, rule in (("alone", alone), ("fixed", fixed), ("chosen", chosen)):
-            pred = r.predict(rule.weight, np.asarray(rule.offsets, dtype=np.float32))
+        rules: list[tuple[str, float, Rule]] = [
+            ("alone", 0.0, alone),
+            ("fixed", 0.0, fixed),
+            ("chosen", 0.0, choose_rule(others, use_offsets=False)),
+            ("offsets", 0.0, choose_rule(others)),
+        ]
+        if v3:
+            other_stacks = [o for o in stacked if o is not s]
+            rules.append(("v3", *choose_stack(other_stacks, use_offsets=False)))
+            rules.append(("v3_offsets", *choose_stack(other_stacks, use_offsets=True)))
+        row: dict[str, object] = {
+            "round": r.name,
+            "n": len(r.truth),
+            "mix": [round(float(np.mean(r.truth == c)), 3) for c in range(3)],
+            "timings": timings[r.name],
+        }
+        for label, v3_weight, rule in rules:
+            got = s.scores(v3_weight) if v3 else r
+            pred = got.predict(rule.weight, np.asarray(rule.offsets, dtype=np.float32))
             m = compute_metrics([NAMES[i] for i in r.truth], [NAMES[i] for i in pred])
             row[label] = {
-                "weight": rule.weight,
+                "rule": [v3_weight, rule.weight, *rule.offsets],
                 "macro_recall": m.macro_recall,
                 "recall": m.recall,
                 "confusion": m.confusion,
             }
         table.append(row)
         print(json.dumps(row), flush=True)
-    final = choose_rule(scores, use_offsets=False)
-    body = render(table, final, args, trunk_s)
+    finals = {
+        "chosen": (0.0, choose_rule(scores, use_offsets=False)),
+        "offsets": (0.0, choose_rule(scores)),
+    }
+    if v3:
+        finals["v3"] = choose_stack(stacked, use_offsets=False)
+        finals["v3_offsets"] = choose_stack(stacked, use_offsets=True)
+    load = (load_start, os.getloadavg()[0])
+    body = render(table, finals, args, trunk_s, time.perf_counter() - started, load)
     print(body)
     if not args.no_record:
-        record("sentiment-finetune-loro", body, " ".join(["python", *sys.argv]))
+        record(args.section, body, " ".join(["python", *sys.argv]))
     return 0
 
 
+COLUMNS = {
+    "alone": "fine-tuned head alone",
+    "fixed": "+ n-gram, weight 0.75",
+    "chosen": "+ n-gram, weight chosen in loop",
+    "offsets": "+ n-gram, weight + offsets chosen in loop",
+    "v3": "+ n-gram + v3 head, weights chosen in loop",
+    "v3_offsets": "+ n-gram + v3 head, weights + offsets chosen in loop",
+}
+
+
+def _rule(rule: list[float]) -> str:
+    v3_weight, weight, neg, _neu, pos = rule
+    out = f"ng {weight:.2f}"
+    if v3_weight:
+        out += f", v3 {v3_weight:.2f}"
+    if neg or pos:
+        out += f", off {neg:+.1f}/{pos:+.1f}"
+    return out
+
+
 def render(
-    table: list[dict[str, object]], final: Rule, args: argparse.Namespace, trunk_s: float
+    table: list[dict[str, object]],
+    finals: dict[str, tuple[float, Rule]],
+    args: argparse.Namespace,
+    trunk_s: float,
+    wall_s: float,
+    load: tuple[float, float],
 ) -> str:
     """The per-round table and the means, as Markdown."""
+    keys = [k for k in COLUMNS if k in table[0]]
     lines = [
         f"Fine-tuned copy of layer 4 + linear head (sample {args.sample}, epochs {args.epochs},"
-        f" lr {args.lr}, head lr {args.head_lr}, seed {args.seed}); trunk states {trunk_s:.0f} s",
+        f" lr {args.lr}, head lr {args.head_lr}, seed {args.seed}); trunk states {trunk_s:.0f} s;"
+        f" this run {wall_s:.0f} s wall (folds read back from `--work` are not timed again),"
+        f" 1-min load {load[0]:.1f} at start, {load[1]:.1f} at end",
         "",
-        "| left-out round | tweets | fine-tuned head alone | + n-gram, weight 0.75"
-        " | + n-gram, weight chosen in loop | fine-tune s |",
-        "|---|---|---|---|---|---|",
+        "| left-out round | tweets | mix neg/neu/pos | "
+        + " | ".join(COLUMNS[k] for k in keys)
+        + " | trained on | fine-tune s |",
+        "|---|---|---|" + "---|" * len(keys) + "---|---|",
     ]
-    cols: dict[str, list[float]] = {"alone": [], "fixed": [], "chosen": []}
+    cols: dict[str, list[float]] = {k: [] for k in keys}
     for row in table:
         cells = []
-        for key in cols:
+        for key in keys:
             got = row[key]
             assert isinstance(got, dict)
             cols[key].append(float(got["macro_recall"]))
-            cells.append(f"{got['macro_recall']:.3f}")
-        chosen = row["chosen"]
+            cell = f"{got['macro_recall']:.3f}"
+            if key not in ("alone", "fixed"):
+                cell += f" ({_rule(got['rule'])})"
+            cells.append(cell)
         timings = row["timings"]
-        assert isinstance(chosen, dict)
         assert isinstance(timings, dict)
+        mix = "/".join(f"{v:.2f}" for v in row["mix"])  # type: ignore[attr-defined]
         lines.append(
-            f"| {row['round']} | {row['n']:,} | {cells[0]} | {cells[1]} | {cells[2]}"
-            f" (w {chosen['weight']:.2f}) | {timings['finetune_s']:.0f} |"
+            f"| {row['round']} | {row['n']:,} | {mix} | "
+            + " | ".join(cells)
+            + f" | {timings['sampled']:,.0f} | {timings['finetune_s']:.0f} |"
         )
     means = [f"**{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}**" for v in cols.values()]
-    lines.append(f"| **mean ± sd** | | {means[0]} | {means[1]} | {means[2]} | |")
+    lines.append("| **mean ± sd** | | | " + " | ".join(means) + " | | |")
+    lines.append("")
+    last = keys[-1]
+    lines.append(
+        f'Confusion (rows true, columns predicted; neg/neu/pos), column "{COLUMNS[last]}":'
+    )
     lines.append("")
     for row in table:
-        chosen = row["chosen"]
-        assert isinstance(chosen, dict)
-        conf = "; ".join(" / ".join(str(v) for v in r) for r in chosen["confusion"])
-        rec = ", ".join(f"{k} {v:.3f}" for k, v in chosen["recall"].items())
-        lines.append(f"- {row['round']} (weight chosen in loop): {conf} (recall {rec})")
+        got = row[last]
+        assert isinstance(got, dict)
+        conf = "; ".join(" / ".join(str(v) for v in r) for r in got["confusion"])
+        rec = ", ".join(f"{k} {v:.3f}" for k, v in got["recall"].items())
+        lines.append(f"- {row['round']}: {conf} (recall {rec})")
     lines.append("")
-    lines.append(f"n-gram weight chosen on all four rounds: {final.weight:.2f}.")
+    chosen = "; ".join(
+        f"{COLUMNS[k]}: {_rule([w, r.weight, *r.offsets])}" for k, (w, r) in finals.items()
+    )
+    lines.append(f"Rules chosen on all four rounds: {chosen}.")
     return "\n".join(lines)
 
 

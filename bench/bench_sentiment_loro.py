@@ -51,6 +51,13 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=SHARED)
     parser.add_argument("--cache", type=Path, default=ROOT / "data" / "sentiment_features")
     parser.add_argument("--out", type=Path, default=None, help="write the scores as JSON here")
+    parser.add_argument(
+        "--save-scores",
+        type=Path,
+        default=None,
+        help="write each round's out-of-round log-probabilities (embedding head, n-gram) and"
+        " truth here (.npz), for stacking in bench_sentiment_finetune_loro.py --stack-v3",
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     if not args.data_dir.is_dir():
@@ -116,6 +123,8 @@ def main() -> int:
             flush=True,
         )
 
+    if args.save_scores:
+        save_scores(args.save_scores, scores)
     shipped = Rule(0.75, (0.0, 0.0, 0.0))
     table: list[dict[str, object]] = []
     for r in scores:
@@ -151,6 +160,17 @@ def main() -> int:
     if not args.no_record:
         record("sentiment-loro", body, "python bench/bench_sentiment_loro.py")
     return 0
+
+
+def save_scores(path: Path, scores: list[RoundScores]) -> None:
+    """Each round's out-of-round log-probabilities and truth, as ``{round}-{field}`` arrays."""
+    arrays: dict[str, np.ndarray] = {}
+    for r in scores:
+        arrays[f"{r.name}-embedding"] = r.embedding
+        arrays[f"{r.name}-ngram"] = r.ngram
+        arrays[f"{r.name}-truth"] = r.truth
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)  # type: ignore[arg-type]
 
 
 def render(table: list[dict[str, object]], final: Rule) -> str:
