@@ -349,3 +349,16 @@ def _nmi(a: list[Any], b: list[Any]) -> float:
     ha = -sum(c / n * math.log(c / n) for c in ca.values())
     hb = -sum(c / n * math.log(c / n) for c in cb.values())
     return 2 * mi / (ha + hb) if ha + hb else 0.0
+
+
+def test_prepare_exports_exactly_the_graphs_the_backend_then_loads(tmp_path: Path) -> None:
+    # The driver exports before Spark's workers start; a worker must find, not re-export.
+    from socialpulse.config import SentimentSettings
+    from socialpulse.sentiment.minilm import MINILM_ONNX
+
+    MINILM_ONNX.prepare(SentimentSettings(onnx_dir=tmp_path), vectors=True)
+    exported = sorted(p.name for p in tmp_path.iterdir())
+    assert len(exported) == 2  # the sentiment graph and the vector graph
+    backend = build_minilm(runtime="onnx", onnx_cache=tmp_path)
+    backend.predict_with_vectors(["lost my bag again"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == exported

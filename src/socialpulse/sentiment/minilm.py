@@ -323,15 +323,18 @@ class MiniLMBuilder:
             from socialpulse.sentiment.onnx_encoder import ensure_exported
 
             flavour = "int8" if chosen == "onnx-int8" else "fp32"
-            wanted = [head.layers, *([vector_layers(head.layers)] if vectors else [])]
-            for layers in wanted:
+            # The same (layers, topic layer) pairs build_minilm's two encoders ask for.
+            wanted: list[tuple[tuple[int, ...], int | None]] = [(head.layers, None)]
+            if vectors:
+                wanted.append((vector_layers(head.layers), TOPIC_LAYER))
+            for layers, topic_layer in wanted:
                 ensure_exported(
                     encoder_dir(),
                     layers,
                     onnx_cache_dir(settings),
                     flavour,
                     head.delta or None,
-                    TOPIC_LAYER if layers != head.layers else None,
+                    topic_layer,
                 )
 
 

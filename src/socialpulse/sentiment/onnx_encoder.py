@@ -111,12 +111,12 @@ def _export_fp32(
         # copy branches off the shared trunk below it: one pass, one extra layer.
         tuned = copy.deepcopy(model.encoder.layer[TUNED_LAYER - 1])
         apply_delta(tuned, delta)
-    topic = topic_layer if topic_layer in layers else None
-    pooled = _pooled_module_class()(model, tuple(layers), tuned, topic)
+    # ensure_exported passes a topic layer only when it is one of ``layers``.
+    pooled = _pooled_module_class()(model, tuple(layers), tuned, topic_layer)
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones((2, 8), dtype=torch.long)
-    inputs = (ids, mask, mask) if topic is not None else (ids, mask)
-    names = ["input_ids", "attention_mask", *(["topic_mask"] if topic is not None else [])]
+    inputs = (ids, mask, mask) if topic_layer is not None else (ids, mask)
+    names = ["input_ids", "attention_mask", *(["topic_mask"] if topic_layer is not None else [])]
 
     def write(path: Path) -> None:
         with warnings.catch_warnings():
