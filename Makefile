@@ -32,7 +32,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
+# The JVM class archive (socialpulse/jvm_archive.py) makes every later Spark start-up seconds
+# faster; built once per JVM + pyspark (about a minute), a no-op after. Not fatal: without it
+# Spark only starts slower.
 setup: check-java $(STAMP)
+	@$(VENV)/bin/socialpulse jvm-archive || echo "note: no JVM class archive; Spark starts without it"
 
 demo: setup
 	$(VENV)/bin/socialpulse demo

@@ -237,6 +237,8 @@ ADDED_NAMES = [
     # Issue 19: EASE co-engagement as a hybrid signal.
     "recommend_ease_weight",
     "recommend_ease_signal_max_items",
+    # Issue 19: the driver JVM's class archive (fit-predict's start-up).
+    "spark_class_archive",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

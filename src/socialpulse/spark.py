@@ -9,13 +9,20 @@ from urllib.parse import urlsplit
 from pyspark.sql import SparkSession
 
 from socialpulse.config import Settings
+from socialpulse.jvm_archive import java_options
 
 
-def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSession:
+def build_spark(
+    settings: Settings, app_name: str = "socialpulse", extra_java_options: str = ""
+) -> SparkSession:
     """Create (or reuse) the SparkSession described by ``settings``.
 
     Every timestamp is handled in UTC; Arrow is on because all Python work runs in pandas UDFs.
+    The driver JVM maps the class archive of ``spark_class_archive`` when it exists
+    (:mod:`socialpulse.jvm_archive`); ``extra_java_options`` go to the driver JVM as well.
     """
+    archive = java_options(settings.spark.class_archive)
+    driver_java = " ".join(o for o in ("-Duser.timezone=UTC", archive, extra_java_options) if o)
     # Executors must run the same interpreter as the driver, or the pandas/pyarrow they import
     # will not be the ones this project installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -37,7 +44,7 @@ def build_spark(settings: Settings, app_name: str = "socialpulse") -> SparkSessi
         .config("spark.sql.codegen.cache.maxEntries", "2000")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.driver.extraJavaOptions", driver_java)
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )
     if settings.spark.master.startswith("local") or master_on_loopback(settings.spark.master):

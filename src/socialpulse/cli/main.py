@@ -15,6 +15,7 @@ from socialpulse.cli.dashboard import dashboard
 from socialpulse.cli.demo import demo
 from socialpulse.cli.generate import generate
 from socialpulse.cli.ingest import ingest_app, mock_x_app
+from socialpulse.cli.jvm import jvm_archive
 from socialpulse.cli.progress import StageProgress
 from socialpulse.cli.recommend import app as recommend_app
 from socialpulse.cli.runtime import Runtime, err_console
@@ -32,6 +33,7 @@ app.command("generate")(generate)
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("dashboard")(dashboard)
+app.command("jvm-archive")(jvm_archive)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(ingest_app, name="ingest")

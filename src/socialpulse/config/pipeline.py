@@ -72,6 +72,14 @@ class SparkSettings(_Section):
     arrow_batch_size: int = Field(
         2_000, ge=1, description="Rows per Arrow batch handed to pandas UDFs."
     )
+    class_archive: str = Field(
+        "auto",
+        description=(
+            "The driver JVM's class-data-sharing archive (`socialpulse jvm-archive`): auto ="
+            " ~/.cache/socialpulse/jvm under a key of the JVM and pyspark, used when present;"
+            " off; or a file path."
+        ),
+    )
     # Scaled out (standalone, YARN, Kubernetes): empty / 0 = Spark's own default.
     driver_host: str = Field(
         "",
