@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -206,11 +207,40 @@ def select_model(
     catalogue = int(seen[Col.POST_ID].nunique())
     conf, excluded = _file_conf(spark, fit)
     scores: list[tuple[float, float, int, str, float]] = []
-    if with_als:
-        als_recs = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded)).recommend(k)
-        m = ranking_metrics_pd(als_recs.toPandas(), relevant, k, catalogue)
-        report.validation[ALS_MODEL] = m.precision
-        scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
+
+    def als_recs() -> pd.DataFrame:
+        model = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded))
+        return model.recommend(k).toPandas()
+
+    # ALS runs in a second thread while the item-item family is scored here: both are chains of
+    # small Spark jobs with driver work between them, so each fills the other's gaps.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        als_future = pool.submit(als_recs) if with_als else None
+        item_family = _item_item_validation(conf, excluded, catalogue, ease_max_items, regs, k)
+        if als_future is not None:
+            m = ranking_metrics_pd(als_future.result(), relevant, k, catalogue)
+            report.validation[ALS_MODEL] = m.precision
+            scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
+    family, values, recs = item_family
+    for variant, value in enumerate(values):
+        m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
+        report.validation[_label(family, value)] = m.precision
+        scores.append((m.precision, m.ndcg, 0, family, value))
+    conf.unpersist()
+    best = max(scores)
+    return best[3], best[4], report
+
+
+def _item_item_validation(
+    conf: DataFrame,
+    excluded: DataFrame,
+    catalogue: int,
+    ease_max_items: int,
+    regs: Sequence[float],
+    k: int,
+) -> tuple[str, list[float], pd.DataFrame]:
+    """The item-item family's top-``k`` lists on the fit part, one ``variant`` per parameter:
+    EASE (each λ) up to ``ease_max_items`` items, item-kNN (each neighbour count) past it."""
     if catalogue <= ease_max_items:
         fitted = fit_gram(conf, ease_max_items)
         recs = recommend_variants(fitted, excluded, regs, k).toPandas()
@@ -221,13 +251,7 @@ def select_model(
         recs = recommend_knn_variants(knn, excluded, DEFAULT_NEIGHBOURS, k).toPandas()
         knn.indexed.unpersist()
         family, values = KNN_MODEL, [float(n) for n in DEFAULT_NEIGHBOURS]
-    for variant, value in enumerate(values):
-        m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
-        report.validation[_label(family, value)] = m.precision
-        scores.append((m.precision, m.ndcg, 0, family, value))
-    conf.unpersist()
-    best = max(scores)
-    return best[3], best[4], report
+    return family, values, recs
 
 
 def _label(family: str, value: float) -> str:
