@@ -20,7 +20,13 @@ from socialpulse.domain.schemas import (
     REQUIRED_POST_FIELDS,
     VALID_POST_SCHEMA,
 )
-from socialpulse.processing.validation import VALUE, first_reason, validate_json_records
+from socialpulse.processing.validation import (
+    VALUE,
+    Check,
+    first_reason_sql,
+    sql_string,
+    validate_json_records,
+)
 
 _COUNT_FIELDS = (Col.LIKE_COUNT, Col.RETWEET_COUNT, Col.REPLY_COUNT, Col.QUOTE_COUNT)
 _ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -49,24 +55,20 @@ def validate_posts(raw: DataFrame) -> DataFrame:
         REQUIRED_POST_FIELDS,
         timestamp_fields=(Col.CREATED_AT, Col.INGESTED_AT),
     )
-    text_len = F.length(F.col(Col.TEXT))
-    extra: list[tuple[Column, Column]] = [
-        (~F.col(Col.POST_ID).rlike(_ID_PATTERN), F.lit("invalid post_id")),
-        (~F.col(Col.AUTHOR_ID).rlike(_ID_PATTERN), F.lit("invalid author_id")),
-        (F.trim(F.col(Col.TEXT)) == "", F.lit("empty text")),
+    too_long = sql_string(f" chars > {MAX_TEXT_CHARS}")
+    extra: list[Check] = [
+        (f"NOT rlike({Col.POST_ID}, {sql_string(_ID_PATTERN)})", "'invalid post_id'"),
+        (f"NOT rlike({Col.AUTHOR_ID}, {sql_string(_ID_PATTERN)})", "'invalid author_id'"),
+        (f"trim({Col.TEXT}) = ''", "'empty text'"),
         (
-            text_len > MAX_TEXT_CHARS,
-            F.concat(
-                F.lit("text too long: "),
-                text_len.cast("string"),
-                F.lit(f" chars > {MAX_TEXT_CHARS}"),
-            ),
+            f"length({Col.TEXT}) > {MAX_TEXT_CHARS}",
+            f"concat('text too long: ', CAST(length({Col.TEXT}) AS STRING), {too_long})",
         ),
     ]
     for name in _COUNT_FIELDS:
-        extra.append((F.col(name) < 0, F.lit(f"negative {name}")))
+        extra.append((f"{name} < 0", sql_string(f"negative {name}")))
     # The JSON checks' reason first; these apply only where those found nothing.
-    reason = F.coalesce(F.col(Col.REASON), first_reason(extra))
+    reason = F.expr(f"coalesce({Col.REASON}, {first_reason_sql(extra)})")
     return checked.withColumn(Col.REASON, reason)
 
 

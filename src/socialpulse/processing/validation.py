@@ -3,14 +3,22 @@
 Parsing uses Spark's VARIANT type (``try_parse_json``) so that each failure gets a precise
 reason - malformed JSON, a missing field, a wrong type, a bad timestamp - without a Python
 round trip per row.
+
+The checks are written as Spark SQL text, built in plain Python and parsed once per column by
+the JVM. Built with the Column API, the ~60 checks were ~6,700 Py4J round trips, 1.2 s of
+driver time for every stream micro-batch whatever its size (``bench/bench_stream_floor.py``).
+Each field's parts (its variant value, presence, JSON type, typed value) are computed once per
+row in projections of their own, and the checks read them as columns: written inline, every
+branch of the CASE re-ran ``variant_get``/``schema_of_variant`` (Spark shares no common
+subexpression across CASE branches, which run conditionally), and a valid record - the
+common case - runs every branch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame
 from pyspark.sql.types import DataType, DoubleType, LongType, StringType
 
 from socialpulse.domain.columns import Col
@@ -21,56 +29,38 @@ VALUE = "value"
 
 MIN_TIMESTAMP = "2006-03-21 00:00:00"
 """The earliest timestamp a record may carry: the first post ever on Twitter."""
-_MIN_TS = MIN_TIMESTAMP
+
+_NUMBER_TYPES = "('TINYINT', 'SMALLINT', 'INT', 'BIGINT', 'FLOAT', 'DOUBLE')"
+
+Check = tuple[str, str]
+"""A condition and the reason it gives, both Spark SQL expressions."""
 
 
-def _path(name: str) -> str:
-    return f"$.{name}"
+def sql_string(text: str) -> str:
+    """``text`` as a Spark SQL string literal (backslashes and quotes escaped)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-# Each field's parts are computed once per row in a projection of their own, and the checks
-# read them as columns. Written inline, the ~60 checks re-ran variant_get and
-# schema_of_variant per field in every branch of the CASE (Spark does not share common
-# subexpressions across CASE branches, which are evaluated conditionally), and a valid record -
-# the common case - runs every branch: 64,006 posts took ~7 s to validate, parsing alone ~1 s.
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
 def _part(kind: str, name: str) -> str:
-    return f"_{kind}_{name}"
+    return _ident(f"_{kind}_{name}")
 
 
-def _value(name: str) -> Column:
-    """The field's JSON value as a variant (SQL NULL when the key is missing)."""
-    return F.col(_part("v", name))
+def _typed(name: str, dtype: DataType) -> str:
+    return f"try_variant_get({_part('v', name)}, '$', '{dtype.simpleString()}')"
 
 
-def _json_type(name: str) -> Column:
-    # schema_of_variant names the JSON value's type: STRING, BIGINT, DOUBLE, OBJECT<...>, ...
-    return F.col(_part("type", name))
+def _is_number(jt: str) -> str:
+    return f"({jt} IN {_NUMBER_TYPES} OR startswith({jt}, 'DECIMAL('))"
 
 
-def _present(name: str) -> Column:
-    # variant_get yields SQL NULL for a missing key; a JSON null is a variant null.
-    return F.col(_part("present", name))
-
-
-def _typed(name: str, dtype: DataType) -> Column:
-    return F.expr(f"try_variant_get({_part('v', name)}, '$', '{dtype.simpleString()}')")
-
-
-def _typed_part(name: str) -> Column:
-    """The field in its declared type (timestamps parsed), computed once per row."""
-    return F.col(_part("typed", name))
-
-
-def _is_number(jt: Column) -> Column:
-    return jt.isin("TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE") | jt.startswith(
-        "DECIMAL("
-    )
-
-
-def _type_ok(name: str, dtype: DataType) -> Column:
-    jt = _json_type(name)
+def _type_ok(name: str, dtype: DataType) -> str:
+    jt = _part("type", name)
     if isinstance(dtype, StringType):
-        return jt == F.lit("STRING")
+        return f"{jt} = 'STRING'"
     if isinstance(dtype, LongType | DoubleType):
         # Any JSON number: whether it is integral and in range is checked by _number_checks,
         # with a reason of its own, instead of a cast truncating 1.5 to 1 or 2**64 to NULL.
@@ -78,7 +68,11 @@ def _type_ok(name: str, dtype: DataType) -> Column:
     raise TypeError(f"no JSON type check for {dtype}")  # pragma: no cover - schema is fixed
 
 
-def _number_checks(name: str, dtype: DataType, limit: float | None) -> list[tuple[Column, Column]]:
+def _double(value: float) -> str:
+    return f"CAST({sql_string(repr(value))} AS DOUBLE)"
+
+
+def _number_checks(name: str, dtype: DataType, limit: float | None) -> list[Check]:
     """Reasons for a JSON number that the field's type cannot hold exactly.
 
     Spark's variant keeps a JSON number as an integer type, a DECIMAL (trailing zeros dropped,
@@ -86,29 +80,35 @@ def _number_checks(name: str, dtype: DataType, limit: float | None) -> list[tupl
     field takes an integral value within 64 bits (``1e3`` is 1000); a double field a finite
     value within ``limit`` (a bound keeps every accepted integer exact as a double).
     """
-    jt = _json_type(name)
-    number = _present(name) & _is_number(jt)
+    jt = _part("type", name)
+    number = f"{_part('present', name)} AND {_is_number(jt)}"
     as_double = _typed(name, DoubleType())
-    shown = F.coalesce(_typed(name, StringType()), F.lit("?"))
+    shown = f"coalesce({_typed(name, StringType())}, '?')"
     if isinstance(dtype, LongType):
-        fractional = (jt.startswith("DECIMAL(") & ~jt.endswith(",0)")) | (
-            jt.isin("FLOAT", "DOUBLE")
-            & (F.abs(as_double) < F.lit(float("inf")))  # infinity is out of range, below
-            & ((as_double % 1) != 0)
+        fractional = (
+            f"((startswith({jt}, 'DECIMAL(') AND NOT endswith({jt}, ',0)'))"
+            f" OR ({jt} IN ('FLOAT', 'DOUBLE')"
+            # infinity is out of range, below
+            f" AND abs({as_double}) < {_double(float('inf'))}"
+            f" AND ({as_double} % 1) != 0))"
         )
         return [
-            (number & fractional, F.concat(F.lit(f"non-integral value for {name}: "), shown)),
             (
-                number & _typed_part(name).isNull(),
-                F.concat(F.lit(f"value out of range for {name} (64-bit integer): "), shown),
+                f"{number} AND {fractional}",
+                f"concat({sql_string(f'non-integral value for {name}: ')}, {shown})",
+            ),
+            (
+                f"{number} AND {_part('typed', name)} IS NULL",
+                f"concat({sql_string(f'value out of range for {name} (64-bit integer): ')},"
+                f" {shown})",
             ),
         ]
     if isinstance(dtype, DoubleType):
-        bound = F.lit(float("inf") if limit is None else limit)
+        bound = _double(float("inf") if limit is None else limit)
         return [
             (
-                number & ~(F.abs(_typed_part(name)) <= bound),
-                F.concat(F.lit(f"value out of range for {name}: "), shown),
+                f"{number} AND NOT (abs({_part('typed', name)}) <= {bound})",
+                f"concat({sql_string(f'value out of range for {name}: ')}, {shown})",
             )
         ]
     return []
@@ -116,42 +116,78 @@ def _number_checks(name: str, dtype: DataType, limit: float | None) -> list[tupl
 
 def _field_parts(
     fields: Mapping[str, DataType], names: Sequence[str], timestamp_fields: Sequence[str]
-) -> tuple[list[Column], list[Column]]:
+) -> tuple[list[str], list[str]]:
     """Two projections: each field's variant value, then its presence, JSON type and typed
     value (timestamps parsed) computed from it."""
-    values = [F.expr(f"variant_get({_V}, '{_path(n)}')").alias(_part("v", n)) for n in names]
-    parts: list[Column] = []
+    values = [f"variant_get({_V}, {sql_string('$.' + n)}) AS {_part('v', n)}" for n in names]
+    parts: list[str] = []
     for n in names:
         v = _part("v", n)
-        parts.append(
-            F.expr(f"{v} IS NOT NULL AND NOT is_variant_null({v})").alias(_part("present", n))
-        )
-        parts.append(F.expr(f"schema_of_variant({v})").alias(_part("type", n)))
+        # variant_get yields SQL NULL for a missing key; a JSON null is a variant null.
+        parts.append(f"{v} IS NOT NULL AND NOT is_variant_null({v}) AS {_part('present', n)}")
+        # schema_of_variant names the JSON value's type: STRING, BIGINT, DECIMAL(2,1), ...
+        parts.append(f"schema_of_variant({v}) AS {_part('type', n)}")
     for n, dtype in fields.items():
         typed = (
-            F.expr(f"try_to_timestamp(try_variant_get({_part('v', n)}, '$', 'string'))")
+            f"try_to_timestamp(try_variant_get({_part('v', n)}, '$', 'string'))"
             if n in timestamp_fields
             else _typed(n, dtype)
         )
-        parts.append(typed.alias(_part("typed", n)))
+        parts.append(f"{typed} AS {_part('typed', n)}")
     return values, parts
 
 
-def first_reason(checks: Sequence[tuple[Column, Column]]) -> Column:
-    """The reason of the first check whose condition holds, else NULL: one flat ``CASE WHEN``.
+def first_reason_sql(checks: Sequence[Check]) -> str:
+    """The reason of the first check whose condition holds, else NULL: one flat ``CASE``.
 
-    Flat, not ``when(c, r).otherwise(...)`` nested once per check: the optimiser walks a
-    nested chain of ~60 levels again and again, which cost seconds of planning per query
-    (every stream micro-batch plans it afresh); a flat ``CASE`` has the same first-match
-    semantics (a NULL condition falls through to the next, as ``otherwise`` did).
+    Flat, not nested once per check: the optimiser walks a nested chain of ~60 levels again and
+    again, which cost seconds of planning per query (every stream micro-batch plans it afresh).
+    A NULL condition falls through to the next check.
     """
     if not checks:
-        return F.lit(None).cast("string")
-    (cond, why), *rest = checks
-    reason = F.when(cond, why)
-    for cond, why in rest:
-        reason = reason.when(cond, why)
-    return reason
+        return "CAST(NULL AS STRING)"
+    branches = " ".join(f"WHEN {cond} THEN {why}" for cond, why in checks)
+    return f"CASE {branches} END"
+
+
+def json_checks(
+    fields: Mapping[str, DataType],
+    required: Sequence[str],
+    timestamp_fields: Sequence[str] = (),
+    limits: Mapping[str, float] | None = None,
+) -> list[Check]:
+    """Every check of :func:`validate_json_records`, in the order their reasons win."""
+    checks: list[Check] = [
+        # Spark keeps a text file's bytes as they are; invalid UTF-8 must be caught here, before
+        # it reaches Python (Arrow refuses it) or the database.
+        (f"NOT is_valid_utf8({VALUE})", "'invalid UTF-8'"),
+        (f"trim({VALUE}) = ''", "'empty record'"),
+        (f"{_V} IS NULL", "'malformed JSON'"),
+        (f"NOT startswith(schema_of_variant({_V}), 'OBJECT')", "'not a JSON object'"),
+    ]
+    for name in required:
+        checks.append((f"NOT {_part('present', name)}", sql_string(f"missing field {name}")))
+    for name, dtype in fields.items():
+        expected = f"wrong type for {name}: expected {dtype.simpleString()}, got "
+        checks.append(
+            (
+                f"{_part('present', name)} AND NOT ({_type_ok(name, dtype)})",
+                f"concat({sql_string(expected)}, lower({_part('type', name)}))",
+            )
+        )
+    for name, dtype in fields.items():
+        checks.extend(_number_checks(name, dtype, (limits or {}).get(name)))
+    earliest = f"CAST({sql_string(MIN_TIMESTAMP)} AS TIMESTAMP)"
+    for name in timestamp_fields:
+        present, ts = _part("present", name), _part("typed", name)
+        checks.append((f"{present} AND {ts} IS NULL", sql_string(f"bad timestamp in {name}")))
+        checks.append(
+            (
+                f"{present} AND ({ts} < {earliest} OR {ts} > current_timestamp() + INTERVAL 1 DAY)",
+                sql_string(f"timestamp out of range in {name}"),
+            )
+        )
+    return checks
 
 
 def validate_json_records(
@@ -171,44 +207,14 @@ def validate_json_records(
     """
     names = list(dict.fromkeys([*required, *fields]))
     values, parts = _field_parts(fields, names, timestamp_fields)
-    df = raw.withColumn(_V, F.expr(f"try_parse_json({VALUE})")).select("*", *values)
-    df = df.select("*", *parts)
-    checks: list[tuple[Column, Column]] = [
-        # Spark keeps a text file's bytes as they are; invalid UTF-8 must be caught here, before
-        # it reaches Python (Arrow refuses it) or the database.
-        (~F.expr(f"is_valid_utf8({VALUE})"), F.lit("invalid UTF-8")),
-        (F.trim(F.col(VALUE)) == "", F.lit("empty record")),
-        (F.col(_V).isNull(), F.lit("malformed JSON")),
-        (~F.expr(f"schema_of_variant({_V})").startswith("OBJECT"), F.lit("not a JSON object")),
-    ]
-    for name in required:
-        checks.append((~_present(name), F.lit(f"missing field {name}")))
-    for name, dtype in fields.items():
-        checks.append(
-            (
-                _present(name) & ~_type_ok(name, dtype),
-                F.concat(
-                    F.lit(f"wrong type for {name}: expected {dtype.simpleString()}, got "),
-                    F.lower(_json_type(name)),
-                ),
-            )
+    reason = first_reason_sql(json_checks(fields, required, timestamp_fields, limits))
+    return (
+        raw.selectExpr("*", f"try_parse_json({VALUE}) AS {_V}")
+        .selectExpr("*", *values)
+        .selectExpr("*", *parts)
+        .selectExpr(
+            *(_ident(c) for c in raw.columns),
+            *(f"{_part('typed', n)} AS {_ident(n)}" for n in fields),
+            f"{reason} AS {_ident(Col.REASON)}",
         )
-    for name, dtype in fields.items():
-        checks.extend(_number_checks(name, dtype, (limits or {}).get(name)))
-    for name in timestamp_fields:
-        ts = _typed_part(name)
-        checks.append((_present(name) & ts.isNull(), F.lit(f"bad timestamp in {name}")))
-        checks.append(
-            (
-                _present(name)
-                & (
-                    (ts < F.lit(_MIN_TS).cast("timestamp"))
-                    | (ts > F.expr("current_timestamp() + INTERVAL 1 DAY"))
-                ),
-                F.lit(f"timestamp out of range in {name}"),
-            )
-        )
-
-    reason = first_reason(checks)
-    typed = [_typed_part(name).alias(name) for name in fields]
-    return df.select(*raw.columns, *typed, reason.alias(Col.REASON))
+    )
