@@ -20,11 +20,11 @@ from socialpulse.domain.schemas import (
     REQUIRED_POST_FIELDS,
     VALID_POST_SCHEMA,
 )
+from socialpulse.processing.sqltext import sql_string
 from socialpulse.processing.validation import (
     VALUE,
     Check,
     first_reason_sql,
-    sql_string,
     validate_json_records,
 )
 

@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql.types import DataType, DoubleType, LongType, StringType
 
 from socialpulse.domain.columns import Col
+from socialpulse.processing.sqltext import ident, sql_string
 
 _V = "_v"
 VALUE = "value"
@@ -36,17 +37,8 @@ Check = tuple[str, str]
 """A condition and the reason it gives, both Spark SQL expressions."""
 
 
-def sql_string(text: str) -> str:
-    """``text`` as a Spark SQL string literal (backslashes and quotes escaped)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def _part(kind: str, name: str) -> str:
-    return _ident(f"_{kind}_{name}")
+    return ident(f"_{kind}_{name}")
 
 
 def _typed(name: str, dtype: DataType) -> str:
@@ -213,8 +205,8 @@ def validate_json_records(
         .selectExpr("*", *values)
         .selectExpr("*", *parts)
         .selectExpr(
-            *(_ident(c) for c in raw.columns),
-            *(f"{_part('typed', n)} AS {_ident(n)}" for n in fields),
-            f"{reason} AS {_ident(Col.REASON)}",
+            *(ident(c) for c in raw.columns),
+            *(f"{_part('typed', n)} AS {ident(n)}" for n in fields),
+            f"{reason} AS {ident(Col.REASON)}",
         )
     )
