@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
-from scipy.linalg import lapack
 from pyspark.sql import functions as F
+from scipy.linalg import lapack
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import (
