@@ -99,8 +99,9 @@ def ease_weights(gram: np.ndarray, reg: float) -> np.ndarray:
     upper, info = lapack.dpotri(factor, lower=False)
     if info != 0:
         raise np.linalg.LinAlgError(f"inverting G + λI failed (potri info {info})")
-    p = np.triu(upper) + np.triu(upper, 1).T
-    b = -p / np.diag(p)[np.newaxis, :]
+    tri = np.asarray(upper, dtype=np.float64)
+    p = np.triu(tri) + np.triu(tri, 1).T
+    b: np.ndarray = -p / np.diag(p)[np.newaxis, :]
     np.fill_diagonal(b, 0.0)
     return b
 
