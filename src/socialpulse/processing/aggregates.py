@@ -30,19 +30,27 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing.sqltext import ident, sql_string
 
 
-def condition(where: tuple[Condition, ...]) -> Column:
-    """The conjunction of ``where`` as a Spark column (true when empty)."""
-    out: Column = F.lit(True)
+# Built as SQL text (see processing/sqltext): a stream micro-batch builds every aggregate
+# afresh, and through the Column API that was ~1,000 Py4J round trips, about a second of driver
+# time per batch.
+def condition_sql(where: tuple[Condition, ...]) -> str:
+    """The conjunction of ``where`` as a Spark SQL expression (``TRUE`` when empty)."""
+    parts: list[str] = []
     for w in where:
         if isinstance(w, Present):
-            out = out & F.col(w.column).isNotNull()
+            parts.append(f"{ident(w.column)} IS NOT NULL")
             continue
-        value = F.col(w.column)
+        value = ident(w.column)
         if w.missing is not None:
-            value = F.coalesce(value, F.lit(w.missing))
-        test = value.isin(*w.values)
-        out = out & (~test if w.negate else test)
-    return out
+            value = f"coalesce({value}, {sql_string(w.missing)})"
+        test = f"{value} IN ({', '.join(sql_string(v) for v in w.values)})"
+        parts.append(f"NOT ({test})" if w.negate else f"({test})")
+    return " AND ".join(parts) if parts else "TRUE"
+
+
+def condition(where: tuple[Condition, ...]) -> Column:
+    """The conjunction of ``where`` as a Spark column (true when empty)."""
+    return F.expr(condition_sql(where))
 
 
 def key_rows(agg: Aggregate, posts: DataFrame) -> DataFrame:
@@ -53,37 +61,38 @@ def key_rows(agg: Aggregate, posts: DataFrame) -> DataFrame:
     rows = posts.filter(condition(agg.where)) if agg.where else posts
     for key in agg.keys:
         if isinstance(key, Each):
-            rows = rows.withColumn(key.name, F.explode(F.col(key.source)))
+            rows = rows.withColumn(key.name, F.expr(f"explode({ident(key.source)})"))
         elif isinstance(key, Window):
-            sizes = F.array(*[F.lit(s) for s in key.sizes])
-            rows = rows.withColumn(key.size, F.explode(sizes))
-            secs = F.col(key.of).cast("long")
-            start = F.timestamp_seconds(secs - F.pmod(secs, F.col(key.size)))
-            rows = rows.withColumn(key.start, start)
+            sizes = ", ".join(str(s) for s in key.sizes)
+            rows = rows.withColumn(key.size, F.expr(f"explode(array({sizes}))"))
+            secs, size = f"CAST({ident(key.of)} AS BIGINT)", ident(key.size)
+            start = f"timestamp_seconds({secs} - pmod({secs}, {size}))"
+            rows = rows.withColumn(key.start, F.expr(start))
     return rows
 
 
-def _measure(agg: Aggregate, m: object) -> Column:
+def _measure(agg: Aggregate, m: object) -> str:
     if isinstance(m, Count):
-        return F.count_if(condition(m.where)) if m.where else F.count(F.lit(1))
+        return f"count_if({condition_sql(m.where)})" if m.where else "count(1)"
     if isinstance(m, Mean):
         # 0.0 when no post is averaged: the column is NOT NULL, and the weight is then 0, so
         # the value never weighs in when rows are merged.
-        return F.coalesce(F.avg(F.when(condition(m.where), F.col(m.of))), F.lit(0.0))
+        averaged = f"avg(CASE WHEN {condition_sql(m.where)} THEN {ident(m.of)} END)"
+        return f"coalesce({averaged}, CAST(0 AS DOUBLE))"
     if isinstance(m, Min):
-        return F.min(m.of)
+        return f"min({ident(m.of)})"
     if isinstance(m, Max):
-        return F.max(m.of)
+        return f"max({ident(m.of)})"
     if isinstance(m, Latest):
         by = agg.measure(m.by)
         assert isinstance(by, Max)
-        return F.max_by(m.of, by.of)
+        return f"max_by({ident(m.of)}, {ident(by.of)})"
     raise TypeError(f"unknown measure {m!r}")  # pragma: no cover - Measure is closed
 
 
 def aggregate_rows(agg: Aggregate, rows: DataFrame) -> DataFrame:
     """Rows of :func:`key_rows` grouped into ``agg``'s rows (key, then measures)."""
-    measures = [_measure(agg, m).alias(m.name) for m in agg.measures]
+    measures = [F.expr(f"{_measure(agg, m)} AS {ident(m.name)}") for m in agg.measures]
     return rows.groupBy(*agg.key_names).agg(*measures).select(*agg.columns)
 
 
