@@ -381,8 +381,8 @@ def main() -> int:
             "`local[*]` Spark, sentiment backend **vader**; a landing file every "
             f"{FILE_EVERY_S} s. Load = the host's 1-minute load average at the start and end "
             "of each step; CPU s = CPU seconds of the stream's process tree (JVM and Python "
-            "workers) during the step. 2-core CI-class VM, 24 GB, shared: other engineers' "
-            "jobs ran at the same time.",
+            "workers) during the step. 2-core CI-class VM, 24 GB; a load above about 2-3 "
+            "means other jobs shared the machine.",
             "",
             "| posts/s | feed s | written | visible | DB p50 s | DB p95 s | DB p99 s | "
             "API p50 s | API p95 s | API p99 s | sustained | load | CPU s |",
