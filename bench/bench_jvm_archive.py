@@ -112,7 +112,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         train = Path(tmp) / "train.csv"
         if args.fit_predict:
-            sys.path.insert(0, str(Path(__file__).parent))
             import bench_recommend_library as lib
 
             fit_part, _ = lib.user_split(lib.movielens(), 0.2)

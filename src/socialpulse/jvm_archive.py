@@ -132,10 +132,8 @@ def build_archive(
     if path.is_file() and not force:
         return ArchiveResult(path, False, path.stat().st_size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # the JVM writes the file itself; an empty one would be mapped as corrupt
+    # A name of this process's own, not created here: the JVM writes the file itself.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         for step in ("--dump", "--check"):
             done = subprocess.run(

@@ -48,17 +48,12 @@ def condition_sql(where: tuple[Condition, ...]) -> str:
     return " AND ".join(parts) if parts else "TRUE"
 
 
-def condition(where: tuple[Condition, ...]) -> Column:
-    """The conjunction of ``where`` as a Spark column (true when empty)."""
-    return F.expr(condition_sql(where))
-
-
 def key_rows(agg: Aggregate, posts: DataFrame) -> DataFrame:
     """``posts`` with ``agg``'s key columns added: one row per (post, key) it counts in.
 
     Only posts meeting ``agg.where`` are kept.
     """
-    rows = posts.filter(condition(agg.where)) if agg.where else posts
+    rows = posts.filter(condition_sql(agg.where)) if agg.where else posts
     for key in agg.keys:
         if isinstance(key, Each):
             rows = rows.withColumn(key.name, F.expr(f"explode({ident(key.source)})"))

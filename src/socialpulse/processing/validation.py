@@ -5,7 +5,7 @@ reason - malformed JSON, a missing field, a wrong type, a bad timestamp - withou
 round trip per row.
 
 The checks are written as Spark SQL text, built in plain Python and parsed once per column by
-the JVM. Built with the Column API, the ~60 checks were ~6,700 Py4J round trips, 1.2 s of
+the JVM. Built with the Column API, the ~60 checks were ~6,700 Py4J round trips, ~1.1 s of
 driver time for every stream micro-batch whatever its size (``bench/bench_stream_floor.py``).
 Each field's parts (its variant value, presence, JSON type, typed value) are computed once per
 row in projections of their own, and the checks read them as columns: written inline, every
