@@ -38,7 +38,14 @@ def test_key_changes_with_the_jars(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert re.fullmatch(r"[0-9a-f]{16}", before)
     assert archive_key() == before
     (jars / "spark-core.jar").write_bytes(b"x" * 11)  # an upgraded jar
-    assert archive_key() != before
+    upgraded = archive_key()
+    assert upgraded != before
+    # The same jars in another checkout's venv: the JVM would refuse that class path.
+    other = tmp_path / "other-venv" / "jars"
+    other.mkdir(parents=True)
+    (other / "spark-core.jar").write_bytes(b"x" * 11)
+    monkeypatch.setattr(jvm_archive, "_pyspark_jars", lambda: other)
+    assert archive_key() != upgraded
 
 
 def test_options_only_for_an_existing_archive(tmp_path: Path) -> None:

@@ -59,7 +59,8 @@ def java_executable() -> Path | None:
 
 
 def archive_key() -> str:
-    """A short hash of what the archive depends on: the JVM build and pyspark's jars."""
+    """A short hash of what the archive depends on: the JVM build and pyspark's jars (folder,
+    names and sizes)."""
     import pyspark
 
     parts = [pyspark.__version__, platform.machine()]
@@ -71,6 +72,9 @@ def archive_key() -> str:
             st = lib.stat()
             parts.append(f"{lib}:{st.st_size}:{st.st_mtime_ns}")
     jars = _pyspark_jars()
+    # The JVM checks the class path itself, not just the jars' contents: an archive dumped from
+    # another checkout's venv is silently not used, so the jars' folder is part of the key.
+    parts.append(str(jars))
     if jars.is_dir():
         parts.extend(f"{j.name}:{j.stat().st_size}" for j in sorted(jars.glob("*.jar")))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
