@@ -11,18 +11,39 @@ from pyspark.sql import SparkSession
 from socialpulse.config import Settings
 from socialpulse.jvm_archive import java_options
 
+# C1 alone compiles far less than tiered C1 + C2, and its code runs slower once hot: on 2 cores
+# a command of a minute or two wins (bench_jvm_jit: `recommend fit-predict` 56.5 -> 46.4 s,
+# `process` of 64k posts 76.0 -> 61.8 s), a stream running for hours would not. C1's frames are
+# larger, so ALS's deep task recursion overflowed the default 1 MB thread stack: the stack
+# grows with it (address space, not memory, until used).
+QUICK_JIT_OPTIONS = "-XX:TieredStopAtLevel=1 -Xss16m"
+
+
+def jit_options(setting: str, long_running: bool) -> str:
+    """The driver's JIT options for ``spark_driver_jit`` (``auto``: by ``long_running``)."""
+    quick = setting == "quick" or (setting == "auto" and not long_running)
+    return QUICK_JIT_OPTIONS if quick else ""
+
 
 def build_spark(
-    settings: Settings, app_name: str = "socialpulse", extra_java_options: str = ""
+    settings: Settings,
+    app_name: str = "socialpulse",
+    extra_java_options: str = "",
+    long_running: bool = False,
 ) -> SparkSession:
     """Create (or reuse) the SparkSession described by ``settings``.
 
     Every timestamp is handled in UTC; Arrow is on because all Python work runs in pandas UDFs.
     The driver JVM maps the class archive of ``spark_class_archive`` when it exists
-    (:mod:`socialpulse.jvm_archive`); ``extra_java_options`` go to the driver JVM as well.
+    (:mod:`socialpulse.jvm_archive`) and compiles as ``spark_driver_jit`` says for a
+    ``long_running`` process or a command that finishes; ``extra_java_options`` go to the
+    driver JVM as well.
     """
     archive = java_options(settings.spark.class_archive)
-    driver_java = " ".join(o for o in ("-Duser.timezone=UTC", archive, extra_java_options) if o)
+    jit = jit_options(settings.spark.driver_jit, long_running)
+    driver_java = " ".join(
+        o for o in ("-Duser.timezone=UTC", archive, jit, extra_java_options) if o
+    )
     # Executors must run the same interpreter as the driver, or the pandas/pyarrow they import
     # will not be the ones this project installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

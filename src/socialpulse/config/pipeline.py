@@ -80,6 +80,15 @@ class SparkSettings(_Section):
             " off; or a file path."
         ),
     )
+    driver_jit: Literal["auto", "quick", "full"] = Field(
+        "auto",
+        description=(
+            "The driver JVM's JIT compiler: quick = C1 only (less compile work: a command that"
+            " finishes in minutes spends less CPU compiling than it would win back), full ="
+            " HotSpot's tiered C1 + C2 (best for a process that runs for hours), auto = quick"
+            " for commands that finish and full for `stream`."
+        ),
+    )
     # Scaled out (standalone, YARN, Kubernetes): empty / 0 = Spark's own default.
     driver_host: str = Field(
         "",
