@@ -100,9 +100,10 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
         }
     )
     regs = (1.0, 10.0, 100.0)
-    chosen, reg, report = select_model(
+    selection = select_model(
         spark, frame, 5, AlsParams(4, 0.1, 1.0, 5, 42), ease_max_items=1000, regs=regs
     )
+    chosen, reg, report = selection.model, selection.value, selection.report
     assert set(report.validation) == {
         "als",
         "ease(lambda=1)",

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from pyspark.ml.feature import StringIndexer
 from pyspark.sql import DataFrame, SparkSession
 
 from socialpulse.domain.columns import Col
@@ -15,6 +18,7 @@ from socialpulse.recommend.als import (
     confidence,
     dedupe_interactions,
     exclusions,
+    fit_index,
 )
 from socialpulse.recommend.embedding import HashingEmbedder
 from socialpulse.recommend.evaluation import authored_pairs
@@ -107,3 +111,23 @@ def test_policy_report_keeps_the_keys_of_the_cli_contract() -> None:
         "vocabulary_size",
     ]
     assert (report["topic_als_weight"], report["topic_sentiment_weight"]) == (0.3, 0.2)
+
+
+def test_the_id_index_orders_as_spark_string_indexer_does(spark: SparkSession) -> None:
+    # fit_index counts both columns in one job; its labels must stay StringIndexer's
+    # (frequency descending, ties by code point), which saved models and tests rely on.
+    rng = np.random.default_rng(3)
+    names = ["b", "a", "B", "é", "z1", "z10", "z2", "ü", "😀", "a b", "0", "00"]
+    pairs = spark.createDataFrame(
+        pd.DataFrame(
+            {
+                Col.USER_ID: [names[i] for i in rng.integers(0, len(names), 400)],
+                Col.POST_ID: [str(i) for i in rng.integers(0, 40, 400)],
+            }
+        )
+    )
+    index = fit_index(pairs)
+    for model, column in ((index.users, Col.USER_ID), (index.items, Col.POST_ID)):
+        reference = StringIndexer(inputCol=column, outputCol="i", handleInvalid="skip").fit(pairs)
+        assert list(model.labels) == list(reference.labels)
+    assert len(set(index.users.labels)) == len(index.users.labels) > 5

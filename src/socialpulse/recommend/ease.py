@@ -138,11 +138,12 @@ class EaseFitted:
     indexed: DataFrame
 
 
-def fit_gram(conf: DataFrame, max_items: int) -> EaseFitted:
-    """Index ``user_id, post_id, confidence`` and build XᵀX over at most ``max_items`` items."""
+def fit_gram(conf: DataFrame, max_items: int, index: IdIndex | None = None) -> EaseFitted:
+    """Index ``user_id, post_id, confidence`` (with ``index`` when given, fitted on ``conf``)
+    and build XᵀX over at most ``max_items`` items."""
     if max_items < 1:
         raise ValueError(f"max_items must be at least 1, got {max_items}")
-    index = fit_index(conf)
+    index = index or fit_index(conf)
     indexed = index.index(conf).persist()
     n_items = min(index.n_items, max_items)
     return EaseFitted(index, gram_matrix(indexed, n_items), n_items, indexed)
@@ -191,6 +192,10 @@ class EaseModel:
         return EaseModel(
             self.reg, self.max_items, fit_gram(data.conf, self.max_items), data.excluded
         )
+
+    def with_reg(self, reg: float) -> EaseModel:
+        """The same fitted Gram matrix under another λ (the inverse is taken at recommend)."""
+        return EaseModel(reg, self.max_items, self._fitted, self._excluded)
 
     def recommend(self, k: int) -> DataFrame:
         """Top ``k`` posts not excluded for every trained user (``user_id, post_id, rank,

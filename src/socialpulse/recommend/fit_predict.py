@@ -25,7 +25,9 @@ from socialpulse.recommend.als import (
     CONFIDENCE,
     AlsModel,
     AlsParams,
+    IdIndex,
     exclusions,
+    fit_index,
 )
 from socialpulse.recommend.ease import DEFAULT_REGS, EaseModel, fit_gram, recommend_variants
 from socialpulse.recommend.item_knn import (
@@ -171,6 +173,19 @@ def _file_conf(spark: SparkSession, frame: pd.DataFrame) -> tuple[DataFrame, Dat
     return conf.persist(), exclusions(conf.select(Col.USER_ID, Col.POST_ID), None)
 
 
+@dataclass
+class Selection:
+    """What :func:`select_model` chose: the family (``als``, ``ease`` or ``item-knn``), its
+    parameter (EASE's λ, item-kNN's neighbour count), the scores, and the EASE fit of the whole
+    file when it was asked for (``ahead``) while ALS was still validating."""
+
+    model: str
+    value: float
+    report: FitPredictReport
+    ahead: EaseModel | None = None
+    ahead_data: TrainingSet | None = None
+
+
 def select_model(
     spark: SparkSession,
     frame: pd.DataFrame,
@@ -179,15 +194,18 @@ def select_model(
     ease_max_items: int,
     regs: Sequence[float] = DEFAULT_REGS,
     with_als: bool = True,
-) -> tuple[str, float, FitPredictReport]:
+    fit_ahead: bool = False,
+) -> Selection:
     """Score ALS (``params``, only ``with_als``) and the item-item family on a validation split
-    carved from ``frame``; returns the winner (``als``, ``ease`` or ``item-knn``), its parameter
-    (EASE's λ, item-kNN's neighbour count) and the scores.
+    carved from ``frame`` and pick the winner.
 
     The item-item family is EASE (each λ in ``regs``) up to ``ease_max_items`` items, and
     item-kNN (each count in ``DEFAULT_NEIGHBOURS``) past it, where EASE's n x n inverse on the
     driver would not fit. The winner has the best precision@k (ties: NDCG@k, then the order
     ALS, item-item). Without any validation pair the default is EASE with the middle λ.
+    ``fit_ahead``: once EASE is validated and while ALS still runs, build EASE's Gram matrix of
+    the whole ``frame`` too (``Selection.ahead``, fitted on ``Selection.ahead_data``; its λ is
+    set by the caller), the refit that EASE's choice needs.
     """
     fit, val, split_name = carve_validation(frame, VALIDATION_FRACTION, params.seed)
     seen = fit[[Col.USER_ID, Col.POST_ID]].drop_duplicates()
@@ -203,37 +221,56 @@ def select_model(
     report.validation_users = int(relevant[Col.USER_ID].nunique())
     if relevant.empty:
         report.model = f"{EASE_MODEL} (no validation pairs: default)"
-        return EASE_MODEL, regs[len(regs) // 2], report
+        return Selection(EASE_MODEL, regs[len(regs) // 2], report)
     catalogue = int(seen[Col.POST_ID].nunique())
     conf, excluded = _file_conf(spark, fit)
+    # One index of the fit part serves both families (each fit of one is a cold Spark job).
+    index = fit_index(conf)
     scores: list[tuple[float, float, int, str, float]] = []
+    ahead: EaseModel | None = None
+    ahead_data: TrainingSet | None = None
 
     def als_recs() -> pd.DataFrame:
-        model = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded))
+        model = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded), index)
         return model.recommend(k).toPandas()
 
     # ALS runs in a second thread while the item-item family is scored here: both are chains of
     # small Spark jobs with driver work between them, so each fills the other's gaps.
     with ThreadPoolExecutor(max_workers=1) as pool:
         als_future = pool.submit(als_recs) if with_als else None
-        item_family = _item_item_validation(conf, excluded, catalogue, ease_max_items, regs, k)
+        family, values, recs = _item_item_validation(
+            conf, excluded, index, catalogue, ease_max_items, regs, k
+        )
+        if fit_ahead and family == EASE_MODEL:
+            # Spent while ALS still validates; wasted (but overlapped) if ALS wins.
+            ahead_data = _training_set(spark, frame)
+            ahead = EaseModel(regs[0], ease_max_items).fit(ahead_data)
         if als_future is not None:
             m = ranking_metrics_pd(als_future.result(), relevant, k, catalogue)
             report.validation[ALS_MODEL] = m.precision
             scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
-    family, values, recs = item_family
     for variant, value in enumerate(values):
         m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
         report.validation[_label(family, value)] = m.precision
         scores.append((m.precision, m.ndcg, 0, family, value))
     conf.unpersist()
     best = max(scores)
-    return best[3], best[4], report
+    if ahead is not None and ahead_data is not None and best[3] != EASE_MODEL:
+        ahead.unpersist()
+        ahead_data.conf.unpersist()
+        ahead, ahead_data = None, None
+    return Selection(best[3], best[4], report, ahead, ahead_data)
+
+
+def _training_set(spark: SparkSession, frame: pd.DataFrame) -> TrainingSet:
+    conf, excluded = _file_conf(spark, frame)
+    return TrainingSet(conf=conf, excluded=excluded)
 
 
 def _item_item_validation(
     conf: DataFrame,
     excluded: DataFrame,
+    index: IdIndex,
     catalogue: int,
     ease_max_items: int,
     regs: Sequence[float],
@@ -242,7 +279,7 @@ def _item_item_validation(
     """The item-item family's top-``k`` lists on the fit part, one ``variant`` per parameter:
     EASE (each λ) up to ``ease_max_items`` items, item-kNN (each neighbour count) past it."""
     if catalogue <= ease_max_items:
-        fitted = fit_gram(conf, ease_max_items)
+        fitted = fit_gram(conf, ease_max_items, index)
         recs = recommend_variants(fitted, excluded, regs, k).toPandas()
         fitted.indexed.unpersist()
         family, values = EASE_MODEL, [float(r) for r in regs]
@@ -282,24 +319,30 @@ def run_fit_predict(
     """
     frame = read_interaction_file(train_file)
     regs: Sequence[float] = DEFAULT_REGS
-    if model == ALS_MODEL:
-        chosen, reg = ALS_MODEL, 0.0
-        report = FitPredictReport(0, 0, 0, 0, model=ALS_MODEL)
-    else:
-        chosen, reg, report = select_model(
-            spark, frame, k, params, ease_max_items, regs, with_als=model != EASE_MODEL
+    selection = Selection(ALS_MODEL, 0.0, FitPredictReport(0, 0, 0, 0, model=ALS_MODEL))
+    if model != ALS_MODEL:
+        selection = select_model(
+            spark,
+            frame,
+            k,
+            params,
+            ease_max_items,
+            regs,
+            with_als=model != EASE_MODEL,
+            fit_ahead=True,
         )
-        report.model = _label(chosen, reg)
+        report = selection.report
+        report.model = _label(selection.model, selection.value)
         scored = ", ".join(f"{n} {p:.4f}" for n, p in report.validation.items())
         on_choice(
             f"fit-predict: chose {report.model} on a {report.validation_split} validation split"
             f" ({report.validation_users} users; precision@{k}: {scored or 'none'})"
         )
-    conf, excluded = _file_conf(spark, frame)
-    data = TrainingSet(conf=conf, excluded=excluded)
+    chosen, reg, report = selection.model, selection.value, selection.report
+    data = selection.ahead_data or _training_set(spark, frame)
     if chosen == EASE_MODEL:
-        ease = EaseModel(reg, ease_max_items).fit(data)
-        recs_df = ease.recommend(k).toPandas()
+        ease = selection.ahead or EaseModel(reg, ease_max_items).fit(data)
+        recs_df = ease.with_reg(reg).recommend(k).toPandas()
         ease.unpersist()
     elif chosen == KNN_MODEL:
         knn = ItemKnnModel(int(reg)).fit(data)
@@ -307,7 +350,7 @@ def run_fit_predict(
         knn.unpersist()
     else:
         recs_df = AlsModel(params).fit(data).recommend(k).toPandas()
-    conf.unpersist()
+    data.conf.unpersist()
     recs = recs_df.sort_values([Col.USER_ID, Col.RANK], kind="mergesort")
     out = pd.DataFrame(
         {
