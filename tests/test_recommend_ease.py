@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.testing import assertDataFrameEqual
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
-from socialpulse.recommend.fit_predict import carve_validation, select_model
+from socialpulse.recommend.fit_predict import _training_set, carve_validation, select_model
 from socialpulse.recommend.ranking import _best, _best_block
 from tests.recommend_fixtures import (
     assert_best_unseen,
@@ -101,7 +102,13 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
     )
     regs = (1.0, 10.0, 100.0)
     selection = select_model(
-        spark, frame, 5, AlsParams(4, 0.1, 1.0, 5, 42), ease_max_items=1000, regs=regs
+        spark,
+        frame,
+        5,
+        AlsParams(4, 0.1, 1.0, 5, 42),
+        ease_max_items=1000,
+        regs=regs,
+        fit_ahead=True,
     )
     chosen, reg, report = selection.model, selection.value, selection.report
     assert set(report.validation) == {
@@ -114,8 +121,16 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
     best = max(report.validation.values())
     if chosen == "ease":
         assert report.validation[f"ease(lambda={reg:g})"] == best
+        # The whole file's model, fitted while ALS validated, is the refit itself.
+        assert selection.ahead is not None
+        whole = _training_set(spark, frame)
+        assertDataFrameEqual(
+            selection.ahead.with_reg(reg).recommend(5),
+            EaseModel(reg, 1000).fit(whole).recommend(5),
+        )
     else:
         assert report.validation["als"] == best
+        assert selection.ahead is None  # dropped: ALS is refitted instead
     assert best > 0.0
 
 

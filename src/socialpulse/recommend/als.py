@@ -196,10 +196,13 @@ def train_als_on_confidence(
 ) -> AlsRecommender:
     """Index (with ``index`` when given, fitted on ``conf``) and fit on ``user_id, post_id,
     confidence`` (one row per pair)."""
+    # A caller's cached frame stays cached: fit-predict shares it with a thread scoring EASE.
+    cached = conf.is_cached
     conf = conf.persist()
     index = index or fit_index(conf)
     model = fit_als(index.index(conf), params)
-    conf.unpersist()
+    if not cached:
+        conf.unpersist()
     return AlsRecommender(index=index, model=model)
 
 
