@@ -239,7 +239,7 @@ ADDED_NAMES = [
     "recommend_ease_signal_max_items",
     # Issue 19: the driver JVM's class archive (fit-predict's start-up).
     "spark_class_archive",
-    # Issues 19 and 20: the driver JVM's JIT (C1 only for commands that finish).
+    # Issues 19 and 20: the driver JVM's JIT (C1 alone as an opt-in).
     "spark_driver_jit",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).

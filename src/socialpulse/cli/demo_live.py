@@ -68,7 +68,7 @@ def run_live(console: Console, duration: float, rate: float, refresh: float, kee
     stop = threading.Event()
     store = rt.store()
     console.print("starting Spark and the stream...")
-    spark = rt.spark("socialpulse-demo-live", long_running=True)
+    spark = rt.spark("socialpulse-demo-live")
     config = rt.stream_config(settings.storage.resolved_landing_dir)
     runner = PostsStream(spark, config, store)
     query = runner.start()

@@ -154,13 +154,12 @@ class Runtime:
                 self._store.create_schema()
         return self._store
 
-    def spark(self, app_name: str, long_running: bool = False) -> SparkSession:
-        """The Spark session described by the settings (built once, named on first use);
-        ``long_running``: a process that runs until stopped (its JIT, see ``build_spark``)."""
+    def spark(self, app_name: str) -> SparkSession:
+        """The Spark session described by the settings (built once, named on first use)."""
         if self._spark is None:
             from socialpulse.spark import build_spark
 
-            self._spark = build_spark(self.settings, app_name, long_running=long_running)
+            self._spark = build_spark(self.settings, app_name)
         return self._spark
 
     def backend(self, name: str | None = None) -> BackendSpec:

@@ -58,7 +58,7 @@ def stream(
     landing_dir = (landing or rt.settings.storage.resolved_landing_dir).resolve()
     rt.ensure_data_dir()
     store = rt.store()
-    spark = rt.spark("socialpulse-stream", long_running=True)
+    spark = rt.spark("socialpulse-stream")
     config = rt.stream_config(landing_dir, backend, trigger_seconds, max_files_per_trigger)
     _jvm_ignores_sigterm(spark)
     stop_requested = threading.Event()

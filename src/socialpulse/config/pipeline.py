@@ -80,13 +80,12 @@ class SparkSettings(_Section):
             " off; or a file path."
         ),
     )
-    driver_jit: Literal["auto", "quick", "full"] = Field(
-        "auto",
+    driver_jit: Literal["full", "quick"] = Field(
+        "full",
         description=(
-            "The driver JVM's JIT compiler: quick = C1 only (less compile work: a command that"
-            " finishes in minutes spends less CPU compiling than it would win back), full ="
-            " HotSpot's tiered C1 + C2 (best for a process that runs for hours), auto = quick"
-            " for commands that finish and full for `stream`."
+            "The driver JVM's JIT compiler: full = HotSpot's tiered C1 + C2; quick = C1 alone"
+            " (less compile work: a lone command of about a minute runs 15-20 % faster, but"
+            " a session that runs many jobs for minutes runs slower; see BENCHMARKS jvm-jit)."
         ),
     )
     # Scaled out (standalone, YARN, Kubernetes): empty / 0 = Spark's own default.
