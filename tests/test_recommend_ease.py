@@ -108,7 +108,7 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
         AlsParams(4, 0.1, 1.0, 5, 42),
         ease_max_items=1000,
         regs=regs,
-        fit_ahead=True,
+        ahead_on=(whole := _training_set(spark, frame)),
     )
     chosen, reg, report = selection.model, selection.value, selection.report
     assert set(report.validation) == {
@@ -123,7 +123,6 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
         assert report.validation[f"ease(lambda={reg:g})"] == best
         # The whole file's model, fitted while ALS validated, is the refit itself.
         assert selection.ahead is not None
-        whole = _training_set(spark, frame)
         assertDataFrameEqual(
             selection.ahead.with_reg(reg).recommend(5),
             EaseModel(reg, 1000).fit(whole).recommend(5),

@@ -26,9 +26,7 @@ def jit_options(setting: str) -> str:
 
 
 def build_spark(
-    settings: Settings,
-    app_name: str = "socialpulse",
-    extra_java_options: str = "",
+    settings: Settings, app_name: str = "socialpulse", extra_java_options: str = ""
 ) -> SparkSession:
     """Create (or reuse) the SparkSession described by ``settings``.
 

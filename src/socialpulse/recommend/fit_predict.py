@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
@@ -161,8 +161,8 @@ def carve_validation(
     return fit, val, "random by (user, item) pair"
 
 
-def _file_conf(spark: SparkSession, frame: pd.DataFrame) -> tuple[DataFrame, DataFrame]:
-    """``conf`` and ``excluded`` of a file's rows."""
+def _training_set(spark: SparkSession, frame: pd.DataFrame) -> TrainingSet:
+    """``conf`` (cached) and ``excluded`` of a file's rows."""
     pairs = spark.createDataFrame(
         frame[[Col.USER_ID, Col.POST_ID, Col.WEIGHT]],
         schema="user_id string, post_id string, weight double",
@@ -170,20 +170,20 @@ def _file_conf(spark: SparkSession, frame: pd.DataFrame) -> tuple[DataFrame, Dat
     # Repeated lines of a pair are separate events here (a file has no redelivery key), so
     # their weights add up instead of being deduplicated.
     conf = pairs.groupBy(Col.USER_ID, Col.POST_ID).agg(F.sum(Col.WEIGHT).alias(CONFIDENCE))
-    return conf.persist(), exclusions(conf.select(Col.USER_ID, Col.POST_ID), None)
+    conf = conf.persist()
+    return TrainingSet(conf=conf, excluded=exclusions(conf.select(Col.USER_ID, Col.POST_ID), None))
 
 
 @dataclass
 class Selection:
     """What :func:`select_model` chose: the family (``als``, ``ease`` or ``item-knn``), its
-    parameter (EASE's λ, item-kNN's neighbour count), the scores, and the EASE fit of the whole
-    file when it was asked for (``ahead``) while ALS was still validating."""
+    parameter (EASE's λ, item-kNN's neighbour count), the scores, and EASE fitted on the whole
+    file while ALS was still validating (``ahead``, when asked for and EASE won)."""
 
     model: str
     value: float
     report: FitPredictReport
     ahead: EaseModel | None = None
-    ahead_data: TrainingSet | None = None
 
 
 def select_model(
@@ -194,7 +194,7 @@ def select_model(
     ease_max_items: int,
     regs: Sequence[float] = DEFAULT_REGS,
     with_als: bool = True,
-    fit_ahead: bool = False,
+    ahead_on: TrainingSet | None = None,
 ) -> Selection:
     """Score ALS (``params``, only ``with_als``) and the item-item family on a validation split
     carved from ``frame`` and pick the winner.
@@ -203,9 +203,9 @@ def select_model(
     item-kNN (each count in ``DEFAULT_NEIGHBOURS``) past it, where EASE's n x n inverse on the
     driver would not fit. The winner has the best precision@k (ties: NDCG@k, then the order
     ALS, item-item). Without any validation pair the default is EASE with the middle λ.
-    ``fit_ahead``: once EASE is validated and while ALS still runs, build EASE's Gram matrix of
-    the whole ``frame`` too (``Selection.ahead``, fitted on ``Selection.ahead_data``; its λ is
-    set by the caller), the refit that EASE's choice needs.
+    ``ahead_on`` (the whole file's training set): once EASE is validated and while ALS still
+    runs, fit EASE on it too (``Selection.ahead``; its λ is set by the caller), the refit that
+    EASE's choice needs.
     """
     fit, val, split_name = carve_validation(frame, VALIDATION_FRACTION, params.seed)
     seen = fit[[Col.USER_ID, Col.POST_ID]].drop_duplicates()
@@ -223,28 +223,25 @@ def select_model(
         report.model = f"{EASE_MODEL} (no validation pairs: default)"
         return Selection(EASE_MODEL, regs[len(regs) // 2], report)
     catalogue = int(seen[Col.POST_ID].nunique())
-    conf, excluded = _file_conf(spark, fit)
+    fit_data = _training_set(spark, fit)
     # One index of the fit part serves both families (each fit of one is a cold Spark job).
-    index = fit_index(conf)
+    index = fit_index(fit_data.conf)
     scores: list[tuple[float, float, int, str, float]] = []
     ahead: EaseModel | None = None
-    ahead_data: TrainingSet | None = None
 
     def als_recs() -> pd.DataFrame:
-        model = AlsModel(params).fit(TrainingSet(conf=conf, excluded=excluded), index)
-        return model.recommend(k).toPandas()
+        return AlsModel(params).fit(fit_data, index).recommend(k).toPandas()
 
     # ALS runs in a second thread while the item-item family is scored here: both are chains of
     # small Spark jobs with driver work between them, so each fills the other's gaps.
     with ThreadPoolExecutor(max_workers=1) as pool:
         als_future = pool.submit(als_recs) if with_als else None
         family, values, recs = _item_item_validation(
-            conf, excluded, index, catalogue, ease_max_items, regs, k
+            fit_data, index, catalogue, ease_max_items, regs, k
         )
-        if fit_ahead and family == EASE_MODEL:
+        if ahead_on is not None and family == EASE_MODEL:
             # Spent while ALS still validates; wasted (but overlapped) if ALS wins.
-            ahead_data = _training_set(spark, frame)
-            ahead = EaseModel(regs[0], ease_max_items).fit(ahead_data)
+            ahead = EaseModel(regs[0], ease_max_items).fit(ahead_on)
         if als_future is not None:
             m = ranking_metrics_pd(als_future.result(), relevant, k, catalogue)
             report.validation[ALS_MODEL] = m.precision
@@ -253,23 +250,16 @@ def select_model(
         m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
         report.validation[_label(family, value)] = m.precision
         scores.append((m.precision, m.ndcg, 0, family, value))
-    conf.unpersist()
+    fit_data.conf.unpersist()
     best = max(scores)
-    if ahead is not None and ahead_data is not None and best[3] != EASE_MODEL:
+    if ahead is not None and best[3] != EASE_MODEL:
         ahead.unpersist()
-        ahead_data.conf.unpersist()
-        ahead, ahead_data = None, None
-    return Selection(best[3], best[4], report, ahead, ahead_data)
-
-
-def _training_set(spark: SparkSession, frame: pd.DataFrame) -> TrainingSet:
-    conf, excluded = _file_conf(spark, frame)
-    return TrainingSet(conf=conf, excluded=excluded)
+        ahead = None
+    return Selection(best[3], best[4], report, ahead)
 
 
 def _item_item_validation(
-    conf: DataFrame,
-    excluded: DataFrame,
+    data: TrainingSet,
     index: IdIndex,
     catalogue: int,
     ease_max_items: int,
@@ -279,13 +269,13 @@ def _item_item_validation(
     """The item-item family's top-``k`` lists on the fit part, one ``variant`` per parameter:
     EASE (each λ) up to ``ease_max_items`` items, item-kNN (each neighbour count) past it."""
     if catalogue <= ease_max_items:
-        fitted = fit_gram(conf, ease_max_items, index)
-        recs = recommend_variants(fitted, excluded, regs, k).toPandas()
+        fitted = fit_gram(data.conf, ease_max_items, index)
+        recs = recommend_variants(fitted, data.excluded, regs, k).toPandas()
         fitted.indexed.unpersist()
         family, values = EASE_MODEL, [float(r) for r in regs]
     else:
-        knn = fit_knn_index(conf)
-        recs = recommend_knn_variants(knn, excluded, DEFAULT_NEIGHBOURS, k).toPandas()
+        knn = fit_knn_index(data.conf)
+        recs = recommend_knn_variants(knn, data.excluded, DEFAULT_NEIGHBOURS, k).toPandas()
         knn.indexed.unpersist()
         family, values = KNN_MODEL, [float(n) for n in DEFAULT_NEIGHBOURS]
     return family, values, recs
@@ -319,6 +309,8 @@ def run_fit_predict(
     """
     frame = read_interaction_file(train_file)
     regs: Sequence[float] = DEFAULT_REGS
+    # Cached lazily: the refit uses it, and so does EASE fitted ahead during the selection.
+    data = _training_set(spark, frame)
     selection = Selection(ALS_MODEL, 0.0, FitPredictReport(0, 0, 0, 0, model=ALS_MODEL))
     if model != ALS_MODEL:
         selection = select_model(
@@ -329,7 +321,7 @@ def run_fit_predict(
             ease_max_items,
             regs,
             with_als=model != EASE_MODEL,
-            fit_ahead=True,
+            ahead_on=data,
         )
         report = selection.report
         report.model = _label(selection.model, selection.value)
@@ -339,7 +331,6 @@ def run_fit_predict(
             f" ({report.validation_users} users; precision@{k}: {scored or 'none'})"
         )
     chosen, reg, report = selection.model, selection.value, selection.report
-    data = selection.ahead_data or _training_set(spark, frame)
     if chosen == EASE_MODEL:
         ease = selection.ahead or EaseModel(reg, ease_max_items).fit(data)
         recs_df = ease.with_reg(reg).recommend(k).toPandas()
