@@ -3,6 +3,7 @@ driver started with it really loads its classes from it."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from socialpulse.jvm_archive import (
     archive_path,
     build_archive,
     java_options,
+    prune_others,
 )
 
 
@@ -40,6 +42,12 @@ def test_key_changes_with_the_jars(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     (jars / "spark-core.jar").write_bytes(b"x" * 11)  # an upgraded jar
     upgraded = archive_key()
     assert upgraded != before
+    # Reinstalled in place: same name and size, a new time. The JVM refuses the old archive then.
+    stat = (jars / "spark-core.jar").stat()
+    os.utime(jars / "spark-core.jar", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    reinstalled = archive_key()
+    assert reinstalled != upgraded
+    upgraded = reinstalled
     # The same jars in another checkout's venv: the JVM would refuse that class path.
     other = tmp_path / "other-venv" / "jars"
     other.mkdir(parents=True)
@@ -54,6 +62,19 @@ def test_options_only_for_an_existing_archive(tmp_path: Path) -> None:
     assert java_options("off") == ""
     path.write_bytes(b"archive")
     assert java_options(str(path)).startswith(f"-XX:SharedArchiveFile={path} ")
+
+
+def test_pruning_keeps_the_archive_and_the_newest_others(tmp_path: Path) -> None:
+    keep = tmp_path / "spark-new.jsa"
+    keep.write_bytes(b"n")
+    for age, name in enumerate(["spark-a.jsa", "spark-b.jsa", "spark-c.jsa", "spark-d.jsa"]):
+        (tmp_path / name).write_bytes(b"o")
+        os.utime(tmp_path / name, (1_000_000 - age * 100, 1_000_000 - age * 100))
+    (tmp_path / "notes.txt").write_text("not an archive")
+    gone = prune_others(keep, others=2)
+    assert sorted(p.name for p in gone) == ["spark-c.jsa", "spark-d.jsa"]  # the two oldest
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["notes.txt", "spark-a.jsa", "spark-b.jsa", "spark-new.jsa"]
 
 
 # A stand-in for the child steps: "--dump TMP" writes TMP, "--check TMP" passes or fails.

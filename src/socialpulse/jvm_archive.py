@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 OFF = "off"
 AUTO = "auto"
+# Archives under other keys (a rebuilt venv, another checkout) are 180 MiB each; a build under
+# ``auto`` keeps this many of the newest others and deletes the rest.
+KEEP_OTHERS = 2
 # The dump lists hundreds of classes CDS cannot keep (signed jars, generated classes); they are
 # loaded the ordinary way, so the warnings only bury real output.
 _QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
@@ -60,7 +63,7 @@ def java_executable() -> Path | None:
 
 def archive_key() -> str:
     """A short hash of what the archive depends on: the JVM build and pyspark's jars (folder,
-    names and sizes)."""
+    names, sizes and modification times)."""
     import pyspark
 
     parts = [pyspark.__version__, platform.machine()]
@@ -76,7 +79,14 @@ def archive_key() -> str:
     # another checkout's venv is silently not used, so the jars' folder is part of the key.
     parts.append(str(jars))
     if jars.is_dir():
-        parts.extend(f"{j.name}:{j.stat().st_size}" for j in sorted(jars.glob("*.jar")))
+        # The JVM also checks each jar's modification time, and silently ignores an archive whose
+        # jars were reinstalled: a venv rebuilt in the same folder has the same names and sizes
+        # but new times (a CI run mapped nothing from a stale archive that way).
+        parts.extend(
+            f"{j.name}:{st.st_size}:{st.st_mtime_ns}"
+            for j in sorted(jars.glob("*.jar"))
+            for st in (j.stat(),)
+        )
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -94,6 +104,17 @@ def archive_path(setting: str) -> Path | None:
     if setting == AUTO:
         return default_archive_dir() / f"spark-{archive_key()}.jsa"
     return Path(setting).expanduser()
+
+
+def prune_others(keep: Path, others: int = KEEP_OTHERS) -> list[Path]:
+    """Delete the ``spark-*.jsa`` archives beside ``keep`` except the ``others`` newest; returns
+    what was deleted. A JVM that has one mapped keeps its mapping (Linux unlinks lazily)."""
+    siblings = [p for p in keep.parent.glob("spark-*.jsa") if p != keep and p.is_file()]
+    siblings.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    gone = siblings[others:]
+    for old in gone:
+        old.unlink(missing_ok=True)
+    return gone
 
 
 def java_options(setting: str) -> str:

@@ -27,11 +27,13 @@ def jvm_archive(
     ~/.cache/socialpulse/jvm); a run that finds it for this machine does nothing.
     """
     from socialpulse.jvm_archive import (
+        AUTO,
         ArchiveError,
         archive_path,
         build_archive,
         check_options,
         dump_options,
+        prune_others,
         workload,
     )
 
@@ -62,6 +64,9 @@ def jvm_archive(
         except ArchiveError as exc:
             print_error(f"no class archive built: {exc}")
             raise typer.Exit(code=1) from exc
+    if result.built and settings.spark.class_archive == AUTO:
+        for old in prune_others(result.path):
+            typer.echo(f"removed an archive of other jars: {old}")
     verb = "built" if result.built else "present"
     typer.echo(
         f"class archive {verb}: {result.path} ({result.size_bytes / 2**20:.0f} MiB"
