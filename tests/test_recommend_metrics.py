@@ -18,6 +18,7 @@ from socialpulse.recommend.metrics import (
     per_user_metrics_spark,
     ranking_metrics_pd,
     ranking_metrics_spark,
+    ranking_metrics_views_spark,
 )
 
 REC_COLS = [Col.USER_ID, Col.POST_ID, Col.RANK]
@@ -198,3 +199,31 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_users() -> None:
     assert bootstrap_interval(np.full(10, 0.2)).low == pytest.approx(0.2)
     with pytest.raises(ValueError, match="level"):
         bootstrap_interval(np.ones(3), level=1.0)
+
+
+def test_views_in_one_pass_match_each_relevant_set_alone(spark: SparkSession) -> None:
+    """The evaluation's one-pass metrics (all users and its segments) equal the pandas twin run
+    on each relevant set apart, per user and on average; an empty view scores nobody."""
+    rel, a, _, good = _ranker_fixture(3)
+    recs = pd.concat([good[good[Col.USER_ID] < "u150"], a[a[Col.USER_ID] >= "u150"]])
+    views_pd = {
+        "all": rel,
+        "some users": rel[rel[Col.USER_ID].isin([f"u{u:03d}" for u in range(0, 300, 7)])],
+        "some posts": rel[rel[Col.POST_ID].str[1:].astype(int) % 3 == 0],
+        "nobody": rel.iloc[0:0],
+    }
+    srecs = spark.createDataFrame(recs, "user_id string, post_id string, rank int")
+    views = {
+        name: spark.createDataFrame(v, "user_id string, post_id string")
+        for name, v in views_pd.items()
+    }
+    metrics, per_user = ranking_metrics_views_spark(srecs, views, 10, 100)
+    assert list(metrics) == list(views_pd)
+    for name, v in views_pd.items():
+        _assert_same(metrics[name], ranking_metrics_pd(recs, v, 10, 100))
+        want = per_user_metrics_pd(recs, v, 10).sort_index()
+        pd.testing.assert_frame_equal(per_user[name], want, check_names=False, rtol=1e-12)
+    assert metrics["nobody"].n_users == 0
+    assert metrics["all"].n_users == 300
+    with pytest.raises(ValueError, match="no relevant set"):
+        ranking_metrics_views_spark(srecs, {}, 10, 100)

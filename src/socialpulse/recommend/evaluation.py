@@ -25,8 +25,7 @@ from socialpulse.recommend.metrics import (
     RankingMetrics,
     bootstrap_interval,
     paired_interval,
-    per_user_metrics_spark,
-    ranking_metrics_spark,
+    ranking_metrics_views_spark,
 )
 from socialpulse.recommend.oracle import ORACLE, PlantedTruth, oracle_recommend
 from socialpulse.recommend.popularity import train_popularity
@@ -48,6 +47,8 @@ HYBRID_NO_TEXT = "hybrid-no-text"
 HYBRID_NO_EASE = "hybrid-no-ease"
 # Segments of the held-out pairs where content signals should matter most.
 COLD_USERS = "cold users"
+ALL_USERS = "all users"
+"""The whole relevant set, beside the segments, in one metrics pass."""
 FRESH_POSTS = "fresh posts"
 COLD_USER_MAX_POSTS = 3
 """A user with at most this many distinct training posts counts as cold."""
@@ -188,10 +189,12 @@ def evaluate_split(
 
     def score(name: str, recs: DataFrame) -> None:
         recs = recs.persist()
-        results[name] = ranking_metrics_spark(recs, relevant, k, catalogue)
-        per_user[name] = per_user_metrics_spark(recs, relevant, k)["precision"]
-        for segment, rel in segment_relevant.items():
-            segments[segment][name] = ranking_metrics_spark(recs, rel, k, catalogue)
+        views = {ALL_USERS: relevant, **segment_relevant}
+        metrics, users = ranking_metrics_views_spark(recs, views, k, catalogue)
+        results[name] = metrics[ALL_USERS]
+        per_user[name] = users[ALL_USERS]["precision"]
+        for segment in segment_relevant:
+            segments[segment][name] = metrics[segment]
         recs.unpersist()
 
     conf = confidence(train).persist()
