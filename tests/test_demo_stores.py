@@ -38,8 +38,13 @@ def test_demo_runs_on_the_store_the_url_names(
         "SOCIALPULSE_SPARK_MASTER": "local[2]",
         "SOCIALPULSE_SPARK_SHUFFLE_PARTITIONS": "4",
         "SOCIALPULSE_SPARK_DRIVER_MEMORY": "1g",
-        # The store is what this test is about; the default backend's demo runs in `make demo`.
+        # The store is what this test is about; the default backend's and topic family's demo
+        # runs in `make demo`. One small LDA instead of the embedding family's validation saves
+        # minutes here (the workers load no transformer); topics still land in the database.
         "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
+        "SOCIALPULSE_TOPICS_MODEL": "lda",
+        "SOCIALPULSE_TOPICS_LDA_TOPICS": "[6]",
+        "SOCIALPULSE_TOPICS_LDA_MAX_ITER": "10",
     }
     # Its own process: the demo stops its Spark session, which would be this run's shared one.
     cli = Path(sys.executable).with_name("socialpulse")
