@@ -14,7 +14,13 @@ from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
 from socialpulse.domain.columns import Col
-from socialpulse.recommend.als import AlsParams, confidence, dedupe_interactions, exclusions
+from socialpulse.recommend.als import (
+    AlsParams,
+    confidence,
+    dedupe_interactions,
+    exclusions,
+    train_als_on_confidence,
+)
 from socialpulse.recommend.catalogue import Catalogue, build_catalogue
 from socialpulse.recommend.content import hashtag_profile
 from socialpulse.recommend.embedding import HashingEmbedder
@@ -256,6 +262,41 @@ def test_only_the_newest_max_candidates_posts_are_scored(spark: SparkSession) ->
         assert recommended
         assert recommended <= expected
         model.unpersist()
+
+
+def test_variants_in_one_pass_rank_as_each_policy_alone(spark: SparkSession) -> None:
+    """The evaluation's one scoring pass under several weightings gives each weighting exactly
+    the rows (ranks, scores, reasons) the model scoring under it alone gives."""
+    data: Planted = planted()
+    posts = spark.createDataFrame(data.posts).select(
+        Col.POST_ID, Col.AUTHOR_ID, Col.HASHTAGS, Col.SENTIMENT_SCORE, Col.CREATED_AT, Col.TEXT
+    )
+    conf = confidence(dedupe_interactions(to_spark(spark, data.interactions)))
+    excluded = exclusions(conf.select(Col.USER_ID, Col.POST_ID), authored_pairs(posts))
+    users = conf.select(Col.USER_ID).distinct()
+    params = AlsParams(rank=4, reg_param=0.05, alpha=10.0, max_iter=3, seed=42)
+    policy = HybridPolicy()
+    als = train_als_on_confidence(conf, params)
+    model = fit_hybrid(
+        conf, posts, users, excluded, als, params, policy, NOW, HashingEmbedder(dim=32)
+    )
+    policies = {
+        HYBRID: policy,
+        CONTENT: policy.with_weights(0.0, 1.0, 0.0, policy.text_weight, ease=0.0),
+        CONTENT_TEXT: policy.with_weights(0.0, 0.0, 0.0, 1.0, ease=0.0),
+        POPULARITY: policy.with_weights(0.0, 0.0, 1.0, 0.0, ease=0.0),
+    }
+    together = model.recommend_variants(policies, 5).cache()
+    assert {r[0] for r in together.select("variant").distinct().collect()} == set(policies)
+    for name, pol in policies.items():
+        alone = model.with_policy(pol).recommend(5)
+        assertDataFrameEqual(together.filter(together.variant == name).drop("variant"), alone)
+    together.unpersist()
+    with pytest.raises(ValueError, match="more than its weights"):
+        model.recommend_variants(
+            {"a": policy, "b": replace(policy, negative_penalty=policy.negative_penalty / 2)}, 5
+        )
+    model.unpersist()
 
 
 def test_scorer_on_an_empty_catalogue_returns_nothing() -> None:

@@ -30,6 +30,7 @@ from socialpulse.recommend.metrics import (
 from socialpulse.recommend.oracle import ORACLE, PlantedTruth, oracle_recommend
 from socialpulse.recommend.popularity import train_popularity
 from socialpulse.recommend.recommender import TrainingSet
+from socialpulse.recommend.scorer import VARIANT
 from socialpulse.recommend.signals.co_engaged import NAME as EASE_SIGNAL
 from socialpulse.recommend.signals.text import NAME as TEXT_SIGNAL
 from socialpulse.recommend.splitters import (
@@ -234,8 +235,10 @@ def evaluate_split(
                     policy.with_weights(als_w, content_w, pop_w, policy.text_weight, ease=0.0),
                 )
             )
-        for name, pol in [*variants, (HYBRID, policy)]:
-            score(name, model.with_policy(pol).recommend(k))
+        ranked = model.recommend_variants(dict([*variants, (HYBRID, policy)]), k).persist()
+        for name in [*(n for n, _ in variants), HYBRID]:
+            score(name, ranked.filter(F.col(VARIANT) == name).drop(VARIANT))
+        ranked.unpersist()
         model.unpersist()
         known.unpersist()
     conf.unpersist()

@@ -10,7 +10,7 @@ carries the reason of its largest contribution. docs/RECOMMEND.md describes the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,7 +31,7 @@ from socialpulse.recommend.content import hashtag_profile, hashtag_vocabulary, p
 from socialpulse.recommend.embedding import TextEmbedder
 from socialpulse.recommend.policy import HybridPolicy
 from socialpulse.recommend.recommender import TrainingSet, read_object, write_object
-from socialpulse.recommend.scorer import score_users
+from socialpulse.recommend.scorer import score_users, score_variants
 from socialpulse.recommend.signals import SIGNALS
 from socialpulse.recommend.signals.base import FittedSignal, Signal, TrainingData
 from socialpulse.recommend.signals.text import text_column
@@ -186,6 +186,12 @@ class HybridRecommender:
         reason_text``."""
         state = self.state
         return score_users(state.users, state.catalogue, state.signals, self.policy, k)
+
+    def recommend_variants(self, policies: Mapping[str, HybridPolicy], k: int) -> DataFrame:
+        """:meth:`recommend` under each of ``policies`` (other blend weights, same fit) in one
+        scoring pass, with a ``variant`` column naming the policy."""
+        state = self.state
+        return score_variants(state.users, state.catalogue, state.signals, policies, k)
 
     def unpersist(self) -> None:
         """Free the cached per-user inputs."""

@@ -12,7 +12,8 @@ users x candidates however long the history grows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,8 @@ from socialpulse.recommend.signals.base import (
 HYBRID_SCHEMA = (
     "user_id string, post_id string, rank int, score double, reason_code string, reason_text string"
 )
+VARIANT = "variant"
+"""The column :func:`score_variants` adds: which policy of the mapping ranked the row."""
 # Cap on one chunk's users x posts score matrix (several live at once): 2M doubles = 16 MB.
 _MAX_CELLS = 2_000_000
 
@@ -78,23 +81,91 @@ def score_users(
     return users.mapInPandas(run, HYBRID_SCHEMA)
 
 
+def score_variants(
+    users: DataFrame,
+    catalogue: Catalogue,
+    signals: Sequence[FittedSignal],
+    policies: Mapping[str, HybridPolicy],
+    k: int,
+) -> DataFrame:
+    """:func:`score_users` under several policies that differ only in their blend weights, in
+    one pass: each signal scores a chunk once, and each policy blends, steers and ranks it.
+
+    Returns :data:`HYBRID_SCHEMA` plus :data:`VARIANT` (the policy's key); each variant's rows
+    are exactly :func:`score_users`' under that policy. An evaluation's hybrid and its ablations
+    (content only, without text, ...) ran the whole scoring once each before.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if not policies:
+        raise ValueError("no policy to score under")
+    first = next(iter(policies.values()))
+    for name, policy in policies.items():
+        if _unweighted(policy) != _unweighted(first):
+            raise ValueError(f"policy {name!r} differs from the others in more than its weights")
+    plans = [(name, policy, weighted(signals, policy)) for name, policy in policies.items()]
+    shared = users.sparkSession.sparkContext.broadcast((catalogue, plans))
+    width = int(catalogue.tag_idx.shape[1]) if catalogue.tag_idx.ndim == 2 else 1
+    chunk = max(1, _MAX_CELLS // max(catalogue.n_posts * width, 1))
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        cat, blends = shared.value
+        for pdf in batches:
+            for start in range(0, len(pdf), chunk):
+                part = pdf.iloc[start : start + chunk]
+                # Signals read no blend weight: one chunk (and its memo) serves every policy.
+                shared_chunk = UserChunk(cat=cat, policy=first, part=part)
+                cache: dict[str, F32 | F64] = {}
+                for name, policy, blend in blends:
+                    out = score_chunk(cat, blend, policy, part, k, shared_chunk, cache)
+                    yield out.assign(**{VARIANT: pd.Series(name, index=out.index, dtype=object)})
+
+    return users.mapInPandas(run, f"{HYBRID_SCHEMA}, {VARIANT} string")
+
+
+def _unweighted(policy: HybridPolicy) -> HybridPolicy:
+    return replace(
+        policy,
+        als_weight=0.0,
+        content_weight=0.0,
+        popularity_weight=0.0,
+        text_weight=0.0,
+        ease_weight=0.0,
+    )
+
+
 def score_chunk(
-    cat: Catalogue, blend: Weighted, policy: HybridPolicy, part: pd.DataFrame, k: int
+    cat: Catalogue,
+    blend: Weighted,
+    policy: HybridPolicy,
+    part: pd.DataFrame,
+    k: int,
+    chunk: UserChunk | None = None,
+    cache: dict[str, F32 | F64] | None = None,
 ) -> pd.DataFrame:
     """Score one chunk of users against the whole catalogue (pure numpy; see module doc).
 
-    ``blend``: (fitted signal, weight), the fallback signal last.
+    ``blend``: (fitted signal, weight), the fallback signal last. With ``cache`` (signal name
+    to its scores of this chunk, filled here), a signal's scores are reused and left unscaled,
+    for the next policy blending the same ``chunk``.
     """
     n, n_posts = len(part), cat.n_posts
     if n == 0 or n_posts == 0 or not blend:
         return _empty()
-    chunk = UserChunk(cat=cat, policy=policy, part=part)
+    if chunk is None:
+        chunk = UserChunk(cat=cat, policy=policy, part=part)
     # Each contribution is weighted in place and summed without stacking: at 100k users x
     # 20k posts the copies, not the arithmetic, were most of the time.
     total = np.zeros((n, n_posts), dtype=np.float32)
     contributions: list[F32 | F64] = []
     for signal, weight in blend:
-        scores = signal.score(chunk)
+        if cache is None:
+            scores = signal.score(chunk)
+        elif signal.name in cache:
+            scores = cache[signal.name].copy()
+        else:
+            scores = signal.score(chunk)
+            cache[signal.name] = scores.copy()
         if scores.ndim == 1:
             # The same for every user: kept as a vector, its tie-break share in the ranking only.
             total += ((weight + signal.tie_break) * scores).astype(np.float32)[None]
