@@ -46,10 +46,10 @@ CONTENT_HASHTAG = "content-hashtag"
 CONTENT_TEXT = "content-text"
 HYBRID_NO_TEXT = "hybrid-no-text"
 HYBRID_NO_EASE = "hybrid-no-ease"
+ALL_USERS = "all users"
+"""The whole relevant set, scored in one metrics pass beside the segments."""
 # Segments of the held-out pairs where content signals should matter most.
 COLD_USERS = "cold users"
-ALL_USERS = "all users"
-"""The whole relevant set, beside the segments, in one metrics pass."""
 FRESH_POSTS = "fresh posts"
 COLD_USER_MAX_POSTS = 3
 """A user with at most this many distinct training posts counts as cold."""

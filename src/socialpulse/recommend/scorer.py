@@ -65,20 +65,7 @@ def score_users(
 ) -> DataFrame:
     """Top ``k`` per user with a reason: ``user_id, post_id, rank, score, reason_code,
     reason_text`` (``users``: the per-user inputs of the catalogue and of every signal)."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    shared = users.sparkSession.sparkContext.broadcast((catalogue, weighted(signals, policy)))
-    # The hashtag gathers materialise users x posts x hashtags-per-post: size chunks by that.
-    width = int(catalogue.tag_idx.shape[1]) if catalogue.tag_idx.ndim == 2 else 1
-    chunk = max(1, _MAX_CELLS // max(catalogue.n_posts * width, 1))
-
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        cat, blend = shared.value
-        for pdf in batches:
-            for start in range(0, len(pdf), chunk):
-                yield score_chunk(cat, blend, policy, pdf.iloc[start : start + chunk], k)
-
-    return users.mapInPandas(run, HYBRID_SCHEMA)
+    return _scored(users, catalogue, signals, {"": policy}, k, tagged=False)
 
 
 def score_variants(
@@ -95,16 +82,28 @@ def score_variants(
     are exactly :func:`score_users`' under that policy. An evaluation's hybrid and its ablations
     (content only, without text, ...) ran the whole scoring once each before.
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
     if not policies:
         raise ValueError("no policy to score under")
     first = next(iter(policies.values()))
     for name, policy in policies.items():
         if _unweighted(policy) != _unweighted(first):
             raise ValueError(f"policy {name!r} differs from the others in more than its weights")
+    return _scored(users, catalogue, signals, policies, k, tagged=True)
+
+
+def _scored(
+    users: DataFrame,
+    catalogue: Catalogue,
+    signals: Sequence[FittedSignal],
+    policies: Mapping[str, HybridPolicy],
+    k: int,
+    tagged: bool,
+) -> DataFrame:
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
     plans = [(name, policy, weighted(signals, policy)) for name, policy in policies.items()]
     shared = users.sparkSession.sparkContext.broadcast((catalogue, plans))
+    # The hashtag gathers materialise users x posts x hashtags-per-post: size chunks by that.
     width = int(catalogue.tag_idx.shape[1]) if catalogue.tag_idx.ndim == 2 else 1
     chunk = max(1, _MAX_CELLS // max(catalogue.n_posts * width, 1))
 
@@ -113,14 +112,19 @@ def score_variants(
         for pdf in batches:
             for start in range(0, len(pdf), chunk):
                 part = pdf.iloc[start : start + chunk]
-                # Signals read no blend weight: one chunk (and its memo) serves every policy.
-                shared_chunk = UserChunk(cat=cat, policy=first, part=part)
+                if not tagged:
+                    _, policy, blend = blends[0]
+                    yield score_chunk(cat, blend, policy, part, k)
+                    continue
+                # Signals read no blend weight: one chunk (and its memo) serves every policy,
+                # and each signal's scores are cached for the next one.
+                shared_chunk = UserChunk(cat=cat, policy=blends[0][1], part=part)
                 cache: dict[str, F32 | F64] = {}
                 for name, policy, blend in blends:
                     out = score_chunk(cat, blend, policy, part, k, shared_chunk, cache)
                     yield out.assign(**{VARIANT: pd.Series(name, index=out.index, dtype=object)})
 
-    return users.mapInPandas(run, f"{HYBRID_SCHEMA}, {VARIANT} string")
+    return users.mapInPandas(run, f"{HYBRID_SCHEMA}, {VARIANT} string" if tagged else HYBRID_SCHEMA)
 
 
 def _unweighted(policy: HybridPolicy) -> HybridPolicy:
