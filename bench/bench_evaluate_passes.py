@@ -66,6 +66,17 @@ def _evaluate(src: Path | None, data: Path, split: str) -> tuple[float, float, A
     return run.seconds, cpu, json.loads(run.output[run.output.index("[") :])
 
 
+def _short(rev: str) -> str:
+    """``rev``'s abbreviated commit id in this repository."""
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", rev],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
 def _rounded(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 12)
@@ -88,18 +99,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 
-    base = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    base, head = _short(args.baseline), _short("HEAD")
     runs: dict[str, list[tuple[float, float]]] = {base: [], head: []}
     reports: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp_name:

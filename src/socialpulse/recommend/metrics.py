@@ -70,11 +70,8 @@ def _per_user_pd(recs: pd.DataFrame, relevant: pd.DataFrame, k: int) -> pd.DataF
     return users
 
 
-def per_user_metrics_pd(recs: pd.DataFrame, relevant: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Per-user ``precision, recall, ndcg`` (index ``user_id``): the input of the intervals."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    users = _per_user_pd(recs, relevant, k)
+def _per_user_scores(users: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per-user ``precision, recall, ndcg`` of :func:`_per_user_pd`-shaped rows."""
     return pd.DataFrame(
         {
             "precision": users["n_hits"] / k,
@@ -85,13 +82,8 @@ def per_user_metrics_pd(recs: pd.DataFrame, relevant: pd.DataFrame, k: int) -> p
     ).astype("float64")
 
 
-def ranking_metrics_pd(
-    recs: pd.DataFrame, relevant: pd.DataFrame, k: int, catalogue_size: int
-) -> RankingMetrics:
-    """Ranking metrics of ``recs`` against ``relevant`` (pandas)."""
-    _check(k, catalogue_size)
-    coverage = recs.loc[recs[Col.RANK] <= k, Col.POST_ID].nunique() / catalogue_size
-    users = _per_user_pd(recs, relevant, k)
+def _summary(users: pd.DataFrame, k: int, coverage: float) -> RankingMetrics:
+    """The means over :func:`_per_user_pd`-shaped rows (no user: all 0)."""
     if users.empty:
         return RankingMetrics(k, 0.0, 0.0, 0.0, 0.0, coverage, 0)
     return RankingMetrics(
@@ -103,6 +95,22 @@ def ranking_metrics_pd(
         coverage=float(coverage),
         n_users=len(users),
     )
+
+
+def per_user_metrics_pd(recs: pd.DataFrame, relevant: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per-user ``precision, recall, ndcg`` (index ``user_id``): the input of the intervals."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    return _per_user_scores(_per_user_pd(recs, relevant, k), k)
+
+
+def ranking_metrics_pd(
+    recs: pd.DataFrame, relevant: pd.DataFrame, k: int, catalogue_size: int
+) -> RankingMetrics:
+    """Ranking metrics of ``recs`` against ``relevant`` (pandas)."""
+    _check(k, catalogue_size)
+    coverage = recs.loc[recs[Col.RANK] <= k, Col.POST_ID].nunique() / catalogue_size
+    return _summary(_per_user_pd(recs, relevant, k), k, coverage)
 
 
 def _per_user_spark(
@@ -223,28 +231,8 @@ def ranking_metrics_views_spark(
     per_user: dict[str, pd.DataFrame] = {}
     for name in views:
         users = rows[rows[_VIEW] == name].set_index(Col.USER_ID).sort_index()
-        frame = pd.DataFrame(
-            {
-                "precision": users["n_hits"] / k,
-                "recall": users["n_hits"] / users["n_rel"],
-                "ndcg": users["dcg"] / users["idcg"],
-            },
-            index=users.index,
-        ).astype("float64")
-        per_user[name] = frame
-        coverage = n_items / catalogue_size
-        if users.empty:
-            metrics[name] = RankingMetrics(k, 0.0, 0.0, 0.0, 0.0, coverage, 0)
-            continue
-        metrics[name] = RankingMetrics(
-            k=k,
-            precision=float(frame["precision"].mean()),
-            recall=float(frame["recall"].mean()),
-            ndcg=float(frame["ndcg"].mean()),
-            map=float((users["ap"] / users["m"]).mean()),
-            coverage=coverage,
-            n_users=len(users),
-        )
+        per_user[name] = _per_user_scores(users, k)
+        metrics[name] = _summary(users, k, n_items / catalogue_size)
     return metrics, per_user
 
 

@@ -165,11 +165,10 @@ def score_chunk(
     for signal, weight in blend:
         if cache is None:
             scores = signal.score(chunk)
-        elif signal.name in cache:
-            scores = cache[signal.name].copy()
         else:
-            scores = signal.score(chunk)
-            cache[signal.name] = scores.copy()
+            if signal.name not in cache:
+                cache[signal.name] = signal.score(chunk)
+            scores = cache[signal.name].copy()  # scaled in place below
         if scores.ndim == 1:
             # The same for every user: kept as a vector, its tie-break share in the ranking only.
             total += ((weight + signal.tie_break) * scores).astype(np.float32)[None]
