@@ -19,6 +19,7 @@ from socialpulse.recommend.als import (
     dedupe_interactions,
     exclusions,
     fit_index,
+    index_labels_pd,
 )
 from socialpulse.recommend.embedding import HashingEmbedder
 from socialpulse.recommend.evaluation import authored_pairs
@@ -131,3 +132,6 @@ def test_the_id_index_orders_as_spark_string_indexer_does(spark: SparkSession) -
         reference = StringIndexer(inputCol=column, outputCol="i", handleInvalid="skip").fit(pairs)
         assert list(model.labels) == list(reference.labels)
     assert len(set(index.users.labels)) == len(index.users.labels) > 5
+    # The driver twin (fit-predict's in-memory path) numbers ids the same way.
+    users, items = index_labels_pd(pairs.toPandas())
+    assert (users, items) == (list(index.users.labels), list(index.items.labels))

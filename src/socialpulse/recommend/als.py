@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 from pyspark.ml.feature import IndexToString, StringIndexerModel
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, SparkSession
@@ -72,6 +73,20 @@ class IdIndex:
     users: StringIndexerModel
     items: StringIndexerModel
 
+    @classmethod
+    def from_labels(cls, users: list[str], items: list[str]) -> IdIndex:
+        """The index whose ids are numbered in the order of ``users`` and ``items``."""
+        # handleInvalid="skip" makes index() drop ids unseen at fit time (e.g. posts nobody
+        # engaged with), which is what candidate generation and exclusion lists need.
+        return cls(
+            users=StringIndexerModel.from_labels(
+                users, inputCol=Col.USER_ID, outputCol=USER_IDX, handleInvalid="skip"
+            ),
+            items=StringIndexerModel.from_labels(
+                items, inputCol=Col.POST_ID, outputCol=ITEM_IDX, handleInvalid="skip"
+            ),
+        )
+
     @property
     def n_items(self) -> int:
         """Number of indexed posts."""
@@ -113,18 +128,29 @@ def fit_index(pairs: DataFrame) -> IdIndex:
         .count()
         .toPandas()
     )
+    users, items = _labels(counts)
+    return IdIndex.from_labels(users, items)
+
+
+def index_labels_pd(pairs: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Pandas twin of :func:`fit_index`: the user and post labels in index order (the index
+    of an id is its position), for data already on the driver."""
+    sides = [
+        pd.DataFrame({"side": side, "id": pairs[col].dropna().astype(str)})
+        for side, col in ((0, Col.USER_ID), (1, Col.POST_ID))
+    ]
+    both = pd.concat(sides, ignore_index=True)
+    counts = both.groupby(["side", "id"], sort=False).size().rename("count").reset_index()
+    return _labels(counts)
+
+
+def _labels(counts: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Users' and posts' labels from ``side, id, count`` rows: most frequent first, ties by id."""
     # Python orders str by code point, as Spark orders UTF-8 strings by their bytes.
     counts = counts.sort_values(["side", "count", "id"], ascending=[True, False, True])
-
-    def model(side: int, input_col: str, output_col: str) -> StringIndexerModel:
-        labels = [str(x) for x in counts.loc[counts["side"] == side, "id"]]
-        # handleInvalid="skip" makes index() drop ids unseen at fit time (e.g. posts nobody
-        # engaged with), which is what candidate generation and exclusion lists need.
-        return StringIndexerModel.from_labels(
-            labels, inputCol=input_col, outputCol=output_col, handleInvalid="skip"
-        )
-
-    return IdIndex(users=model(0, Col.USER_ID, USER_IDX), items=model(1, Col.POST_ID, ITEM_IDX))
+    users = [str(x) for x in counts.loc[counts["side"] == 0, "id"]]
+    items = [str(x) for x in counts.loc[counts["side"] == 1, "id"]]
+    return users, items
 
 
 def fit_als(indexed: DataFrame, params: AlsParams) -> ALSModel:
@@ -167,18 +193,24 @@ class AlsRecommender:
     index: IdIndex
     model: ALSModel
 
+    def item_matrix(self) -> np.ndarray:
+        """Item factors on the driver, row ``i`` for item index ``i`` (zeros if it has none)."""
+        return _factor_matrix(
+            self.model.itemFactors.toPandas(), self.index.n_items, self.model.rank
+        )
+
+    def user_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """User indexes that have factors, and their factor rows, on the driver."""
+        users = self.model.userFactors.toPandas().sort_values("id")
+        ids = users["id"].to_numpy(np.int32)
+        return ids, _factor_matrix(users, len(ids), self.model.rank, rows=np.arange(len(ids)))
+
     def recommend(self, excluded: DataFrame, k: int) -> DataFrame:
         """Top ``k`` unseen posts for every trained user: ``user_id, post_id, rank, score``.
 
         ``excluded`` is the output of :func:`exclusions`.
         """
-        item_factors = self.model.itemFactors.toPandas()
-        rank = self.model.rank
-        matrix = np.zeros((self.index.n_items, rank), dtype=np.float64)
-        if not item_factors.empty:
-            matrix[item_factors["id"].to_numpy()] = np.stack(
-                [np.asarray(f, dtype=np.float64) for f in item_factors["features"]]
-            )
+        matrix = self.item_matrix()
         excl_idx = (
             self.index.index(excluded.select(Col.USER_ID, F.explode(EXCLUDED).alias(Col.POST_ID)))
             .groupBy(USER_IDX)
@@ -189,6 +221,18 @@ class AlsRecommender:
         ).join(excl_idx, USER_IDX, "left")
         top = top_k_by_factors(users, matrix, k)
         return self.index.unindex(top).select(Col.USER_ID, Col.POST_ID, Col.RANK, Col.SCORE)
+
+
+def _factor_matrix(
+    factors: pd.DataFrame, n: int, rank: int, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """``id, features`` rows of an ALS factor table as an n x rank float64 matrix (row = id,
+    or ``rows``)."""
+    matrix = np.zeros((n, rank), dtype=np.float64)
+    if not factors.empty:
+        where = factors["id"].to_numpy() if rows is None else rows
+        matrix[where] = np.stack([np.asarray(f, dtype=np.float64) for f in factors["features"]])
+    return matrix
 
 
 def train_als_on_confidence(

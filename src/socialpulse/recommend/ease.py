@@ -32,7 +32,8 @@ from socialpulse.recommend.als import (
     IdIndex,
     fit_index,
 )
-from socialpulse.recommend.ranking import top_k_by_item_matrices
+from socialpulse.recommend.in_memory import IndexedPairs
+from socialpulse.recommend.ranking import top_k_by_item_matrices, top_k_by_item_matrices_pd
 from socialpulse.recommend.recommender import TrainingSet
 
 DEFAULT_REGS = (50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
@@ -160,6 +161,21 @@ def recommend_variants(
     return fitted.index.unindex(top).select(
         "variant", Col.USER_ID, Col.POST_ID, Col.RANK, Col.SCORE
     )
+
+
+def recommend_variants_pd(
+    pairs: IndexedPairs, max_items: int, regs: Sequence[float], k: int
+) -> pd.DataFrame:
+    """Driver twin of :func:`fit_gram` + :func:`recommend_variants` for interactions already
+    in memory: the same index, Gram matrix, weights and ranking kernel, without a Spark job.
+    Every user's seen posts are excluded. Returns ``variant, user_id, post_id, rank, score``."""
+    if max_items < 1:
+        raise ValueError(f"max_items must be at least 1, got {max_items}")
+    n_items = min(len(pairs.items), max_items)
+    x = pairs.capped(n_items)
+    gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
+    mats = [ease_weights(gram, reg) for reg in regs]
+    return pairs.named(top_k_by_item_matrices_pd(x, pairs.excluded(n_items), mats, k))
 
 
 class EaseModel:

@@ -53,6 +53,32 @@ def top_k_by_factors(users: DataFrame, item_factors: np.ndarray, k: int) -> Data
     return users.mapInPandas(run, TOP_K_IDX_SCHEMA)
 
 
+def top_k_by_factors_pd(
+    users: np.ndarray,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+    excluded: Sequence[np.ndarray],
+    k: int,
+) -> pd.DataFrame:
+    """Driver twin of :func:`top_k_by_factors` for factors already in memory: ``users[r]`` is
+    the index of the user whose vector is ``user_factors[r]``, ``excluded[r]`` its items to
+    skip. Same ranks, the same tie rule."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    vt = np.ascontiguousarray(item_factors.T)
+    chunk = max(1, _MAX_CELLS // max(int(item_factors.shape[0]), 1))
+    parts = [
+        _best_block(
+            users[start : start + chunk],
+            user_factors[start : start + chunk] @ vt,
+            list(excluded[start : start + chunk]),
+            k,
+        )
+        for start in range(0, len(users), chunk)
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else _empty_idx()
+
+
 def _best(user: int, scores: np.ndarray, excluded: object, k: int) -> pd.DataFrame:
     scores = scores.copy()
     if excluded is not None:
@@ -171,17 +197,74 @@ def top_k_by_item_matrices(
                 )
                 indptr = np.concatenate([[0], np.cumsum(lengths)])
                 x = csr_matrix((vals, cols, indptr), shape=(len(part), n_items))
-                users_idx = part["user_idx"].to_numpy(np.int32)
-                excluded = list(part["excluded"])
-                for variant, b in enumerate(mats):
-                    product = x @ b
-                    dense = product.toarray() if issparse(product) else product
-                    scores = np.asarray(dense, dtype=np.float64)
-                    yield _best_block(users_idx, scores, excluded, k).assign(
-                        variant=np.int32(variant)
-                    )[["variant", "user_idx", "item_idx", "rank", "score"]]
+                # collect_list's order is the shuffle's; float32 sums in a fixed item order
+                # make the scores independent of it (and equal to the driver twin's).
+                x.sort_indices()
+                yield from _score_rows(
+                    part["user_idx"].to_numpy(np.int32), x, list(part["excluded"]), mats, k
+                )
 
     return users.mapInPandas(run, TOP_K_VARIANT_SCHEMA)
+
+
+def _score_rows(
+    users: np.ndarray,
+    x: csr_matrix,
+    excluded: list[object],
+    matrices: Sequence[np.ndarray | csr_matrix],
+    k: int,
+) -> Iterator[pd.DataFrame]:
+    """One chunk of users (their sparse rows ``x``, float32) ranked under each matrix: the
+    kernel that :func:`top_k_by_item_matrices` runs in Spark tasks and
+    :func:`top_k_by_item_matrices_pd` on the driver, so the two rank identically."""
+    for variant, b in enumerate(matrices):
+        product = x @ b
+        dense = product.toarray() if issparse(product) else product
+        scores = np.asarray(dense, dtype=np.float64)
+        yield _best_block(users, scores, excluded, k).assign(variant=np.int32(variant))[
+            ["variant", "user_idx", "item_idx", "rank", "score"]
+        ]
+
+
+def top_k_by_item_matrices_pd(
+    x: csr_matrix,
+    excluded: Sequence[np.ndarray],
+    matrices: Sequence[np.ndarray | csr_matrix],
+    k: int,
+) -> pd.DataFrame:
+    """Driver twin of :func:`top_k_by_item_matrices` for data already in memory: row ``u`` of
+    ``x`` (users x items) is user index ``u``, ``excluded[u]`` the item indexes it must not
+    get. Same columns, same ranks and scores (the matrices are cast to float32 as there)."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if not matrices:
+        raise ValueError("no item-item matrix to score with")
+    mats = [
+        m.astype(np.float32) if issparse(m) else np.ascontiguousarray(m, dtype=np.float32)
+        for m in matrices
+    ]
+    n_users, n_items = x.shape
+    rows = x.astype(np.float32).tocsr()
+    rows.sum_duplicates()
+    rows.sort_indices()
+    chunk = max(1, _MAX_CELLS // max(n_items, 1))
+    parts = [
+        block
+        for start in range(0, n_users, chunk)
+        for block in _score_rows(
+            np.arange(start, min(start + chunk, n_users), dtype=np.int32),
+            rows[start : start + chunk],
+            list(excluded[start : start + chunk]),
+            mats,
+            k,
+        )
+    ]
+    if not parts:
+        return _empty_idx().assign(variant=pd.Series(dtype="int32"))[
+            ["variant", "user_idx", "item_idx", "rank", "score"]
+        ]
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["variant", "user_idx", "rank"], kind="mergesort", ignore_index=True)
 
 
 def _best_block(

@@ -1,0 +1,96 @@
+"""Interactions already in the driver's memory, numbered as the Spark index numbers them.
+
+`recommend fit-predict` reads its file into pandas. For a file that small, each Spark job costs
+more than its work (a cold JVM, a Python worker per task), so the item-item model and the
+scoring of ALS's factors run here on the driver, with the same index, matrices and ranking
+kernel as their Spark twins (``ease.recommend_variants``, ``ranking.top_k_by_factors``), and so
+return the same lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix, csr_matrix
+
+from socialpulse.domain.columns import Col
+from socialpulse.recommend.als import (
+    CONFIDENCE,
+    ITEM_IDX,
+    USER_IDX,
+    AlsRecommender,
+    IdIndex,
+    index_labels_pd,
+)
+from socialpulse.recommend.ranking import top_k_by_factors_pd
+
+
+@dataclass(frozen=True)
+class IndexedPairs:
+    """``user_id, post_id, confidence`` pairs as a users x items matrix.
+
+    ``users[u]`` / ``items[i]`` are the ids of row ``u`` / column ``i`` (frequency order, as
+    ``als.fit_index``); ``x`` holds the confidences, ``seen`` a 1 for every pair (a pair whose
+    confidence sums to 0 is still seen, and never recommended).
+    """
+
+    users: list[str]
+    items: list[str]
+    x: csr_matrix
+    seen: csr_matrix
+
+    @classmethod
+    def from_conf(cls, conf: pd.DataFrame) -> IndexedPairs:
+        """Number the pairs of ``conf`` (one row per (user, post) pair)."""
+        users, items = index_labels_pd(conf)
+        rows = pd.Index(users).get_indexer(pd.Index(conf[Col.USER_ID].astype(str)))
+        cols = pd.Index(items).get_indexer(pd.Index(conf[Col.POST_ID].astype(str)))
+        shape = (len(users), len(items))
+        x = coo_matrix((conf[CONFIDENCE].to_numpy(np.float64), (rows, cols)), shape=shape)
+        seen = coo_matrix((np.ones(len(conf)), (rows, cols)), shape=shape)
+        return cls(users, items, _canonical(x), _canonical(seen))
+
+    def capped(self, n_items: int) -> csr_matrix:
+        """``x`` restricted to the first ``n_items`` items (the most engaged)."""
+        return _canonical(self.x[:, :n_items])
+
+    def excluded(self, n_items: int) -> list[np.ndarray]:
+        """Per user row, the indexes below ``n_items`` of the items it has seen."""
+        seen = _canonical(self.seen[:, :n_items])
+        return np.split(seen.indices, seen.indptr[1:-1])
+
+    def named(self, top: pd.DataFrame) -> pd.DataFrame:
+        """``user_idx``/``item_idx`` of a ranking replaced by ``user_id``/``post_id``."""
+        out = top.drop(columns=[USER_IDX, ITEM_IDX])
+        user_ids = np.asarray(self.users, dtype=object)[top[USER_IDX].to_numpy()]
+        item_ids = np.asarray(self.items, dtype=object)[top[ITEM_IDX].to_numpy()]
+        out.insert(len(out.columns) - 2, Col.USER_ID, user_ids)
+        out.insert(len(out.columns) - 2, Col.POST_ID, item_ids)
+        return out
+
+
+def id_index(pairs: IndexedPairs) -> IdIndex:
+    """The Spark index that numbers ids as ``pairs`` does."""
+    return IdIndex.from_labels(pairs.users, pairs.items)
+
+
+def als_top_k(fitted: AlsRecommender, pairs: IndexedPairs, k: int) -> pd.DataFrame:
+    """Driver twin of ``AlsRecommender.recommend``: every trained user's top ``k`` unseen posts
+    (``user_id, post_id, rank, score``) from the model's factors. ``fitted`` must have been
+    trained under :func:`id_index` of ``pairs``."""
+    if list(fitted.index.items.labels) != pairs.items:
+        raise ValueError("the ALS model was trained under another index than these pairs")
+    users, factors = fitted.user_factors()
+    excluded = pairs.excluded(len(pairs.items))
+    top = top_k_by_factors_pd(users, factors, fitted.item_matrix(), [excluded[u] for u in users], k)
+    return pairs.named(top)
+
+
+def _canonical(m: coo_matrix | csr_matrix) -> csr_matrix:
+    """CSR with duplicates summed and each row's columns sorted (a fixed summation order)."""
+    out = csr_matrix(m)
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
