@@ -234,6 +234,8 @@ ADDED_NAMES = [
     "recommend_ease_max_items",
     "recommend_ease_reg",
     "recommend_fit_predict_model",
+    # Issue 19: fit-predict's small files scored on the driver.
+    "recommend_fit_predict_local_pairs",
     # Issue 19: EASE co-engagement as a hybrid signal.
     "recommend_ease_weight",
     "recommend_ease_signal_max_items",

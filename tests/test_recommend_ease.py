@@ -12,7 +12,12 @@ from pyspark.testing import assertDataFrameEqual
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
-from socialpulse.recommend.fit_predict import _training_set, carve_validation, select_model
+from socialpulse.recommend.fit_predict import (
+    _training_set,
+    carve_validation,
+    confidence_pd,
+    select_model,
+)
 from socialpulse.recommend.ranking import _best, _best_block
 from tests.recommend_fixtures import (
     assert_best_unseen,
@@ -108,7 +113,7 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
         AlsParams(4, 0.1, 1.0, 5, 42),
         ease_max_items=1000,
         regs=regs,
-        ahead_on=(whole := _training_set(spark, frame)),
+        ahead_on=(whole := _training_set(spark, confidence_pd(frame))),
     )
     chosen, reg, report = selection.model, selection.value, selection.report
     assert set(report.validation) == {

@@ -227,6 +227,7 @@ def fit_predict(
             model=section.fit_predict_model,
             ease_max_items=section.ease_max_items,
             on_choice=lambda line: console.print(line, highlight=False, soft_wrap=True),
+            local_pairs=section.fit_predict_local_pairs,
         )
     except InteractionFileError as exc:
         print_error(exc)

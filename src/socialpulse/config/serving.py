@@ -140,6 +140,16 @@ class RecommendSettings(_Section):
             " ease_max_items items) on a validation split carved from the training file."
         ),
     )
+    fit_predict_local_pairs: int = Field(
+        2_000_000,
+        ge=0,
+        description=(
+            "fit-predict scores EASE on the driver, without Spark jobs, when the file has at"
+            " most this many (user, item) pairs and at most ease_max_items items (the file is"
+            " already in the driver's memory; Spark's job overhead dominates small files);"
+            " 0 = always in Spark."
+        ),
+    )
     seed: int = 42
 
 

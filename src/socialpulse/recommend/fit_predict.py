@@ -9,6 +9,7 @@ items.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import (
@@ -27,9 +27,16 @@ from socialpulse.recommend.als import (
     AlsParams,
     IdIndex,
     exclusions,
-    fit_index,
+    index_labels_pd,
 )
-from socialpulse.recommend.ease import DEFAULT_REGS, EaseModel, fit_gram, recommend_variants
+from socialpulse.recommend.ease import (
+    DEFAULT_REGS,
+    EaseModel,
+    fit_gram,
+    recommend_variants,
+    recommend_variants_pd,
+)
+from socialpulse.recommend.in_memory import IndexedPairs, als_top_k, id_index
 from socialpulse.recommend.item_knn import (
     DEFAULT_NEIGHBOURS,
     ItemKnnModel,
@@ -161,17 +168,26 @@ def carve_validation(
     return fit, val, "random by (user, item) pair"
 
 
-def _training_set(spark: SparkSession, frame: pd.DataFrame) -> TrainingSet:
-    """``conf`` (cached) and ``excluded`` of a file's rows."""
-    pairs = spark.createDataFrame(
-        frame[[Col.USER_ID, Col.POST_ID, Col.WEIGHT]],
-        schema="user_id string, post_id string, weight double",
-    )
+def confidence_pd(frame: pd.DataFrame) -> pd.DataFrame:
+    """``user_id, post_id, confidence``: a file's rows summed per (user, item) pair."""
     # Repeated lines of a pair are separate events here (a file has no redelivery key), so
     # their weights add up instead of being deduplicated.
-    conf = pairs.groupBy(Col.USER_ID, Col.POST_ID).agg(F.sum(Col.WEIGHT).alias(CONFIDENCE))
-    conf = conf.persist()
-    return TrainingSet(conf=conf, excluded=exclusions(conf.select(Col.USER_ID, Col.POST_ID), None))
+    return (
+        frame.groupby([Col.USER_ID, Col.POST_ID], sort=False)[Col.WEIGHT]
+        .sum()
+        .rename(CONFIDENCE)
+        .reset_index()
+    )
+
+
+def _training_set(spark: SparkSession, conf: pd.DataFrame) -> TrainingSet:
+    """``conf`` (cached) and ``excluded`` of :func:`confidence_pd`'s pairs, in Spark."""
+    pairs = spark.createDataFrame(
+        conf[[Col.USER_ID, Col.POST_ID, CONFIDENCE]],
+        schema=f"user_id string, post_id string, {CONFIDENCE} double",
+    ).persist()
+    seen = pairs.select(Col.USER_ID, Col.POST_ID)
+    return TrainingSet(conf=pairs, excluded=exclusions(seen, None))
 
 
 @dataclass
@@ -195,17 +211,19 @@ def select_model(
     regs: Sequence[float] = DEFAULT_REGS,
     with_als: bool = True,
     ahead_on: TrainingSet | None = None,
+    local_pairs: int = 0,
 ) -> Selection:
     """Score ALS (``params``, only ``with_als``) and the item-item family on a validation split
     carved from ``frame`` and pick the winner.
 
     The item-item family is EASE (each λ in ``regs``) up to ``ease_max_items`` items, and
     item-kNN (each count in ``DEFAULT_NEIGHBOURS``) past it, where EASE's n x n inverse on the
-    driver would not fit. The winner has the best precision@k (ties: NDCG@k, then the order
-    ALS, item-item). Without any validation pair the default is EASE with the middle λ.
-    ``ahead_on`` (the whole file's training set): once EASE is validated and while ALS still
-    runs, fit EASE on it too (``Selection.ahead``; its λ is set by the caller), the refit that
-    EASE's choice needs.
+    driver would not fit. EASE is scored on the driver (no Spark job) when the fit part has at
+    most ``local_pairs`` pairs. The winner has the best precision@k (ties: NDCG@k, then the
+    order ALS, item-item). Without any validation pair the default is EASE with the middle λ.
+    ``ahead_on`` (the whole file's training set): once EASE is validated in Spark and while
+    ALS still runs, fit EASE on it too (``Selection.ahead``; its λ is set by the caller), the
+    refit that EASE's choice needs.
     """
     fit, val, split_name = carve_validation(frame, VALIDATION_FRACTION, params.seed)
     seen = fit[[Col.USER_ID, Col.POST_ID]].drop_duplicates()
@@ -223,25 +241,42 @@ def select_model(
         report.model = f"{EASE_MODEL} (no validation pairs: default)"
         return Selection(EASE_MODEL, regs[len(regs) // 2], report)
     catalogue = int(seen[Col.POST_ID].nunique())
-    fit_data = _training_set(spark, fit)
-    # One index of the fit part serves both families (each fit of one is a cold Spark job).
-    index = fit_index(fit_data.conf)
+    fit_conf = confidence_pd(fit)
+    # A small fit part is scored on the driver (the same lists as in Spark, without its jobs).
+    pairs = IndexedPairs.from_conf(fit_conf) if len(fit_conf) <= local_pairs else None
+
+    @functools.cache
+    def in_spark() -> tuple[TrainingSet, IdIndex]:
+        # Spark's copy of the fit part, with one index for both families (numbered on the
+        # driver, where the file already is, instead of in a cold Spark job); built only when
+        # a model runs in Spark.
+        index = (
+            id_index(pairs)
+            if pairs is not None
+            else IdIndex.from_labels(*index_labels_pd(fit_conf))
+        )
+        return _training_set(spark, fit_conf), index
+
     scores: list[tuple[float, float, int, str, float]] = []
     ahead: EaseModel | None = None
 
-    def als_recs() -> pd.DataFrame:
-        return AlsModel(params).fit(fit_data, index).recommend(k).toPandas()
-
     # ALS runs in a second thread while the item-item family is scored here: both are chains of
-    # small Spark jobs with driver work between them, so each fills the other's gaps.
+    # small Spark jobs with driver work between them (or driver work alone), so each fills
+    # the other's gaps.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        als_future = pool.submit(als_recs) if with_als else None
-        family, values, recs = _item_item_validation(
-            fit_data, index, catalogue, ease_max_items, regs, k
+        als_future = (
+            pool.submit(_als_validation, *in_spark(), params, k, pairs) if with_als else None
         )
-        if ahead_on is not None and family == EASE_MODEL:
-            # Spent while ALS still validates; wasted (but overlapped) if ALS wins.
-            ahead = EaseModel(regs[0], ease_max_items).fit(ahead_on)
+        if pairs is not None and catalogue <= ease_max_items:
+            family, values = EASE_MODEL, [float(r) for r in regs]
+            recs = recommend_variants_pd(pairs, ease_max_items, regs, k)
+        else:
+            family, values, recs = _item_item_validation(
+                *in_spark(), catalogue, ease_max_items, regs, k
+            )
+            if ahead_on is not None and family == EASE_MODEL:
+                # Spent while ALS still validates; wasted (but overlapped) if ALS wins.
+                ahead = EaseModel(regs[0], ease_max_items).fit(ahead_on)
         if als_future is not None:
             m = ranking_metrics_pd(als_future.result(), relevant, k, catalogue)
             report.validation[ALS_MODEL] = m.precision
@@ -250,12 +285,23 @@ def select_model(
         m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
         report.validation[_label(family, value)] = m.precision
         scores.append((m.precision, m.ndcg, 0, family, value))
-    fit_data.conf.unpersist()
+    if in_spark.cache_info().currsize:
+        in_spark()[0].conf.unpersist()
     best = max(scores)
     if ahead is not None and best[3] != EASE_MODEL:
         ahead.unpersist()
         ahead = None
     return Selection(best[3], best[4], report, ahead)
+
+
+def _als_validation(
+    data: TrainingSet, index: IdIndex, params: AlsParams, k: int, pairs: IndexedPairs | None
+) -> pd.DataFrame:
+    """ALS's top-``k`` lists on the fit part (scored on the driver when ``pairs`` has it)."""
+    model = AlsModel(params).fit(data, index)
+    if pairs is not None:
+        return als_top_k(model.fitted, pairs, k)
+    return model.recommend(k).toPandas()
 
 
 def _item_item_validation(
@@ -298,19 +344,24 @@ def run_fit_predict(
     model: str = "auto",
     ease_max_items: int = 20_000,
     on_choice: Callable[[str], None] = lambda _choice: None,
+    local_pairs: int = 0,
 ) -> FitPredictReport:
     """Train on a file and write each user's top-``k`` unseen items as CSV.
 
     ``model``: ``als``, ``ease`` (the item-item family only: EASE, or item-kNN past
     ``ease_max_items``; its parameter still tuned on validation), or ``auto``: the better of the
     two on a validation split carved from the file (:func:`select_model`); ``on_choice`` hears
-    one line saying what was chosen and why. Output columns ``user,item,rank,score``, rank from
-    1, sorted by user id then rank so that two runs diff cleanly.
+    one line saying what was chosen and why. EASE runs on the driver when the file has at most
+    ``local_pairs`` (user, item) pairs (the same ranks as in Spark, without its jobs). Output
+    columns ``user,item,rank,score``, rank from 1, sorted by user id then rank so that two runs
+    diff cleanly.
     """
     frame = read_interaction_file(train_file)
+    conf = confidence_pd(frame)
+    pairs = IndexedPairs.from_conf(conf) if len(conf) <= local_pairs else None
     regs: Sequence[float] = DEFAULT_REGS
     # Cached lazily: the refit uses it, and so does EASE fitted ahead during the selection.
-    data = _training_set(spark, frame)
+    data = _training_set(spark, conf) if pairs is None else None
     selection = Selection(ALS_MODEL, 0.0, FitPredictReport(0, 0, 0, 0, model=ALS_MODEL))
     if model != ALS_MODEL:
         selection = select_model(
@@ -322,6 +373,7 @@ def run_fit_predict(
             regs,
             with_als=model != EASE_MODEL,
             ahead_on=data,
+            local_pairs=local_pairs,
         )
         report = selection.report
         report.model = _label(selection.model, selection.value)
@@ -331,17 +383,23 @@ def run_fit_predict(
             f" ({report.validation_users} users; precision@{k}: {scored or 'none'})"
         )
     chosen, reg, report = selection.model, selection.value, selection.report
-    if chosen == EASE_MODEL:
-        ease = selection.ahead or EaseModel(reg, ease_max_items).fit(data)
-        recs_df = ease.with_reg(reg).recommend(k).toPandas()
-        ease.unpersist()
-    elif chosen == KNN_MODEL:
-        knn = ItemKnnModel(int(reg)).fit(data)
-        recs_df = knn.recommend(k).toPandas()
-        knn.unpersist()
+    if chosen == EASE_MODEL and pairs is not None:
+        recs_df = recommend_variants_pd(pairs, ease_max_items, [reg], k).drop(columns="variant")
     else:
-        recs_df = AlsModel(params).fit(data).recommend(k).toPandas()
-    data.conf.unpersist()
+        data = data or _training_set(spark, conf)
+        if chosen == EASE_MODEL:
+            ease = selection.ahead or EaseModel(reg, ease_max_items).fit(data)
+            recs_df = ease.with_reg(reg).recommend(k).toPandas()
+            ease.unpersist()
+        elif chosen == KNN_MODEL:
+            knn = ItemKnnModel(int(reg)).fit(data)
+            recs_df = knn.recommend(k).toPandas()
+            knn.unpersist()
+        elif pairs is not None:
+            recs_df = als_top_k(AlsModel(params).fit(data, id_index(pairs)).fitted, pairs, k)
+        else:
+            recs_df = AlsModel(params).fit(data).recommend(k).toPandas()
+        data.conf.unpersist()
     recs = recs_df.sort_values([Col.USER_ID, Col.RANK], kind="mergesort")
     out = pd.DataFrame(
         {
