@@ -225,10 +225,13 @@ class Row:
     seconds: float
 
 
-def run_cli(train: pd.DataFrame, d: Path, k: int) -> Row:
-    """The real `socialpulse recommend fit-predict` on the training part (JVM start included)."""
+def run_cli(train: pd.DataFrame, d: Path, k: int, in_spark: bool = False) -> Row:
+    """The real `socialpulse recommend fit-predict` on the training part (JVM start included);
+    ``in_spark``: every model fitted and scored in Spark, the driver path turned off."""
     write_train(train, d / "train.csv")
     env = {**os.environ, "SOCIALPULSE_SPARK_MASTER": "local[2]"}
+    if in_spark:
+        env["SOCIALPULSE_RECOMMEND_FIT_PREDICT_LOCAL_PAIRS"] = "0"
     t0 = time.perf_counter()
     done = subprocess.run(
         [CLI, "recommend", "fit-predict", "--train", str(d / "train.csv"), "--k", str(k),
@@ -237,9 +240,28 @@ def run_cli(train: pd.DataFrame, d: Path, k: int) -> Row:
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     choice = next((ln for ln in done.stderr.splitlines() if "fit-predict: chose" in ln), "?")
-    print(choice, flush=True)
+    print(f"{seconds:.1f} s", choice, flush=True)
     chosen = choice.split("chose ", 1)[-1].split(" on a", 1)[0]
-    return Row("`socialpulse recommend fit-predict`", chosen, read_output(d / "out.csv"), seconds)
+    name = "`socialpulse recommend fit-predict`"
+    if in_spark:
+        name += " (`..._LOCAL_PAIRS=0`: all in Spark)"
+    return Row(name, chosen, read_output(d / "out.csv"), seconds)
+
+
+def cli_rows(train: pd.DataFrame, d: Path, k: int, rounds: int) -> list[Row]:
+    """fit-predict as shipped and with every model in Spark, alternating ``rounds`` times
+    (ABBA...); each row's seconds are the median of its runs, its lists those of the last."""
+    runs: dict[bool, list[Row]] = {False: [], True: []}
+    for r in range(rounds):
+        for in_spark in (False, True) if r % 2 == 0 else (True, False):
+            runs[in_spark].append(run_cli(train, d, k, in_spark))
+    out = []
+    for in_spark in (False, True):
+        last = runs[in_spark][-1]
+        seconds = float(np.median([row.seconds for row in runs[in_spark]]))
+        times = ", ".join(f"{row.seconds:.1f}" for row in runs[in_spark])
+        out.append(Row(f"{last.name} ({times})", last.chosen, last.recs, seconds))
+    return out
 
 
 def tuned_rows(train: pd.DataFrame, split: str, k: int, grid: Grid) -> list[Row]:
@@ -303,6 +325,12 @@ def main() -> None:
         default="full",
         help="small = 32 factors x reg {0.01, 0.1} x alpha {1, 10}: for a loaded machine",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="fit-predict runs per path (shipped, all in Spark), alternating",
+    )
     args = parser.parse_args()
     grid = IMPLICIT_GRID if args.implicit_grid == "full" else IMPLICIT_GRID_SMALL
     k = args.k
@@ -314,7 +342,10 @@ def main() -> None:
         for split in splits:
             train, test = SPLITS[split](data, 0.2)
             cli_load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-            rows = [run_cli(train, Path(tmp), k), *tuned_rows(train, split, k, grid)]
+            rows = [
+                *cli_rows(train, Path(tmp), k, args.rounds),
+                *tuned_rows(train, split, k, grid),
+            ]
             catalogue = train[Col.POST_ID].nunique()
             sections.append(
                 f"#### {SPLIT_TITLES[split]}\n\n{len(train):,} train ratings;"
@@ -332,7 +363,10 @@ def main() -> None:
         f" {sorted({g[0] for g in grid})} x {sorted({g[1] for g in grid})} x"
         f" {sorted({g[2] for g in grid})}, {ITERATIONS} iterations), refitted on the training"
         " part, scored once on the test part. `fit-predict` is the CLI with its defaults (it"
-        " chooses ALS or EASE and λ on its own per-user validation split of the training file)."
+        " chooses ALS or EASE and λ on its own per-user validation split of the training file),"
+        " beside the same CLI with its driver path off (every fit and every ranking in Spark),"
+        f" {args.rounds} runs each, alternating; their wall s is the median (each run in"
+        " brackets)."
         " Intervals: 95 % bootstrap over users, 2,000 resamples; Δ is paired (per-user"
         " difference). Wall s: the CLI run includes JVM start-up and CSV I/O; the others are"
         f" in-process fit + recommend. Load average at the start: {load} (shared 2-core VM)."
@@ -343,7 +377,7 @@ def main() -> None:
         "recommend-library",
         body,
         f"python bench/bench_recommend_library.py --split {args.split}"
-        f" --implicit-grid {args.implicit_grid}",
+        f" --implicit-grid {args.implicit_grid} --rounds {args.rounds}",
     )
 
 
