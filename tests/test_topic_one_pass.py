@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,22 @@ from pyspark.ml.functions import array_to_vector
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from sqlalchemy import create_engine, inspect, select
+from typer.testing import CliRunner
 
 import tests.embedding_fixtures as fixtures
+from socialpulse.cli import app
 from socialpulse.config import Settings
 from socialpulse.domain.columns import Col
 from socialpulse.processing import batch_job, topic_step
 from socialpulse.processing.sentiment_step import BackendSpec, add_sentiment
+from socialpulse.processing.stream_job import PostsStream
 from socialpulse.storage import tables as t
 from socialpulse.storage.factory import create_store
 from socialpulse.storage.lake import LakePaths
 from socialpulse.topics.base import TOPIC_VECTOR
 from socialpulse.topics.embedding import EmbeddingTopicModel
 from tests.embedding_fixtures import CountingEmbedder, CountingSpec, clear, encoded
-from tests.test_stream_job import post_line
+from tests.test_stream_job import make_stream, post_line
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +136,7 @@ def test_process_encodes_each_post_once_and_assigns_the_two_pass_topics(
     spec = _spec(settings, logs)
     (tmp_path / "driver").mkdir()
     model = _fit_model(spark, tmp_path / "driver")
-    monkeypatch.setattr(batch_job, "load_topic_model", lambda _spark, _dir: model)
+    monkeypatch.setattr(batch_job, "load_topic_model", lambda _spark, _dir, _spec=None: model)
 
     report = batch_job.run_batch(
         spark, str(_landing(tmp_path / "run1", sorted(TEXTS), TEXTS)), lake, store, spec
@@ -233,3 +237,44 @@ def test_a_model_of_another_vector_space_is_refused_rather_than_fed_other_vector
     posts = spark.createDataFrame([("1", "lost bag")], f"{Col.POST_ID} string, {Col.TEXT} string")
     with pytest.raises(ValueError, match=r"count-vectors-v1.*minilm-l6c-.*topics train"):
         model.assign(posts)
+
+
+def test_a_model_no_backend_can_feed_is_refused_before_a_job_or_stream_starts(
+    spark: SparkSession, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A model fitted in another vector space (here the counting backend's) with a backend
+    # that has no vectors (vader): the shipped encoder cannot feed it either. Refused when
+    # loaded, with the fix in the message, instead of failing the first micro-batch of a
+    # running stream.
+    (tmp_path / "driver").mkdir()
+    model_dir = tmp_path / "model"
+    _fit_model(spark, tmp_path / "driver").save(str(model_dir))
+    vader = BackendSpec.of("vader", settings)
+    with pytest.raises(topic_step.TopicModelError, match=r"count-vectors-v1.*topics train"):
+        topic_step.load_topic_model(spark, str(model_dir), vader)
+    assert topic_step.load_topic_model(spark, str(model_dir)) is not None  # no spec: no check
+
+    # The stream: refused by start(), before its query exists (the CLI prints the error and
+    # exits 2; its Runtime stops Spark, so it is not run in this process).
+    plain, store = make_stream(spark, settings)
+    stream = PostsStream(spark, replace(plain.config, topics_model_dir=str(model_dir)), store)
+    with pytest.raises(topic_step.TopicModelError, match="refit it with"):
+        stream.start()
+    assert not spark.streams.active
+    store.close()
+
+    # The batch job through the CLI: a clear error, exit 2, nothing read.
+    landing = _landing(tmp_path / "landing", ["1", "2"], TEXTS)
+    data_dir = tmp_path / "cli-data"
+    for name, value in {
+        "DATA_DIR": str(data_dir),
+        "TOPICS_MODEL_DIR": str(model_dir),
+        "SENTIMENT_BACKEND": "vader",
+    }.items():
+        monkeypatch.setenv(f"SOCIALPULSE_{name}", value)
+    result = CliRunner().invoke(app, ["process", "--input", str(landing)])
+    assert result.exit_code == 2, result.output
+    assert "error: topic model" in result.output
+    assert "refit it with `socialpulse topics train`" in result.output
+    assert _stored_topics(f"sqlite:///{data_dir / 'socialpulse.db'}") == {}
+    assert not (data_dir / "lake" / "posts").exists()

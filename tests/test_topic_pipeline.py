@@ -50,7 +50,7 @@ def _rows(url: str, tbl: Table) -> list[dict[str, Any]]:
 
 def _use(monkeypatch: pytest.MonkeyPatch, model: TopicModel | None) -> None:
     for module in (batch_job, reprocess_job):
-        monkeypatch.setattr(module, "load_topic_model", lambda _spark, _dir: model)
+        monkeypatch.setattr(module, "load_topic_model", lambda _spark, _dir, _spec=None: model)
 
 
 def test_topics_off_then_on_then_a_new_version_by_reprocessing(

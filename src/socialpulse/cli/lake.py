@@ -80,6 +80,7 @@ def reprocess(
 ) -> None:
     """Rebuild one day from the raw layer, replacing its lake partitions and database rows."""
     from socialpulse.processing.reprocess_job import NothingToReprocessError, reprocess_day
+    from socialpulse.processing.topic_step import TopicModelError
 
     with Runtime() as rt:
         try:
@@ -100,4 +101,7 @@ def reprocess(
         except NothingToReprocessError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=1) from None
+        except TopicModelError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from None
     typer.echo(json.dumps(report.as_dict(), indent=2))

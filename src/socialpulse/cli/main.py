@@ -18,7 +18,7 @@ from socialpulse.cli.ingest import ingest_app, mock_x_app
 from socialpulse.cli.jvm import jvm_archive
 from socialpulse.cli.progress import StageProgress
 from socialpulse.cli.recommend import app as recommend_app
-from socialpulse.cli.runtime import Runtime, err_console
+from socialpulse.cli.runtime import Runtime, err_console, print_error
 from socialpulse.cli.sentiment import sentiment_app
 from socialpulse.cli.serve import serve
 from socialpulse.cli.stream import stream
@@ -61,6 +61,7 @@ def process(
 ) -> None:
     """Run the batch pipeline over a landing folder: validate, dedupe, enrich, classify, store."""
     from socialpulse.processing.batch_job import run_batch
+    from socialpulse.processing.topic_step import TopicModelError
 
     if not input_dir.exists():
         raise typer.BadParameter(f"{input_dir} does not exist", param_hint="--input")
@@ -68,18 +69,22 @@ def process(
         rt.ensure_data_dir()
         store = rt.store()  # schema first: the executors write through its spec
         spark = rt.spark("socialpulse-process")
-        with StageProgress(err_console(), spark.sparkContext) as progress:
-            report = run_batch(
-                spark,
-                str(input_dir.resolve()),
-                rt.lake,
-                store,
-                rt.backend(backend),
-                batch_size=rt.settings.sentiment.batch_size,
-                on_stage=progress.stage,
-                topics_model_dir=rt.topics_model_dir,
-                on_count=progress.count,
-            )
+        try:
+            with StageProgress(err_console(), spark.sparkContext) as progress:
+                report = run_batch(
+                    spark,
+                    str(input_dir.resolve()),
+                    rt.lake,
+                    store,
+                    rt.backend(backend),
+                    batch_size=rt.settings.sentiment.batch_size,
+                    on_stage=progress.stage,
+                    topics_model_dir=rt.topics_model_dir,
+                    on_count=progress.count,
+                )
+        except TopicModelError as exc:
+            print_error(exc)
+            raise typer.Exit(code=2) from None
         typer.echo(json.dumps(report.as_dict(), indent=2))
     if not report.reconciles:
         raise typer.Exit(code=1)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialpulse.cli.runtime import Runtime
+from socialpulse.cli.runtime import Runtime, print_error
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -53,6 +53,7 @@ def stream(
 ) -> None:
     """Process landing files continuously as they arrive, exactly once, until Ctrl-C."""
     from socialpulse.processing.stream_job import PostsStream
+    from socialpulse.processing.topic_step import TopicModelError
 
     rt = Runtime(stop_spark=True)
     landing_dir = (landing or rt.settings.storage.resolved_landing_dir).resolve()
@@ -72,7 +73,13 @@ def stream(
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
     runner = PostsStream(spark, config, store)
-    query = runner.start(available_now=available_now)
+    try:
+        query = runner.start(available_now=available_now)
+    except TopicModelError as exc:
+        # Refused before the query starts: nothing was read, so nothing is half done.
+        rt.close()
+        print_error(exc)
+        raise typer.Exit(code=2) from None
     typer.echo(f"streaming {landing_dir / 'posts'} (checkpoint {config.checkpoint})", err=True)
     error: BaseException | None = None
     try:

@@ -117,7 +117,7 @@ def run_batch(
     started = time.perf_counter()
     report = BatchReport()
     posts_in = f"{input_dir.rstrip('/')}/{POSTS_DIR}"
-    topics = load_topic_model(spark, topics_model_dir)
+    topics = load_topic_model(spark, topics_model_dir, backend)
     publish_topics(topics, store)
     process_posts(
         spark,

@@ -96,7 +96,7 @@ def reprocess_day(
         raise NothingToReprocessError(f"the raw layer at {lake.raw_posts} holds no record of {day}")
 
     on_stage("enriching and classifying sentiment and topics")
-    topics = load_topic_model(spark, topics_model_dir)
+    topics = load_topic_model(spark, topics_model_dir, backend)
     publish_topics(topics, store)
     unique = T.dedupe_posts(T.valid_posts(validated))
     scored = score_posts(T.enrich_posts(unique), backend, topics, batch_size)

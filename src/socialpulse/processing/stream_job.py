@@ -196,7 +196,7 @@ class PostsStream:
         # A micro-batch is small: adaptive execution runs each shuffle as a job of its own and
         # the batch job's partition count makes many tiny tasks, and those scheduling round trips
         # are most of a batch's latency (bench_stream, 200 posts/s: p95 11.3 s -> 8.8 s).
-        self._topics = load_topic_model(self.spark, cfg.topics_model_dir)
+        self._topics = load_topic_model(self.spark, cfg.topics_model_dir, cfg.backend)
         publish_topics(self._topics, self.store)
         self.spark.conf.set("spark.sql.adaptive.enabled", str(cfg.adaptive_execution).lower())
         self.spark.conf.set("spark.sql.shuffle.partitions", str(cfg.shuffle_partitions))

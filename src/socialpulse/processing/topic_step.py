@@ -42,10 +42,19 @@ TOP_WORDS = 10
 assert TOPIC_COLUMNS == (Col.TOPIC_ID, Col.TOPIC_WEIGHT, Col.TOPIC_MODEL_VERSION)
 
 
-def load_topic_model(spark: SparkSession, model_dir: str | None) -> TopicModel | None:
+class TopicModelError(ValueError):
+    """The saved topic model cannot assign topics in this pipeline."""
+
+
+def load_topic_model(
+    spark: SparkSession, model_dir: str | None, spec: BackendSpec | None = None
+) -> TopicModel | None:
     """The topic model saved under ``model_dir``, or None (topics off) when there is none.
 
-    An absent model is not an error: the job logs it (once, here) and stores null topics.
+    An absent model is not an error: the job logs it (once, here) and stores null topics. With
+    ``spec`` (the job's sentiment backend), a model that could assign no topic with it (see
+    :func:`check_topic_model`) raises :class:`TopicModelError` here, before a job or a stream
+    starts, rather than failing its first batch.
     """
     from socialpulse.topics.registry import load_topic_model as load
 
@@ -53,8 +62,22 @@ def load_topic_model(spark: SparkSession, model_dir: str | None) -> TopicModel |
         _log.info("no topic model under %s: topics are off for this run", model_dir)
         return None
     model = load(spark, model_dir)
+    if spec is not None:
+        check_topic_model(model, spec)
     _log.info("topic model %s (%d topics) from %s", model.version, model.num_topics, model_dir)
     return model
+
+
+def check_topic_model(model: TopicModel, spec: BackendSpec) -> None:
+    """Raise :class:`TopicModelError` when ``model`` reads vectors that neither ``spec``'s
+    backend nor the model's own encoder gives (a model fitted in an older vector space)."""
+    if not isinstance(model, VectorTopicModel) or not model.wants_vectors:
+        return
+    if vectors_for(model, spec) is not None:
+        return
+    mismatch = model.encoder_mismatch()
+    if mismatch:
+        raise TopicModelError(mismatch)
 
 
 def _typed(name: str) -> Column:

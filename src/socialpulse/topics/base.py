@@ -95,3 +95,8 @@ class VectorTopicModel(Protocol):
     def vector_version(self) -> str:
         """The vector space the model was fitted in (``Embeds.vector_version``)."""
         ...
+
+    def encoder_mismatch(self) -> str | None:
+        """Why the model cannot encode posts itself in its own space (None: it can); it then
+        needs the :data:`TOPIC_VECTOR` column from a backend of that space."""
+        ...

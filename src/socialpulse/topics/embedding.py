@@ -268,6 +268,17 @@ class EmbeddingTopicModel(MetaBacked):
         """The vector space the centroids live in (``Embeds.vector_version``)."""
         return str(self._meta["vector_version"])
 
+    def encoder_mismatch(self) -> str | None:
+        """Why this version's own encoder cannot give the vectors the centroids live in (a
+        model fitted before the encoder or its pooling changed), or None when it can."""
+        own = embedder_space()
+        if self.vector_version == own:
+            return None
+        return (
+            f"topic model {self.version} was fitted on vectors {self.vector_version!r}, but "
+            f"this version encodes posts as {own!r}: refit it with `socialpulse topics train`"
+        )
+
     def assign(self, posts: DataFrame) -> DataFrame:
         """``posts`` with the nearest topic and its weight (none for a post with no topic word);
         :data:`TOPIC_VECTOR` is used when ``posts`` has it, else the texts are encoded."""
@@ -279,14 +290,11 @@ class EmbeddingTopicModel(MetaBacked):
             ]
         )
         has_vectors = TOPIC_VECTOR in posts.columns
-        if not has_vectors and self.vector_version != embedder_space():
+        mismatch = None if has_vectors else self.encoder_mismatch()
+        if mismatch:
             # The worker's encoder would hand over vectors of another space than the centroids'
             # (a model fitted before the encoder or its pooling changed): refuse, never mix.
-            raise ValueError(
-                f"topic model {self.version} was fitted on vectors {self.vector_version!r}, but "
-                f"this version encodes posts as {embedder_space()!r}: refit it with "
-                "`socialpulse topics train`"
-            )
+            raise ValueError(mismatch)
         run = _Assigner(
             self._centers,
             self._center,
