@@ -107,6 +107,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--params", type=float, nargs=3, default=(32, 0.5, 40))
+    parser.add_argument(
+        "--section",
+        default="recommend-oracle",
+        help="docs/BENCHMARKS.md section to write (one per data size)",
+    )
     args = parser.parse_args()
     settings = Settings(
         data_dir=args.data_dir, spark_master="local[2]", spark_driver_memory="3g", _env_file=None
@@ -189,10 +194,11 @@ def main() -> None:
     )
     print(body)
     record(
-        "recommend-oracle",
+        args.section,
         body,
         "python bench/bench_recommend_oracle.py --data-dir D --params "
-        + " ".join(f"{x:g}" for x in args.params),
+        + " ".join(f"{x:g}" for x in args.params)
+        + (f" --section {args.section}" if args.section != "recommend-oracle" else ""),
     )
 
 
