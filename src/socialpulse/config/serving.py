@@ -144,10 +144,11 @@ class RecommendSettings(_Section):
         2_000_000,
         ge=0,
         description=(
-            "fit-predict scores EASE on the driver, without Spark jobs, when the file has at"
-            " most this many (user, item) pairs and at most ease_max_items items (the file is"
-            " already in the driver's memory; Spark's job overhead dominates small files);"
-            " 0 = always in Spark."
+            "fit-predict runs EASE and ranks ALS's factors on the driver, without Spark jobs,"
+            " when the file has at most this many (user, item) pairs (it is already in the"
+            " driver's memory, and Spark's job overhead dominates small files); ALS is still"
+            " fitted in Spark, item-kNN (past ease_max_items) still runs there; 0 = always in"
+            " Spark."
         ),
     )
     seed: int = 42

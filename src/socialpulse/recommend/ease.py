@@ -10,6 +10,8 @@ the blocks. The inverse runs on the driver, so the model is bounded by ``max_ite
 n x n float64 inverse: 20k items = 3.2 GB); past it, only the ``max_items`` most engaged items
 are modelled (``StringIndexer`` numbers items by frequency, so they are indexes < max_items).
 Scoring runs in ``mapInPandas`` batches against the broadcast B (see ``ranking``).
+:func:`recommend_variants_pd` is the driver twin for interactions already in memory
+(``fit-predict``'s small files): same index, G, B and ranking kernel, no Spark job.
 """
 
 from __future__ import annotations

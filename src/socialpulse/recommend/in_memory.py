@@ -62,13 +62,17 @@ class IndexedPairs:
         return np.split(seen.indices, seen.indptr[1:-1])
 
     def named(self, top: pd.DataFrame) -> pd.DataFrame:
-        """``user_idx``/``item_idx`` of a ranking replaced by ``user_id``/``post_id``."""
-        out = top.drop(columns=[USER_IDX, ITEM_IDX])
-        user_ids = np.asarray(self.users, dtype=object)[top[USER_IDX].to_numpy()]
-        item_ids = np.asarray(self.items, dtype=object)[top[ITEM_IDX].to_numpy()]
-        out.insert(len(out.columns) - 2, Col.USER_ID, user_ids)
-        out.insert(len(out.columns) - 2, Col.POST_ID, item_ids)
-        return out
+        """``user_idx``/``item_idx`` of a ranking replaced by ``user_id``/``post_id`` (other
+        columns first, then ``user_id, post_id, rank, score`` as in the Spark results)."""
+        out = top.assign(
+            **{
+                Col.USER_ID: np.asarray(self.users, dtype=object)[top[USER_IDX].to_numpy()],
+                Col.POST_ID: np.asarray(self.items, dtype=object)[top[ITEM_IDX].to_numpy()],
+            }
+        )
+        tail = [Col.USER_ID, Col.POST_ID, Col.RANK, Col.SCORE]
+        head = [c for c in top.columns if c not in (USER_IDX, ITEM_IDX, *tail)]
+        return out[[*head, *tail]]
 
 
 def id_index(pairs: IndexedPairs) -> IdIndex:
