@@ -46,7 +46,9 @@ def test_gram_and_weights_equal_the_numpy_closed_form(spark: SparkSession) -> No
     p = np.linalg.solve(x.T @ x + REG * np.eye(n), np.eye(n))
     expected = np.eye(n) - p / np.diag(p)
     np.fill_diagonal(expected, 0.0)
+    gram = fitted.gram.copy()
     np.testing.assert_allclose(ease_weights(fitted.gram, REG), expected, atol=1e-10)
+    np.testing.assert_array_equal(fitted.gram, gram)  # worked on a copy, in place
     fitted.indexed.unpersist()
 
 

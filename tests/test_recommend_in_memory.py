@@ -13,8 +13,14 @@ from pyspark.testing import assertDataFrameEqual
 from scipy.sparse import csr_matrix
 
 from socialpulse.domain.columns import Col
+from socialpulse.recommend import ease
 from socialpulse.recommend.als import CONFIDENCE, AlsModel, AlsParams
-from socialpulse.recommend.ease import fit_gram, recommend_variants, recommend_variants_pd
+from socialpulse.recommend.ease import (
+    fit_gram,
+    recommend_variants,
+    recommend_variants_pd,
+    variant_passes,
+)
 from socialpulse.recommend.fit_predict import run_fit_predict
 from socialpulse.recommend.in_memory import IndexedPairs, als_top_k, id_index
 from socialpulse.recommend.ranking import (
@@ -115,6 +121,15 @@ def test_ease_twin_equals_spark_with_and_without_the_item_cap(
     fitted.indexed.unpersist()
 
 
+def test_variant_passes_share_a_pass_while_the_weights_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ease, "VARIANT_BYTES", 4 * 100 * 100 * 2)  # two 100-item matrices
+    assert variant_passes(100, 5) == [range(0, 2), range(2, 4), range(4, 5)]
+    assert variant_passes(10, 5) == [range(0, 5)]
+    # A matrix over the budget still gets a pass: one λ each.
+    assert variant_passes(1000, 3) == [range(0, 1), range(1, 2), range(2, 3)]
+    assert variant_passes(1000, 0) == []
+
+
 @pytest.mark.slow
 def test_als_twin_equals_spark_scoring(spark: SparkSession) -> None:
     pdf = confidence_table(22, users=25, items=12, fill=0.35)
@@ -131,7 +146,7 @@ def test_als_twin_equals_spark_scoring(spark: SparkSession) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["auto", "als"])
 def test_fit_predict_writes_the_same_file_on_the_driver_and_in_spark(
-    spark: SparkSession, tmp_path: Path, model: str
+    spark: SparkSession, tmp_path: Path, model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = planted(group_users=(12, 8, 8), posts_per_group=15, per_user=8).interactions
     train = tmp_path / "train.csv"
@@ -145,12 +160,14 @@ def test_fit_predict_writes_the_same_file_on_the_driver_and_in_spark(
     ).to_csv(train, index=False)
     params = AlsParams(4, 0.1, 1.0, 5, 42)
     outputs, reports = [], []
-    for local_pairs in (10**6, 0):
-        out = tmp_path / f"out-{local_pairs}.csv"
+    # On the driver; in Spark; in Spark with each λ in a pass of its own (a large catalogue).
+    for local_pairs, pass_bytes in ((10**6, ease.VARIANT_BYTES), (0, ease.VARIANT_BYTES), (0, 1)):
+        monkeypatch.setattr(ease, "VARIANT_BYTES", pass_bytes)
+        out = tmp_path / f"out-{local_pairs}-{pass_bytes}.csv"
         reports.append(
             run_fit_predict(spark, train, out, 5, params, model=model, local_pairs=local_pairs)
         )
         outputs.append(out.read_text())
-    assert reports[0] == reports[1]
-    assert outputs[0] == outputs[1]
+    assert reports[0] == reports[1] == reports[2]
+    assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0].count("\n") == 1 + 5 * log[Col.USER_ID].nunique()

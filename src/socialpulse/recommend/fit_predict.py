@@ -35,6 +35,7 @@ from socialpulse.recommend.ease import (
     fit_gram,
     recommend_variants,
     recommend_variants_pd,
+    variant_passes,
 )
 from socialpulse.recommend.in_memory import IndexedPairs, als_top_k, id_index
 from socialpulse.recommend.item_knn import (
@@ -316,7 +317,15 @@ def _item_item_validation(
     EASE (each λ) up to ``ease_max_items`` items, item-kNN (each neighbour count) past it."""
     if catalogue <= ease_max_items:
         fitted = fit_gram(data.conf, ease_max_items, index)
-        recs = recommend_variants(fitted, data.excluded, regs, k).toPandas()
+        # Each pass is collected before the next one's weights are built: a large catalogue's
+        # B matrices (3.2 GB each at 20k items) never all live at once.
+        parts = []
+        for group in variant_passes(fitted.n_items, len(regs)):
+            part = recommend_variants(fitted, data.excluded, [regs[v] for v in group], k)
+            collected = part.toPandas()
+            collected["variant"] = np.asarray(group)[collected["variant"].to_numpy()]
+            parts.append(collected)
+        recs = pd.concat(parts, ignore_index=True)
         fitted.indexed.unpersist()
         family, values = EASE_MODEL, [float(r) for r in regs]
     else:
