@@ -172,9 +172,11 @@ def fit_gram(conf: DataFrame, max_items: int, index: IdIndex | None = None) -> E
     return EaseFitted(index, gram_matrix(indexed, n_items), n_items, indexed)
 
 
-VARIANT_BYTES = 1 << 30
-"""Most bytes of float32 weights one Spark scoring pass broadcasts (every Python worker holds
-the whole broadcast): several λ share a pass while they fit, a large catalogue gets one each."""
+VARIANT_BYTES = 256 << 20
+"""Most bytes of float32 weights one Spark scoring pass broadcasts: several λ share a pass
+while they fit, a large catalogue gets one each. The broadcast is cut into blocks on the driver
+JVM's heap (2 GB by default) and every Python worker holds all of it: six 8,000-item matrices
+at once (1.5 GB) failed there with the default heap."""
 
 
 def variant_passes(n_items: int, count: int) -> list[range]:
