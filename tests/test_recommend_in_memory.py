@@ -14,14 +14,14 @@ from scipy.sparse import csr_matrix
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend import ease
-from socialpulse.recommend.als import CONFIDENCE, AlsModel, AlsParams
+from socialpulse.recommend.als import CONFIDENCE, AlsModel, AlsParams, fit_index
 from socialpulse.recommend.ease import (
     fit_gram,
     recommend_variants,
     recommend_variants_pd,
     variant_passes,
 )
-from socialpulse.recommend.fit_predict import run_fit_predict
+from socialpulse.recommend.fit_predict import _item_item_validation, run_fit_predict
 from socialpulse.recommend.in_memory import IndexedPairs, als_top_k, id_index
 from socialpulse.recommend.ranking import (
     top_k_by_factors,
@@ -146,7 +146,7 @@ def test_als_twin_equals_spark_scoring(spark: SparkSession) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["auto", "als"])
 def test_fit_predict_writes_the_same_file_on_the_driver_and_in_spark(
-    spark: SparkSession, tmp_path: Path, model: str, monkeypatch: pytest.MonkeyPatch
+    spark: SparkSession, tmp_path: Path, model: str
 ) -> None:
     log = planted(group_users=(12, 8, 8), posts_per_group=15, per_user=8).interactions
     train = tmp_path / "train.csv"
@@ -160,14 +160,30 @@ def test_fit_predict_writes_the_same_file_on_the_driver_and_in_spark(
     ).to_csv(train, index=False)
     params = AlsParams(4, 0.1, 1.0, 5, 42)
     outputs, reports = [], []
-    # On the driver; in Spark; in Spark with each λ in a pass of its own (a large catalogue).
-    for local_pairs, pass_bytes in ((10**6, ease.VARIANT_BYTES), (0, ease.VARIANT_BYTES), (0, 1)):
-        monkeypatch.setattr(ease, "VARIANT_BYTES", pass_bytes)
-        out = tmp_path / f"out-{local_pairs}-{pass_bytes}.csv"
+    for local_pairs in (10**6, 0):
+        out = tmp_path / f"out-{local_pairs}.csv"
         reports.append(
             run_fit_predict(spark, train, out, 5, params, model=model, local_pairs=local_pairs)
         )
         outputs.append(out.read_text())
-    assert reports[0] == reports[1] == reports[2]
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert reports[0] == reports[1]
+    assert outputs[0] == outputs[1]
     assert outputs[0].count("\n") == 1 + 5 * log[Col.USER_ID].nunique()
+
+
+def test_the_lambda_grid_ranks_alike_in_one_pass_or_one_pass_per_lambda(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large catalogue's λ are scored in several Spark passes, each collected on its own.
+    data = training_set(spark, confidence_table(23, users=20, items=9, fill=0.4))
+    index = fit_index(data.conf)
+    regs = (1.0, 5.0, 25.0)
+    together = _item_item_validation(data, index, 9, 100, regs, 3)
+    monkeypatch.setattr(ease, "VARIANT_BYTES", 1)
+    apart = _item_item_validation(data, index, 9, 100, regs, 3)
+    assert together[:2] == apart[:2] == ("ease", list(regs))
+    key = ["variant", Col.USER_ID, Col.RANK]
+    got = apart[2].sort_values(key, ignore_index=True)
+    want = together[2].sort_values(key, ignore_index=True)
+    assert set(got["variant"]) == {0, 1, 2}
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
