@@ -34,7 +34,11 @@ from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import confidence, dedupe_interactions, exclusions
 from socialpulse.recommend.ease import ease_weights, gram_matrix, user_rows
 from socialpulse.recommend.item_knn import DEFAULT_SHRINK, fit_knn_index, item_neighbours
-from socialpulse.recommend.ranking import _MAX_CELLS, _best_block, top_k_by_item_matrices
+from socialpulse.recommend.ranking import (
+    top_k_by_item_matrices,
+    top_k_by_item_matrices_pd,
+    user_rows_csr,
+)
 from socialpulse.spark import build_spark
 
 T = TypeVar("T")
@@ -48,30 +52,11 @@ def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
 
 
 def numpy_scoring(rows: pd.DataFrame, matrix: csr_matrix, k: int) -> int:
-    """The ideal: the same per-chunk product and top-K in this process alone; rows out."""
-    n_items = matrix.shape[0]
-    chunk = max(1, _MAX_CELLS // n_items)
-    out = 0
-    for start in range(0, len(rows), chunk):
-        part = rows.iloc[start : start + chunk]
-        items = [x if x is not None else [] for x in part["items"]]
-        values = [x if x is not None else [] for x in part["values"]]
-        lengths = np.array([len(x) for x in items], dtype=np.int64)
-        x = csr_matrix(
-            (
-                np.concatenate(
-                    [np.zeros(0, np.float32), *(np.asarray(v, np.float32) for v in values)]
-                ),
-                np.concatenate([np.zeros(0, np.int64), *(np.asarray(i, np.int64) for i in items)]),
-                np.concatenate([[0], np.cumsum(lengths)]),
-            ),
-            shape=(len(part), n_items),
-        )
-        scores = np.asarray((x @ matrix).toarray(), dtype=np.float64)
-        out += len(
-            _best_block(part["user_idx"].to_numpy(np.int32), scores, list(part["excluded"]), k)
-        )
-    return out
+    """The ideal: the same sparse rows, per-chunk product and top-K in this process alone (the
+    driver twin of the Spark scoring); rows out."""
+    x = user_rows_csr(rows, matrix.shape[0])
+    excluded = [np.asarray(e if e is not None else [], np.int64) for e in rows["excluded"]]
+    return len(top_k_by_item_matrices_pd(x, excluded, [matrix], k))
 
 
 def main() -> None:

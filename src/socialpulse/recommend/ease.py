@@ -100,9 +100,7 @@ def ease_weights(gram: np.ndarray, reg: float) -> np.ndarray:
         raise ValueError(f"the EASE regulariser must be positive, got {reg}")
     n = gram.shape[0]
     # Fortran order, so that LAPACK works in this copy instead of making its own.
-    work = np.asfortranarray(gram, dtype=np.float64)
-    if work is gram:
-        work = work.copy(order="F")
+    work = np.array(gram, dtype=np.float64, order="F", copy=True)
     work[np.diag_indices(n)] += reg
     # G + λI is symmetric positive definite: a Cholesky inverse (LAPACK potrf + potri) does
     # about half the work of a general LU inverse (1,682 items, six λ: 1.7 s against 2.9 s).
@@ -189,14 +187,28 @@ def recommend_variants(
     fitted: EaseFitted, excluded: DataFrame, regs: Sequence[float], k: int
 ) -> DataFrame:
     """Top ``k`` for every user under each λ in ``regs``: ``variant`` (index into ``regs``),
-    ``user_id, post_id, rank, score``. All λ go into one pass: a caller with a large catalogue
-    splits ``regs`` by :func:`variant_passes` and collects each pass before the next."""
+    ``user_id, post_id, rank, score``. All λ go into one pass (see
+    :func:`recommend_variants_collected` for a large catalogue)."""
     mats = [ease_weights(fitted.gram, reg) for reg in regs]
     users = user_rows(fitted.indexed, excluded, fitted.index, fitted.n_items)
     top = top_k_by_item_matrices(users, mats, k)
     return fitted.index.unindex(top).select(
         "variant", Col.USER_ID, Col.POST_ID, Col.RANK, Col.SCORE
     )
+
+
+def recommend_variants_collected(
+    fitted: EaseFitted, excluded: DataFrame, regs: Sequence[float], k: int
+) -> pd.DataFrame:
+    """:func:`recommend_variants` collected to the driver, the λ split into passes of
+    :func:`variant_passes`: each pass is collected before the next one's weights are built, so
+    a large catalogue's B matrices (3.2 GB each at 20k items) never all live at once."""
+    parts = []
+    for group in variant_passes(fitted.n_items, len(regs)):
+        part = recommend_variants(fitted, excluded, [regs[v] for v in group], k).toPandas()
+        part["variant"] = np.asarray(group)[part["variant"].to_numpy()]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def recommend_variants_pd(

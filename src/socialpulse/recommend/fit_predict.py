@@ -33,9 +33,8 @@ from socialpulse.recommend.ease import (
     DEFAULT_REGS,
     EaseModel,
     fit_gram,
-    recommend_variants,
+    recommend_variants_collected,
     recommend_variants_pd,
-    variant_passes,
 )
 from socialpulse.recommend.in_memory import IndexedPairs, als_top_k, id_index
 from socialpulse.recommend.item_knn import (
@@ -219,9 +218,10 @@ def select_model(
 
     The item-item family is EASE (each λ in ``regs``) up to ``ease_max_items`` items, and
     item-kNN (each count in ``DEFAULT_NEIGHBOURS``) past it, where EASE's n x n inverse on the
-    driver would not fit. EASE is scored on the driver (no Spark job) when the fit part has at
-    most ``local_pairs`` pairs. The winner has the best precision@k (ties: NDCG@k, then the
-    order ALS, item-item). Without any validation pair the default is EASE with the middle λ.
+    driver would not fit. EASE and the ranking of ALS's factors run on the driver (no Spark
+    job) when the fit part has at most ``local_pairs`` pairs. The winner has the best
+    precision@k (ties: NDCG@k, then the order ALS, item-item). Without any validation pair the
+    default is EASE with the middle λ.
     ``ahead_on`` (the whole file's training set): once EASE is validated in Spark and while
     ALS still runs, fit EASE on it too (``Selection.ahead``; its λ is set by the caller), the
     refit that EASE's choice needs.
@@ -317,15 +317,7 @@ def _item_item_validation(
     EASE (each λ) up to ``ease_max_items`` items, item-kNN (each neighbour count) past it."""
     if catalogue <= ease_max_items:
         fitted = fit_gram(data.conf, ease_max_items, index)
-        # Each pass is collected before the next one's weights are built: a large catalogue's
-        # B matrices (3.2 GB each at 20k items) never all live at once.
-        parts = []
-        for group in variant_passes(fitted.n_items, len(regs)):
-            part = recommend_variants(fitted, data.excluded, [regs[v] for v in group], k)
-            collected = part.toPandas()
-            collected["variant"] = np.asarray(group)[collected["variant"].to_numpy()]
-            parts.append(collected)
-        recs = pd.concat(parts, ignore_index=True)
+        recs = recommend_variants_collected(fitted, data.excluded, regs, k)
         fitted.indexed.unpersist()
         family, values = EASE_MODEL, [float(r) for r in regs]
     else:
@@ -360,8 +352,9 @@ def run_fit_predict(
     ``model``: ``als``, ``ease`` (the item-item family only: EASE, or item-kNN past
     ``ease_max_items``; its parameter still tuned on validation), or ``auto``: the better of the
     two on a validation split carved from the file (:func:`select_model`); ``on_choice`` hears
-    one line saying what was chosen and why. EASE runs on the driver when the file has at most
-    ``local_pairs`` (user, item) pairs (the same ranks as in Spark, without its jobs). Output
+    one line saying what was chosen and why. EASE and the ranking of ALS's factors run on the
+    driver when the file has at most ``local_pairs`` (user, item) pairs (the same ranks as in
+    Spark, without its jobs). Output
     columns ``user,item,rank,score``, rank from 1, sorted by user id then rank so that two runs
     diff cleanly.
     """

@@ -32,14 +32,14 @@ class IndexedPairs:
     """``user_id, post_id, confidence`` pairs as a users x items matrix.
 
     ``users[u]`` / ``items[i]`` are the ids of row ``u`` / column ``i`` (frequency order, as
-    ``als.fit_index``); ``x`` holds the confidences, ``seen`` a 1 for every pair (a pair whose
-    confidence sums to 0 is still seen, and never recommended).
+    ``als.fit_index``); ``x`` holds the confidences, one stored entry per pair: a pair whose
+    confidence sums to 0 is kept as an explicit zero, so it is still seen, and never
+    recommended.
     """
 
     users: list[str]
     items: list[str]
     x: csr_matrix
-    seen: csr_matrix
 
     @classmethod
     def from_conf(cls, conf: pd.DataFrame) -> IndexedPairs:
@@ -49,8 +49,7 @@ class IndexedPairs:
         cols = pd.Index(items).get_indexer(pd.Index(conf[Col.POST_ID].astype(str)))
         shape = (len(users), len(items))
         x = coo_matrix((conf[CONFIDENCE].to_numpy(np.float64), (rows, cols)), shape=shape)
-        seen = coo_matrix((np.ones(len(conf)), (rows, cols)), shape=shape)
-        return cls(users, items, _canonical(x), _canonical(seen))
+        return cls(users, items, _canonical(x))
 
     def capped(self, n_items: int) -> csr_matrix:
         """``x`` restricted to the first ``n_items`` items (the most engaged)."""
@@ -58,7 +57,7 @@ class IndexedPairs:
 
     def excluded(self, n_items: int) -> list[np.ndarray]:
         """Per user row, the indexes below ``n_items`` of the items it has seen."""
-        seen = _canonical(self.seen[:, :n_items])
+        seen = self.capped(n_items)
         return np.split(seen.indices, seen.indptr[1:-1])
 
     def named(self, top: pd.DataFrame) -> pd.DataFrame:

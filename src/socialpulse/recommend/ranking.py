@@ -169,12 +169,7 @@ def top_k_by_item_matrices(
         raise ValueError("no item-item matrix to score with")
     n_items = int(matrices[0].shape[0])
     # float32 halves the broadcast; scores only need ranking precision.
-    table = users.sparkSession.sparkContext.broadcast(
-        [
-            m.astype(np.float32) if issparse(m) else np.ascontiguousarray(m, dtype=np.float32)
-            for m in matrices
-        ]
-    )
+    table = users.sparkSession.sparkContext.broadcast([_float32(m) for m in matrices])
     chunk = max(1, _MAX_CELLS // max(n_items, 1))
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -182,29 +177,41 @@ def top_k_by_item_matrices(
         for pdf in batches:
             for start in range(0, len(pdf), chunk):
                 part = pdf.iloc[start : start + chunk]
-                # A user without a modelled item has a null row: an empty one.
-                items = [x if x is not None else [] for x in part["items"]]
-                values = [x if x is not None else [] for x in part["values"]]
-                lengths = np.array([len(x) for x in items], dtype=np.int64)
-                cols = np.concatenate(
-                    [np.zeros(0, dtype=np.int64), *(np.asarray(x, dtype=np.int64) for x in items)]
-                )
-                vals = np.concatenate(
-                    [
-                        np.zeros(0, dtype=np.float32),
-                        *(np.asarray(x, dtype=np.float32) for x in values),
-                    ]
-                )
-                indptr = np.concatenate([[0], np.cumsum(lengths)])
-                x = csr_matrix((vals, cols, indptr), shape=(len(part), n_items))
-                # collect_list's order is the shuffle's; float32 sums in a fixed item order
-                # make the scores independent of it (and equal to the driver twin's).
-                x.sort_indices()
                 yield from _score_rows(
-                    part["user_idx"].to_numpy(np.int32), x, list(part["excluded"]), mats, k
+                    part["user_idx"].to_numpy(np.int32),
+                    user_rows_csr(part, n_items),
+                    list(part["excluded"]),
+                    mats,
+                    k,
                 )
 
     return users.mapInPandas(run, TOP_K_VARIANT_SCHEMA)
+
+
+def user_rows_csr(rows: pd.DataFrame, n_items: int) -> csr_matrix:
+    """The users' sparse rows (``items``, ``values`` list columns) as float32 CSR, each row's
+    items in index order."""
+    # A user without a modelled item has a null row: an empty one.
+    items = [x if x is not None else [] for x in rows["items"]]
+    values = [x if x is not None else [] for x in rows["values"]]
+    lengths = np.array([len(x) for x in items], dtype=np.int64)
+    cols = np.concatenate(
+        [np.zeros(0, dtype=np.int64), *(np.asarray(x, dtype=np.int64) for x in items)]
+    )
+    vals = np.concatenate(
+        [np.zeros(0, dtype=np.float32), *(np.asarray(x, dtype=np.float32) for x in values)]
+    )
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    x = csr_matrix((vals, cols, indptr), shape=(len(rows), n_items))
+    # collect_list's order is the shuffle's; float32 sums in a fixed item order make the
+    # scores independent of it (and equal to the driver twin's).
+    x.sort_indices()
+    return x
+
+
+def _float32(m: np.ndarray | csr_matrix) -> np.ndarray | csr_matrix:
+    """An item-item matrix as scored: float32 (dense ones C-ordered)."""
+    return m.astype(np.float32) if issparse(m) else np.ascontiguousarray(m, dtype=np.float32)
 
 
 def _score_rows(
@@ -239,10 +246,7 @@ def top_k_by_item_matrices_pd(
         raise ValueError(f"k must be at least 1, got {k}")
     if not matrices:
         raise ValueError("no item-item matrix to score with")
-    mats = [
-        m.astype(np.float32) if issparse(m) else np.ascontiguousarray(m, dtype=np.float32)
-        for m in matrices
-    ]
+    mats = [_float32(m) for m in matrices]
     n_users, n_items = x.shape
     rows = x.astype(np.float32).tocsr()
     rows.sum_duplicates()
