@@ -264,7 +264,18 @@ def main() -> int:
     parser.add_argument(
         "--trigger", type=float, default=TRIGGER_S, help="Trigger interval, s (default: setting)."
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="A setting for the stream process (e.g. SOCIALPULSE_STREAM_TRIGGER_SECONDS=2).",
+    )
+    parser.add_argument(
+        "--label", default="", help="Records the run as stream-LABEL beside the default run."
+    )
     args = parser.parse_args()
+    overrides = dict(item.split("=", 1) for item in args.set)
 
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     landing = work / "landing"
@@ -284,6 +295,7 @@ def main() -> int:
         # The poller is one client asking many times a second; the limiter is not measured here.
         "SOCIALPULSE_API_RATE_LIMIT_PER_MINUTE": "1000000",
         "SOCIALPULSE_API_RATE_LIMIT_BURST": "100000",
+        **overrides,
     }
     cli = str(Path(sys.executable).parent / "socialpulse")
     log = (work / "stream.log").open("w")
@@ -379,7 +391,13 @@ def main() -> int:
             f"its posts, up to a page of {API_PAGE}). One "
             f"`socialpulse stream` process, {args.trigger:g} s processing-time trigger, "
             "`local[*]` Spark, sentiment backend **vader**; a landing file every "
-            f"{FILE_EVERY_S} s. Load = the host's 1-minute load average at the start and end "
+            f"{FILE_EVERY_S} s"
+            + (
+                f"; settings {', '.join(f'`{k}={v}`' for k, v in overrides.items())}"
+                if overrides
+                else ""
+            )
+            + ". Load = the host's 1-minute load average at the start and end "
             "of each step; CPU s = CPU seconds of the stream's process tree (JVM and Python "
             "workers) during the step. 2-core CI-class VM, 24 GB; a load above about 2-3 "
             "means other jobs shared the machine.",
@@ -399,8 +417,9 @@ def main() -> int:
     )
     print(body)
     # A run starting at another rate is recorded beside the acceptance run, not over it.
+    section = "stream" if args.rate == 200 else f"stream-{args.rate}"
     record(
-        "stream" if args.rate == 200 else f"stream-{args.rate}",
+        f"{section}-{args.label}" if args.label else section,
         "## streaming\n\n" + body,
         "python bench/bench_stream.py " + " ".join(sys.argv[1:]),
     )

@@ -118,6 +118,7 @@ def main() -> int:
         trigger_seconds=trigger,
         shuffle_partitions=settings.stream.shuffle_partitions,
         adaptive_execution=settings.stream.adaptive_execution,
+        driver_increments_rows=settings.stream.driver_increments_rows,
     )
     stages = Stages()
     jobs: list[int] = []

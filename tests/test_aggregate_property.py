@@ -3,9 +3,10 @@
 Real Spark runs ``process_posts`` both ways: the batch job's path (every touched aggregate row
 recomputed from the lake) and the stream's (each micro-batch's increments merged into the
 store by the SQL generated from the aggregate specs, and appended to the lake's aggregate
-layer). One micro-batch "crashes" after its increments and is replayed, as Spark would after a
-kill. Every store (SQLite, PostgreSQL) must end with the batch job's rows, and the lake's
-aggregate layer, merged by the specs' rules, must equal the batch job's.
+layer; alternately computed on the driver and in Spark). One micro-batch "crashes" after its
+increments and is replayed, as Spark would after a kill. Every store (SQLite, PostgreSQL)
+must end with the batch job's rows, and the lake's aggregate layer, merged by the specs'
+rules, must equal the batch job's.
 """
 
 from __future__ import annotations
@@ -132,7 +133,14 @@ def _run(
             )  # fmt: skip
             return
         for b, batch in enumerate(batches):
-            micro = StreamBatch(stream_id, b, partial(store.add_increments, stream_id, b))
+            # Even batches compute their increments on the driver, odd ones in Spark: the two
+            # paths must feed the same store and lake rows, alone or interleaved.
+            micro = StreamBatch(
+                stream_id,
+                b,
+                partial(store.add_increments, stream_id, b),
+                driver_rows=100_000 if b % 2 == 0 else 0,
+            )
             frame = _frame(spark, batch, f"part-{b}")
             if b == crash[0]:
                 # A batch of known posts only reaches neither stage: it is then replayed whole.

@@ -243,6 +243,8 @@ ADDED_NAMES = [
     "spark_class_archive",
     # Issues 19 and 20: the driver JVM's JIT (C1 alone as an opt-in).
     "spark_driver_jit",
+    # Issue 20: a micro-batch's increments computed on the driver.
+    "stream_driver_increments_rows",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

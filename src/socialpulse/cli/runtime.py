@@ -199,6 +199,7 @@ class Runtime:
             backend=self.backend(backend),
             trigger_seconds=trigger_seconds or settings.stream.trigger_seconds,
             max_files_per_trigger=max_files_per_trigger or settings.stream.max_files_per_trigger,
+            driver_increments_rows=settings.stream.driver_increments_rows,
             watermark_seconds=settings.stream.watermark_seconds,
             sentiment_batch_size=settings.sentiment.batch_size,
             shuffle_partitions=settings.stream.shuffle_partitions,

@@ -148,6 +148,16 @@ class StreamSettings(_Section):
     max_files_per_trigger: int = Field(
         50, ge=1, description="Most landing files one micro-batch takes (backpressure)."
     )
+    # Spark runs a micro-batch's seven aggregates as one job of a dozen shuffle stages: over a
+    # second of scheduling for a few thousand posts, which pandas groups in milliseconds.
+    driver_increments_rows: int = Field(
+        100_000,
+        ge=0,
+        description=(
+            "A micro-batch of at most this many new posts computes its aggregate increments on"
+            " the driver (pandas) instead of in Spark; 0 = always in Spark."
+        ),
+    )
     watermark_seconds: int = Field(
         600, ge=0, description="How late (event time) a post may be and still update its window."
     )

@@ -189,12 +189,16 @@ def collect_frames(parts: list[tuple[str, DataFrame]]) -> dict[str, pd.DataFrame
     out: dict[str, pd.DataFrame] = {}
     for name, df in parts:
         frame = collected.loc[collected["_part"] == name, df.columns].reset_index(drop=True)
-        out[name] = _integral_dtypes(frame, df.schema)
+        out[name] = integral_dtypes(frame, df.schema)
     return out
 
 
-def _integral_dtypes(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
-    # In the union, an integer column another part leaves null comes back as floats.
+def integral_dtypes(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
+    """Integer columns of ``schema`` without nulls as ``int64`` in ``frame``.
+
+    In a union, an integer column another part leaves null comes back as floats; alone,
+    ``toPandas`` gives int32 for an int column. Either way the increments get int64.
+    """
     ints = [
         f.name
         for f in schema.fields

@@ -226,7 +226,7 @@ def process_posts(
     if scored is not None:
         on_stage("adding to trends and profiles")
         n_stored = _store_new_posts(
-            spark, scored, lake, stream, windows_open_from, report, outcome, on_stage
+            spark, scored, n_unique, lake, stream, windows_open_from, report, outcome, on_stage
         )
         report.already_stored += n_unique - n_stored
     if stream is None and n_unique:
@@ -267,6 +267,7 @@ def _store_side_layers(
 def _store_new_posts(
     spark: SparkSession,
     scored: DataFrame,
+    at_most: int,
     lake: LakePaths,
     stream: StreamBatch | None,
     windows_open_from: datetime | None,
@@ -279,7 +280,11 @@ def _store_new_posts(
     The lake's posts come last: a post is "known" only once there, so a replay after a crash
     anywhere before finds it new again (and its increments not yet applied, or marked applied).
     """
-    labels, increments, schemas = collect_increments(scored, windows_open_from, stream is not None)
+    # ``at_most`` new posts (before the lake's known ones were dropped) bound ``scored``.
+    on_driver = stream is not None and at_most <= stream.driver_rows
+    labels, increments, schemas = collect_increments(
+        scored, windows_open_from, stream is not None, on_driver
+    )
     n_stored = 0
     for label, n, late in zip(labels["key"], labels[Col.N_POSTS], labels["late"], strict=True):
         report.labels[label] = report.labels.get(label, 0) + int(n)

@@ -19,6 +19,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import Col
 from socialpulse.processing import aggregates as A
+from socialpulse.processing import aggregates_pd as P
 from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import append_day_partitions, path_exists, read_columns
 
@@ -35,18 +36,28 @@ class StreamBatch:
     batch_id: int
     add_increments: AddIncrements
     """Adds the increments to the store in one transaction with the mark "batch applied"."""
+    driver_rows: int = 0
+    """A batch of at most this many new posts computes its increments on the driver (0: never;
+    see :func:`collect_increments`)."""
 
 
 def collect_increments(
-    scored: DataFrame, windows_open_from: datetime | None, aggregates: bool
+    scored: DataFrame,
+    windows_open_from: datetime | None,
+    aggregates: bool,
+    on_driver: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, StructType]]:
     """Per-label counts of ``scored`` and, if ``aggregates``, every aggregate's rows, in one job.
 
     Returns the labels (``key`` = label, ``n_posts``, ``late``), the rows of each aggregate
     spec over ``scored`` alone (its increment), by spec name, and their Spark schemas. The
     aggregates are tiny next to the posts, so one union collected to the driver costs one
-    Spark job instead of one per aggregate.
+    Spark job instead of one per aggregate. ``on_driver`` (with ``aggregates``): the posts'
+    few columns are collected instead and grouped in pandas (``aggregates_pd``), the same rows
+    without the union's dozen shuffle stages: for a stream micro-batch's few thousand posts.
     """
+    if aggregates and on_driver:
+        return _collect_on_driver(scored, windows_open_from)
     closed: Column = F.lit(False)
     if windows_open_from is not None:
         secs = F.col(Col.CREATED_AT).cast("long")
@@ -63,6 +74,21 @@ def collect_increments(
     frames = A.collect_frames(parts)
     labels = frames.pop("_labels")
     return labels, frames, {name: df.schema for name, df in parts[1:]}
+
+
+def _collect_on_driver(
+    scored: DataFrame, windows_open_from: datetime | None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, StructType]]:
+    columns = dict.fromkeys([Col.SENTIMENT_LABEL, Col.CREATED_AT, *P.columns_read(AGGREGATES)])
+    posts = scored.select(*columns).toPandas()
+    posts_schema = scored.schema
+    frames: dict[str, pd.DataFrame] = {}
+    schemas: dict[str, StructType] = {}
+    for agg in AGGREGATES:
+        schemas[agg.name] = P.schema(agg, posts_schema)
+        rows = P.open_windows(agg, P.compute(agg, posts), windows_open_from)
+        frames[agg.name] = A.integral_dtypes(rows, schemas[agg.name])
+    return P.label_rows(posts, windows_open_from), frames, schemas
 
 
 def append_lake_increments(

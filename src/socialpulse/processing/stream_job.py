@@ -66,6 +66,7 @@ class StreamConfig:
     backend: BackendSpec
     trigger_seconds: float = _DEFAULTS.trigger_seconds
     max_files_per_trigger: int = _DEFAULTS.max_files_per_trigger
+    driver_increments_rows: int = _DEFAULTS.driver_increments_rows
     watermark_seconds: int = _DEFAULTS.watermark_seconds
     sentiment_batch_size: int = SentimentSettings().batch_size
     query_name: str = "posts"
@@ -253,7 +254,9 @@ class PostsStream:
         def add_increments(increments: dict[str, pd.DataFrame]) -> bool:
             return self.store.add_increments(stream_id, batch_id, increments)
 
-        micro_batch = StreamBatch(stream_id, batch_id, add_increments)
+        micro_batch = StreamBatch(
+            stream_id, batch_id, add_increments, driver_rows=cfg.driver_increments_rows
+        )
         outcome = process_posts(
             self.spark,
             batch,
