@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import DateType, StructField, StructType
 from pyspark.testing import assertDataFrameEqual
 from typer.testing import CliRunner
 
@@ -22,6 +23,7 @@ from socialpulse.storage.lake_jobs import (
     count_files,
     delete_if_exists,
     lake_post_counts_by_day,
+    read_days,
     reconcile_counts,
     write_day_partitions,
 )
@@ -185,3 +187,28 @@ def test_delete_if_exists_removes_a_folder_once(spark: SparkSession, tmp_path: P
     assert not (tmp_path / "posts" / "_temporary").exists()
     assert (tmp_path / "posts").is_dir()
     assert not delete_if_exists(spark, uri)
+
+
+def test_read_days_lists_and_reads_only_the_days_asked_for(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    uri = f"file://{tmp_path / 'posts'}"
+    frame = _posts(spark, 300)  # a post every 7 minutes: three days
+    frame.write.partitionBy(Col.DAY).parquet(uri)
+    days = sorted({r[Col.DAY] for r in frame.select(Col.DAY).collect()})
+    assert len(days) >= 2
+    # A folder that breaks partition discovery: opening the whole table now fails, so a read
+    # that succeeds never listed it.
+    broken = tmp_path / "posts" / "day=2031-01-01" / "nested=1"
+    broken.mkdir(parents=True)
+    frame.limit(1).toPandas().to_parquet(broken / "part-0.parquet")
+    with pytest.raises(Exception, match=r"(?i)conflicting"):
+        spark.read.parquet(uri).count()
+
+    fields = [frame.schema[Col.POST_ID]]
+    got = read_days(spark, uri, fields, [days[0], date(1999, 1, 1)])
+    assertDataFrameEqual(got, frame.filter(frame[Col.DAY] == days[0]).select(Col.POST_ID, Col.DAY))
+    assert got.schema == StructType([*fields, StructField(Col.DAY, DateType())])
+    none = read_days(spark, uri, fields, [date(1999, 1, 1)])
+    assert none.schema == got.schema
+    assert none.count() == 0

@@ -35,7 +35,7 @@ from socialpulse.storage.lake_jobs import (
     append_day_partitions,
     path_exists,
     read_clean_posts,
-    read_columns,
+    read_days,
     unseen_rows,
     write_day_partitions,
 )
@@ -205,13 +205,9 @@ def process_posts(
         new = T.dedupe_posts(T.valid_posts(validated))
         if path_exists(spark, lake.posts):
             # A post's day follows from its creation time, so only the batch's day partitions
-            # can hold it: the filter prunes the rest of the lake.
-            known = read_columns(spark, lake.posts, [VALID_POST_SCHEMA[Col.POST_ID]])
-            new = new.join(
-                known.filter(F.col(Col.DAY).isin(days)).select(Col.POST_ID),
-                Col.POST_ID,
-                "left_anti",
-            )
+            # can hold it: the rest of the lake is neither listed nor read.
+            known = read_days(spark, lake.posts, [VALID_POST_SCHEMA[Col.POST_ID]], days)
+            new = new.join(known.select(Col.POST_ID), Col.POST_ID, "left_anti")
         on_stage("classifying sentiment and writing the database")
         # Counted as tasks finish (accumulators reach the driver with each task's result).
         classified = spark.sparkContext.accumulator(0)

@@ -21,7 +21,7 @@ from socialpulse.domain.columns import Col
 from socialpulse.processing import aggregates as A
 from socialpulse.processing import aggregates_pd as P
 from socialpulse.storage.lake import LakePaths
-from socialpulse.storage.lake_jobs import append_day_partitions, path_exists, read_columns
+from socialpulse.storage.lake_jobs import append_day_partitions, path_exists, read_days
 
 AddIncrements = Callable[[dict[str, pd.DataFrame]], bool]
 """Applies a micro-batch's aggregate increments exactly once (``PipelineWriter.add_increments``)."""
@@ -120,7 +120,7 @@ def append_lake_increments(
             days = sorted(set(frame[Col.DAY]))
             fields = [schemas[agg.name][k] for k in agg.key_names]
             done = (
-                read_columns(
+                read_days(
                     spark,
                     uri,
                     [
@@ -128,10 +128,10 @@ def append_lake_increments(
                         StructField(Col.STREAM_ID, StringType()),
                         StructField(Col.BATCH_ID, LongType()),
                     ],
+                    days,
                 )
                 .filter(
-                    F.col(Col.DAY).isin(days)
-                    & (F.col(Col.STREAM_ID) == stream.stream_id)
+                    (F.col(Col.STREAM_ID) == stream.stream_id)
                     & (F.col(Col.BATCH_ID) == stream.batch_id)
                 )
                 .select(*agg.key_names)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -58,15 +58,27 @@ def path_exists(spark: SparkSession, uri: str) -> bool:
     return _HadoopFs(spark, uri).exists(uri)
 
 
-def read_columns(spark: SparkSession, table_uri: str, fields: Sequence[StructField]) -> DataFrame:
-    """Only ``fields`` of the Parquet table at ``table_uri``, typed as given (``day`` included).
+def read_days(
+    spark: SparkSession, table_uri: str, fields: Sequence[StructField], days: Iterable[date]
+) -> DataFrame:
+    """Only ``fields`` of the ``days`` partitions of the table at ``table_uri`` (those that exist).
 
-    Given a schema, Spark reads no file footer to infer one; inference is a Spark job of its own
-    on every read, and a streaming micro-batch reads several tables.
+    Reading the table and filtering on ``day`` prunes the files Spark scans, but not the ones it
+    lists: a path-based table lists every file of every day when it is opened. A stream appends
+    files to its day with every micro-batch, so that listing grew with the lake; naming the
+    partitions lists only them. Given a schema, Spark reads no file footer to infer one (a job
+    of its own on every read).
     """
     if not any(f.name == Col.DAY for f in fields):
         fields = [*fields, StructField(Col.DAY, DateType())]
-    return spark.read.schema(StructType(list(fields))).parquet(table_uri)
+    schema = StructType(list(fields))
+    fs = _HadoopFs(spark, table_uri)
+    base = table_uri.rstrip("/")
+    parts = [f"{base}/{DAY_PREFIX}{d.isoformat()}" for d in sorted(set(days))]
+    parts = [p for p in parts if fs.exists(p)]
+    if not parts:
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).option("basePath", base).parquet(*parts)
 
 
 def read_clean_posts(spark: SparkSession, posts_uri: str) -> DataFrame:
@@ -271,8 +283,7 @@ def unseen_rows(df: DataFrame, table_uri: str, key: list[str], days: list[date])
     if not days or not path_exists(df.sparkSession, table_uri):
         return df
     stored = (
-        read_columns(df.sparkSession, table_uri, [df.schema[k] for k in key])
-        .filter(F.col(Col.DAY).isin(days))
+        read_days(df.sparkSession, table_uri, [df.schema[k] for k in key], days)
         .select(*key)
         .distinct()
     )
