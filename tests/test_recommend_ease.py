@@ -13,9 +13,11 @@ from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams
 from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
 from socialpulse.recommend.fit_predict import (
+    EDGE_STEPS,
     _training_set,
     carve_validation,
     confidence_pd,
+    next_reg,
     select_model,
 )
 from socialpulse.recommend.ranking import _best, _best_block
@@ -118,12 +120,13 @@ def test_selection_scores_both_families_and_picks_the_best(spark: SparkSession) 
         ahead_on=(whole := _training_set(spark, confidence_pd(frame))),
     )
     chosen, reg, report = selection.model, selection.value, selection.report
-    assert set(report.validation) == {
-        "als",
-        "ease(lambda=1)",
-        "ease(lambda=10)",
-        "ease(lambda=100)",
-    }
+    grid = {"als", "ease(lambda=1)", "ease(lambda=10)", "ease(lambda=100)"}
+    assert grid <= set(report.validation)
+    # Past the grid only while its best λ is on an edge: 200, 400, ... or 0.5, 0.25, ...
+    extra = set(report.validation) - grid
+    ups = {f"ease(lambda={100 * 2**j:g})" for j in range(1, EDGE_STEPS + 1)}
+    downs = {f"ease(lambda={2.0**-j:g})" for j in range(1, EDGE_STEPS + 1)}
+    assert extra <= ups or extra <= downs
     assert report.validation_users > 0
     best = max(report.validation.values())
     if chosen == "ease":
@@ -159,3 +162,13 @@ def test_block_top_k_equals_the_row_wise_one() -> None:
         pd.testing.assert_frame_equal(
             got.sort_values(cols, ignore_index=True), want.sort_values(cols, ignore_index=True)
         )
+
+
+def test_the_lambda_grid_extends_only_past_an_edge_it_peaks_on() -> None:
+    assert next_reg({50.0: (0.10, 0.2), 100.0: (0.12, 0.3), 200.0: (0.11, 0.2)}) is None
+    assert next_reg({50.0: (0.10, 0.2), 100.0: (0.11, 0.2), 200.0: (0.12, 0.1)}) == 400.0
+    assert next_reg({50.0: (0.12, 0.2), 100.0: (0.11, 0.2), 200.0: (0.10, 0.3)}) == 25.0
+    # NDCG breaks a precision tie; a full tie goes to the larger λ, as the final choice does.
+    assert next_reg({50.0: (0.12, 0.3), 100.0: (0.12, 0.2)}) == 25.0
+    assert next_reg({50.0: (0.12, 0.2), 100.0: (0.12, 0.2)}) == 200.0
+    assert next_reg({50.0: (0.12, 0.2)}) is None  # one value: no edge to speak of

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -216,7 +216,8 @@ def select_model(
     """Score ALS (``params``, only ``with_als``) and the item-item family on a validation split
     carved from ``frame`` and pick the winner.
 
-    The item-item family is EASE (each λ in ``regs``) up to ``ease_max_items`` items, and
+    The item-item family is EASE (each λ in ``regs``, and up to ``EDGE_STEPS`` more past the
+    grid's edge while the best λ lies on it: :func:`next_reg`) up to ``ease_max_items`` items, and
     item-kNN (each count in ``DEFAULT_NEIGHBOURS``) past it, where EASE's n x n inverse on the
     driver would not fit. EASE and the ranking of ALS's factors run on the driver (no Spark
     job) when the fit part has at most ``local_pairs`` pairs. The winner has the best
@@ -282,10 +283,25 @@ def select_model(
             m = ranking_metrics_pd(als_future.result(), relevant, k, catalogue)
             report.validation[ALS_MODEL] = m.precision
             scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
+    item_item: dict[float, tuple[float, float]] = {}
     for variant, value in enumerate(values):
         m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
         report.validation[_label(family, value)] = m.precision
         scores.append((m.precision, m.ndcg, 0, family, value))
+        item_item[value] = (m.precision, m.ndcg)
+    for _ in range(EDGE_STEPS if family == EASE_MODEL else 0):
+        reg = next_reg(item_item)
+        if reg is None:
+            break
+        more = (
+            recommend_variants_pd(pairs, ease_max_items, [reg], k)
+            if pairs is not None
+            else _item_item_validation(*in_spark(), catalogue, ease_max_items, [reg], k)[2]
+        )
+        m = ranking_metrics_pd(more, relevant, k, catalogue)
+        report.validation[_label(family, reg)] = m.precision
+        scores.append((m.precision, m.ndcg, 0, family, reg))
+        item_item[reg] = (m.precision, m.ndcg)
     if in_spark.cache_info().currsize:
         in_spark()[0].conf.unpersist()
     best = max(scores)
@@ -293,6 +309,28 @@ def select_model(
         ahead.unpersist()
         ahead = None
     return Selection(best[3], best[4], report, ahead)
+
+
+EDGE_STEPS = 3
+"""How far past the λ grid's edge the validation goes (each step doubles or halves λ)."""
+
+
+def next_reg(scored: Mapping[float, tuple[float, float]]) -> float | None:
+    """The λ to validate next when the best of ``scored`` (λ -> (precision, NDCG)) is the
+    grid's largest (twice it) or smallest (half of it); None when it lies inside.
+
+    A grid only brackets the optimum if its best value is not on an edge: EASE's best λ grows
+    with the data's density, from tens on sparse logs to thousands on dense ones. Ties go to
+    the larger λ, as in the final choice.
+    """
+    if len(scored) < 2:
+        return None
+    best = max(scored, key=lambda v: (*scored[v], v))
+    if best == max(scored):
+        return best * 2
+    if best == min(scored):
+        return best / 2
+    return None
 
 
 def _als_validation(
