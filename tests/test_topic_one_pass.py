@@ -11,6 +11,7 @@ run that assigns topics read them from the sentiment pass.
 from __future__ import annotations
 
 import logging
+import subprocess
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +40,7 @@ from socialpulse.storage.lake import LakePaths
 from socialpulse.topics.base import TOPIC_VECTOR
 from socialpulse.topics.embedding import EmbeddingTopicModel
 from tests.embedding_fixtures import CountingEmbedder, CountingSpec, clear, encoded
+from tests.ingest_support import cli_env, socialpulse_cmd
 from tests.test_stream_job import make_stream, post_line
 
 pytestmark = pytest.mark.slow
@@ -254,8 +256,7 @@ def test_a_model_no_backend_can_feed_is_refused_before_a_job_or_stream_starts(
         topic_step.load_topic_model(spark, str(model_dir), vader)
     assert topic_step.load_topic_model(spark, str(model_dir)) is not None  # no spec: no check
 
-    # The stream: refused by start(), before its query exists (the CLI prints the error and
-    # exits 2; its Runtime stops Spark, so it is not run in this process).
+    # The stream: refused by start(), before its query exists.
     plain, store = make_stream(spark, settings)
     stream = PostsStream(spark, replace(plain.config, topics_model_dir=str(model_dir)), store)
     with pytest.raises(topic_step.TopicModelError, match="refit it with"):
@@ -278,3 +279,18 @@ def test_a_model_no_backend_can_feed_is_refused_before_a_job_or_stream_starts(
     assert "refit it with `socialpulse topics train`" in result.output
     assert _stored_topics(f"sqlite:///{data_dir / 'socialpulse.db'}") == {}
     assert not (data_dir / "lake" / "posts").exists()
+
+    # The stream through the CLI, in a process of its own (its Runtime stops Spark): the same
+    # error and exit code, and no query left running to wait on.
+    stream_dir = tmp_path / "stream-data"
+    done = subprocess.run(
+        socialpulse_cmd("stream", "--landing", str(landing)),
+        env=cli_env(stream_dir, topics_model_dir=str(model_dir), sentiment_backend="vader"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "refit it with `socialpulse topics train`" in done.stderr
+    assert not (stream_dir / "lake" / "posts").exists()
