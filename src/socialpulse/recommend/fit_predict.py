@@ -43,7 +43,7 @@ from socialpulse.recommend.item_knn import (
     fit_knn_index,
     recommend_knn_variants,
 )
-from socialpulse.recommend.metrics import ranking_metrics_pd
+from socialpulse.recommend.metrics import RankingMetrics, ranking_metrics_pd
 from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.recommend.splitters import split_random_pd
 
@@ -262,6 +262,9 @@ def select_model(
     scores: list[tuple[float, float, int, str, float]] = []
     ahead: EaseModel | None = None
 
+    def rate(recs: pd.DataFrame) -> RankingMetrics:
+        return ranking_metrics_pd(recs, relevant, k, catalogue)
+
     # ALS runs in a second thread while the item-item family is scored here: both are chains of
     # small Spark jobs with driver work between them (or driver work alone), so each fills
     # the other's gaps.
@@ -270,38 +273,24 @@ def select_model(
             pool.submit(_als_validation, *in_spark(), params, k, pairs) if with_als else None
         )
         if pairs is not None and catalogue <= ease_max_items:
-            family, values = EASE_MODEL, [float(r) for r in regs]
-            recs = recommend_variants_pd(pairs, ease_max_items, regs, k)
+            family = EASE_MODEL
+            rated = ease_grid(
+                lambda rs: recommend_variants_pd(pairs, ease_max_items, rs, k), regs, rate
+            )
         else:
-            family, values, recs = _item_item_validation(
-                *in_spark(), catalogue, ease_max_items, regs, k
+            family, rated = _item_item_validation(
+                *in_spark(), catalogue, ease_max_items, regs, k, rate
             )
             if ahead_on is not None and family == EASE_MODEL:
                 # Spent while ALS still validates; wasted (but overlapped) if ALS wins.
                 ahead = EaseModel(regs[0], ease_max_items).fit(ahead_on)
         if als_future is not None:
-            m = ranking_metrics_pd(als_future.result(), relevant, k, catalogue)
+            m = rate(als_future.result())
             report.validation[ALS_MODEL] = m.precision
             scores.append((m.precision, m.ndcg, 1, ALS_MODEL, 0.0))
-    item_item: dict[float, tuple[float, float]] = {}
-    for variant, value in enumerate(values):
-        m = ranking_metrics_pd(recs[recs["variant"] == variant], relevant, k, catalogue)
+    for value, m in rated.items():
         report.validation[_label(family, value)] = m.precision
         scores.append((m.precision, m.ndcg, 0, family, value))
-        item_item[value] = (m.precision, m.ndcg)
-    for _ in range(EDGE_STEPS if family == EASE_MODEL else 0):
-        reg = next_reg(item_item)
-        if reg is None:
-            break
-        more = (
-            recommend_variants_pd(pairs, ease_max_items, [reg], k)
-            if pairs is not None
-            else _item_item_validation(*in_spark(), catalogue, ease_max_items, [reg], k)[2]
-        )
-        m = ranking_metrics_pd(more, relevant, k, catalogue)
-        report.validation[_label(family, reg)] = m.precision
-        scores.append((m.precision, m.ndcg, 0, family, reg))
-        item_item[reg] = (m.precision, m.ndcg)
     if in_spark.cache_info().currsize:
         in_spark()[0].conf.unpersist()
     best = max(scores)
@@ -313,6 +302,25 @@ def select_model(
 
 EDGE_STEPS = 3
 """How far past the λ grid's edge the validation goes (each step doubles or halves λ)."""
+
+
+def ease_grid(
+    recs_for: Callable[[list[float]], pd.DataFrame],
+    regs: Sequence[float],
+    rate: Callable[[pd.DataFrame], RankingMetrics],
+) -> dict[float, RankingMetrics]:
+    """Each λ of ``regs`` rated, then up to ``EDGE_STEPS`` more past the grid's edge while the
+    best lies on it (:func:`next_reg`). ``recs_for(λs)`` ranks with those λ (``variant``
+    indexes them), from one fitted Gram matrix."""
+    values = [float(r) for r in regs]
+    recs = recs_for(values)
+    rated = {v: rate(recs[recs["variant"] == i]) for i, v in enumerate(values)}
+    for _ in range(EDGE_STEPS):
+        reg = next_reg({v: (m.precision, m.ndcg) for v, m in rated.items()})
+        if reg is None:
+            break
+        rated[reg] = rate(recs_for([reg]))
+    return rated
 
 
 def next_reg(scored: Mapping[float, tuple[float, float]]) -> float | None:
@@ -350,20 +358,24 @@ def _item_item_validation(
     ease_max_items: int,
     regs: Sequence[float],
     k: int,
-) -> tuple[str, list[float], pd.DataFrame]:
-    """The item-item family's top-``k`` lists on the fit part, one ``variant`` per parameter:
-    EASE (each λ) up to ``ease_max_items`` items, item-kNN (each neighbour count) past it."""
+    rate: Callable[[pd.DataFrame], RankingMetrics],
+) -> tuple[str, dict[float, RankingMetrics]]:
+    """The item-item family's top-``k`` lists on the fit part rated per parameter: EASE (the λ
+    of :func:`ease_grid`, all from one Gram matrix) up to ``ease_max_items`` items, item-kNN
+    (each neighbour count) past it."""
     if catalogue <= ease_max_items:
         fitted = fit_gram(data.conf, ease_max_items, index)
-        recs = recommend_variants_collected(fitted, data.excluded, regs, k)
+        rated = ease_grid(
+            lambda rs: recommend_variants_collected(fitted, data.excluded, rs, k), regs, rate
+        )
         fitted.indexed.unpersist()
-        family, values = EASE_MODEL, [float(r) for r in regs]
-    else:
-        knn = fit_knn_index(data.conf)
-        recs = recommend_knn_variants(knn, data.excluded, DEFAULT_NEIGHBOURS, k).toPandas()
-        knn.indexed.unpersist()
-        family, values = KNN_MODEL, [float(n) for n in DEFAULT_NEIGHBOURS]
-    return family, values, recs
+        return EASE_MODEL, rated
+    knn = fit_knn_index(data.conf)
+    recs = recommend_knn_variants(knn, data.excluded, DEFAULT_NEIGHBOURS, k).toPandas()
+    knn.indexed.unpersist()
+    return KNN_MODEL, {
+        float(n): rate(recs[recs["variant"] == i]) for i, n in enumerate(DEFAULT_NEIGHBOURS)
+    }
 
 
 def _label(family: str, value: float) -> str:
