@@ -11,13 +11,11 @@ from pyspark.testing import assertDataFrameEqual
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import AlsParams
-from socialpulse.recommend.ease import EaseModel, ease_weights, fit_gram
+from socialpulse.recommend.ease import EDGE_STEPS, EaseModel, ease_weights, fit_gram, next_reg
 from socialpulse.recommend.fit_predict import (
-    EDGE_STEPS,
     _training_set,
     carve_validation,
     confidence_pd,
-    next_reg,
     select_model,
 )
 from socialpulse.recommend.ranking import _best, _best_block

@@ -16,7 +16,7 @@ Scoring runs in ``mapInPandas`` batches against the broadcast B (see ``ranking``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,7 @@ from socialpulse.recommend.als import (
     fit_index,
 )
 from socialpulse.recommend.in_memory import IndexedPairs
+from socialpulse.recommend.metrics import RankingMetrics
 from socialpulse.recommend.ranking import top_k_by_item_matrices, top_k_by_item_matrices_pd
 from socialpulse.recommend.recommender import TrainingSet
 
@@ -279,3 +280,44 @@ class EaseModel:
         """Release the cached indexed interactions."""
         if self._fitted is not None:
             self._fitted.indexed.unpersist()
+
+
+EDGE_STEPS = 3
+"""How far past the λ grid's edge the validation goes (each step doubles or halves λ)."""
+
+
+def ease_grid(
+    recs_for: Callable[[list[float]], pd.DataFrame],
+    regs: Sequence[float],
+    rate: Callable[[pd.DataFrame], RankingMetrics],
+) -> dict[float, RankingMetrics]:
+    """Each λ of ``regs`` rated, then up to ``EDGE_STEPS`` more past the grid's edge while the
+    best lies on it (:func:`next_reg`). ``recs_for(λs)`` ranks with those λ (``variant``
+    indexes them), from one fitted Gram matrix."""
+    values = [float(r) for r in regs]
+    recs = recs_for(values)
+    rated = {v: rate(recs[recs["variant"] == i]) for i, v in enumerate(values)}
+    for _ in range(EDGE_STEPS):
+        reg = next_reg({v: (m.precision, m.ndcg) for v, m in rated.items()})
+        if reg is None:
+            break
+        rated[reg] = rate(recs_for([reg]))
+    return rated
+
+
+def next_reg(scored: Mapping[float, tuple[float, float]]) -> float | None:
+    """The λ to validate next when the best of ``scored`` (λ -> (precision, NDCG)) is the
+    grid's largest (twice it) or smallest (half of it); None when it lies inside.
+
+    A grid only brackets the optimum if its best value is not on an edge: EASE's best λ grows
+    with the data's density, from tens on sparse logs to thousands on dense ones. Ties go to
+    the larger λ, as in the final choice.
+    """
+    if len(scored) < 2:
+        return None
+    best = max(scored, key=lambda v: (*scored[v], v))
+    if best == max(scored):
+        return best * 2
+    if best == min(scored):
+        return best / 2
+    return None

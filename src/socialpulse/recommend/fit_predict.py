@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from socialpulse.recommend.als import (
 from socialpulse.recommend.ease import (
     DEFAULT_REGS,
     EaseModel,
+    ease_grid,
     fit_gram,
     recommend_variants_collected,
     recommend_variants_pd,
@@ -217,7 +218,7 @@ def select_model(
     carved from ``frame`` and pick the winner.
 
     The item-item family is EASE (each λ in ``regs``, and up to ``EDGE_STEPS`` more past the
-    grid's edge while the best λ lies on it: :func:`next_reg`) up to ``ease_max_items`` items, and
+    grid's edge while the best λ lies on it: `ease.next_reg`) up to ``ease_max_items`` items, and
     item-kNN (each count in ``DEFAULT_NEIGHBOURS``) past it, where EASE's n x n inverse on the
     driver would not fit. EASE and the ranking of ALS's factors run on the driver (no Spark
     job) when the fit part has at most ``local_pairs`` pairs. The winner has the best
@@ -298,47 +299,6 @@ def select_model(
         ahead.unpersist()
         ahead = None
     return Selection(best[3], best[4], report, ahead)
-
-
-EDGE_STEPS = 3
-"""How far past the λ grid's edge the validation goes (each step doubles or halves λ)."""
-
-
-def ease_grid(
-    recs_for: Callable[[list[float]], pd.DataFrame],
-    regs: Sequence[float],
-    rate: Callable[[pd.DataFrame], RankingMetrics],
-) -> dict[float, RankingMetrics]:
-    """Each λ of ``regs`` rated, then up to ``EDGE_STEPS`` more past the grid's edge while the
-    best lies on it (:func:`next_reg`). ``recs_for(λs)`` ranks with those λ (``variant``
-    indexes them), from one fitted Gram matrix."""
-    values = [float(r) for r in regs]
-    recs = recs_for(values)
-    rated = {v: rate(recs[recs["variant"] == i]) for i, v in enumerate(values)}
-    for _ in range(EDGE_STEPS):
-        reg = next_reg({v: (m.precision, m.ndcg) for v, m in rated.items()})
-        if reg is None:
-            break
-        rated[reg] = rate(recs_for([reg]))
-    return rated
-
-
-def next_reg(scored: Mapping[float, tuple[float, float]]) -> float | None:
-    """The λ to validate next when the best of ``scored`` (λ -> (precision, NDCG)) is the
-    grid's largest (twice it) or smallest (half of it); None when it lies inside.
-
-    A grid only brackets the optimum if its best value is not on an edge: EASE's best λ grows
-    with the data's density, from tens on sparse logs to thousands on dense ones. Ties go to
-    the larger λ, as in the final choice.
-    """
-    if len(scored) < 2:
-        return None
-    best = max(scored, key=lambda v: (*scored[v], v))
-    if best == max(scored):
-        return best * 2
-    if best == min(scored):
-        return best / 2
-    return None
 
 
 def _als_validation(
