@@ -2,6 +2,8 @@
 
     python bench/bench_scale.py                          # every size, both modes where set
     python bench/bench_scale.py --sizes 1000000 --cluster-sizes "" --als-sizes ""   # one point
+    python bench/bench_scale.py --texts real --sizes 10000,100000,1000000 --cluster-sizes "" \
+        --als-sizes "" --api-sizes ""      # the batch pipeline on real tweets, result cache off
 
 Stages, each a separate ``socialpulse`` process as a user runs it: ``generate``, ``process``
 (the batch pipeline, VADER; ``--minilm-sizes`` adds the default transformer model), ``recommend
@@ -15,6 +17,14 @@ worker daemons), and the 1-minute load average (the machine is shared). Every po
 ``bench/results/scale.json``, so sizes can be run separately (the 1M point on a quiet machine)
 and each run re-renders the table, the growth exponents and ``docs/img/scaling.png`` from all
 points.
+
+``--texts real`` (issue 20) keeps the generated posts' ids, authors, times and interactions
+but gives each distinct post a real tweet's text (the shared SemEval and airline tweets,
+de-duplicated: :func:`bench_pipeline_real.real_texts`) and turns the result cache off, so the
+model classifies every post. Past the 64,006 real texts a replay ``r`` appends `` ~r`` to the
+tweet: no two texts are equal (nothing for a cache or a dedup to find) while each costs the
+model what the real tweet costs. Those rows are the stages ``process real`` /
+``process real minilm``.
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ import httpx
 import numpy as np
 import psutil
 from _common import ROOT, record
+from bench_pipeline_real import SHARED, real_texts
 
 from socialpulse.cluster import ClusterConfig, LocalCluster
 
@@ -301,7 +312,10 @@ def render(points: dict[tuple[int, str, str], Point], commands: list[str]) -> st
         " reads 8 at a time (recommendations, a user's posts, top hashtags); its posts/s column"
         " is posts in the database per second of load, its note has the request rate. Machine:"
         " 2-core CI-class VM, 24 GB, shared with other engineers' jobs: the load average beside"
-        " each row is the 1-minute average at the end of that stage.\n\n"
+        " each row is the 1-minute average at the end of that stage. The `process real` rows"
+        " (`--texts real`) give the same generated posts unique real tweets (SemEval + airline,"
+        " de-duplicated; past the 64,006 real texts a replay r appends ` ~r`, so no text"
+        " repeats) with the result cache off: every post costs the model a real tweet.\n\n"
         "Points recorded by:\n" + cmds + "\n\n" + "\n".join(table) + "\n\n"
         "Growth exponent of time versus size (1 = linear), from wall seconds and from CPU"
         " seconds (less disturbed by the other jobs on the machine). At 10k a run is mostly"
@@ -358,6 +372,7 @@ class Plan:
     api_sizes: set[int]
     minilm_sizes: set[int]
     api_requests: int
+    real_texts: list[str]
 
 
 class Recorder:
@@ -384,21 +399,58 @@ class Recorder:
         )
 
 
+def use_real_texts(posts_dir: Path, texts: list[str]) -> int:
+    """Give each distinct post in ``posts_dir``'s JSON lines a unique real text; return how many.
+
+    A repeated ``post_id`` (the generator plants duplicates) keeps its first text, and lines
+    that are not a post with a string text (the planted malformed ones) stay as they are, so
+    the quarantine sees what it saw before.
+    """
+    given: dict[str, str] = {}
+    for path in sorted(posts_dir.glob("*.jsonl")):
+        # Bytes, not text: the generator also plants lines that are not UTF-8.
+        lines = path.read_bytes().splitlines(keepends=True)
+        with path.open("wb") as out:
+            for line in lines:
+                try:
+                    post = json.loads(line)
+                except ValueError:  # UnicodeDecodeError included
+                    out.write(line)
+                    continue
+                if not isinstance(post, dict) or not isinstance(post.get("text"), str):
+                    out.write(line)
+                    continue
+                key = str(post.get("post_id"))
+                if key not in given:
+                    k = len(given)
+                    replay = k // len(texts)
+                    base = texts[k % len(texts)]
+                    given[key] = base if replay == 0 else f"{base} ~{replay}"
+                post["text"] = given[key]
+                out.write(json.dumps(post, ensure_ascii=False).encode() + b"\n")
+    return len(given)
+
+
 def run_size(n: int, work: Path, plan: Plan, cluster: LocalCluster | None, rec: Recorder) -> None:
     """Every stage at ``n`` posts, in each mode the plan asks for."""
     data = work / f"in-{n}"
     gen = [CLI, "generate", "--posts", str(n), "--users", str(max(100, n // 20)), "--seed", "7"]
     rec.add(n, "local", "generate", run_stage([*gen, "--out", str(data)], {}, []))
-    backends = [("vader", "process")]
+    prefix, base_env = "process", {}
+    if plan.real_texts:
+        given = use_real_texts(data / "posts", plan.real_texts)
+        print(f"{given:,} posts given unique real texts", flush=True)
+        prefix, base_env = "process real", {"SOCIALPULSE_SENTIMENT_CACHE": "false"}
+    backends = [("vader", prefix)]
     if n in plan.minilm_sizes:
-        backends.append(("minilm", "process minilm"))
+        backends.append(("minilm", f"{prefix} minilm"))
     for mode in ("local", "cluster"):
-        env = {"SOCIALPULSE_SPARK_MASTER": "local[*]"}
+        env = base_env | {"SOCIALPULSE_SPARK_MASTER": "local[*]"}
         roots: list[int] = []
         if mode == "cluster":
             if cluster is None or n not in plan.cluster_sizes:
                 continue
-            env = {
+            env = base_env | {
                 "SOCIALPULSE_SPARK_MASTER": cluster.master_url,
                 "SOCIALPULSE_SPARK_EXECUTOR_MEMORY": CLUSTER_EXECUTOR_MEMORY,
             }
@@ -437,6 +489,12 @@ def main() -> None:
     ap.add_argument("--api-requests", type=int, default=1500)
     ap.add_argument("--fresh", action="store_true", help="forget earlier points")
     ap.add_argument(
+        "--texts",
+        choices=("generated", "real"),
+        default="generated",
+        help="real: unique real tweets with the result cache off (stages 'process real ...')",
+    )
+    ap.add_argument(
         "--render-only", action="store_true", help="rewrite the section and plot from the points"
     )
     args = ap.parse_args()
@@ -452,6 +510,7 @@ def main() -> None:
         set(_sizes(args.api_sizes)),
         set(_sizes(args.minilm_sizes)),
         args.api_requests,
+        real_texts(SHARED) if args.texts == "real" else [],
     )
     command = "python bench/bench_scale.py " + " ".join(sys.argv[1:])
     rec = Recorder({} if args.fresh else load_points())
