@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from socialpulse.domain.columns import Col
 from socialpulse.domain.schemas import ENRICHED_POST_SCHEMA, VALID_POST_SCHEMA
 from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
+from socialpulse.processing import validation as V
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +93,43 @@ def test_valid_post_has_no_reason(spark: SparkSession) -> None:
 )
 def test_invalid_records_get_a_precise_reason(spark: SparkSession, raw: str, expected: str) -> None:
     assert reasons(spark, raw) == [expected]
+
+
+def test_the_future_bound_is_a_day_after_now_rounded_up_to_the_hour() -> None:
+    on_the_hour = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
+    assert V.latest_plausible(on_the_hour) == datetime(2026, 12, 8, 13, 0, tzinfo=UTC)
+    assert V.latest_plausible(on_the_hour + timedelta(microseconds=1)) == datetime(
+        2026, 12, 8, 14, 0, tzinfo=UTC
+    )
+    assert V.latest_plausible(on_the_hour + timedelta(minutes=59)) == datetime(
+        2026, 12, 8, 14, 0, tzinfo=UTC
+    )
+
+
+def test_posts_up_to_a_day_ahead_pass_and_later_ones_are_out_of_range(
+    spark: SparkSession,
+) -> None:
+    now = datetime.now(UTC)
+    stamp = lambda at: at.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
+    ahead = [now + timedelta(hours=23, minutes=50), now + timedelta(hours=25, minutes=10)]
+    got = reasons(spark, *(json.dumps(post(created_at=stamp(at))) for at in ahead))
+    assert got == [None, "timestamp out of range in created_at"]
+
+
+def test_every_batch_of_the_hour_reuses_the_validation_code(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bound that moved with the clock was a new literal, so each micro-batch compiled its
+    # validation again; within one hour nothing new may be compiled.
+    bound = V.latest_plausible()
+    monkeypatch.setattr(V, "latest_plausible", lambda now=None: bound)
+    jvm: Any = spark.sparkContext._jvm
+    compiled = jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+    assert reasons(spark, json.dumps(post(post_id="1"))) == [None]
+    before = int(compiled.getCount())
+    later = reasons(spark, json.dumps(post(post_id="2")), json.dumps(post(created_at="yesterday")))
+    assert later == [None, "bad timestamp in created_at"]
+    assert int(compiled.getCount()) == before
 
 
 def test_invalid_utf8_is_quarantined_not_crashing(spark: SparkSession, tmp_path: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Row, SparkSession
@@ -244,11 +244,14 @@ def _store_side_layers(
     n_quarantined: int,
 ) -> None:
     """Append the raw layer (files it does not hold yet) and store the quarantined records."""
+    # A line too broken to carry its ingest time gets the hour the lake received it: a literal
+    # that changes every batch would make Spark generate and compile this projection anew each
+    # time (see ``validation.latest_plausible``).
+    received = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     raw = validated.select(
         F.col("value"),
         F.col(Col.SOURCE_FILE),
-        # A line too broken to carry its ingest time gets the time the lake received it.
-        F.coalesce(_plausible(Col.INGESTED_AT), F.current_timestamp()).alias(Col.INGESTED_AT),
+        F.coalesce(_plausible(Col.INGESTED_AT), F.lit(received)).alias(Col.INGESTED_AT),
         _raw_day().alias(Col.DAY),
     )
     # Landing files are immutable once published, so a file the raw layer holds is complete.
@@ -319,7 +322,7 @@ def _plausible(name: str) -> Column:
     ts = F.col(name)
     return F.when(
         (ts >= F.lit(V.MIN_TIMESTAMP).cast("timestamp"))
-        & (ts <= F.expr("current_timestamp() + INTERVAL 1 DAY")),
+        & (ts <= F.expr(V.timestamp_sql(V.latest_plausible()))),
         ts,
     )
 
