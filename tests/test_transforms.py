@@ -110,9 +110,9 @@ def test_posts_up_to_a_day_ahead_pass_and_later_ones_are_out_of_range(
     spark: SparkSession,
 ) -> None:
     now = datetime.now(UTC)
-    stamp = lambda at: at.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
     ahead = [now + timedelta(hours=23, minutes=50), now + timedelta(hours=25, minutes=10)]
-    got = reasons(spark, *(json.dumps(post(created_at=stamp(at))) for at in ahead))
+    stamps = [at.strftime("%Y-%m-%dT%H:%M:%S.000Z") for at in ahead]
+    got = reasons(spark, *(json.dumps(post(created_at=at)) for at in stamps))
     assert got == [None, "timestamp out of range in created_at"]
 
 
