@@ -10,7 +10,8 @@ the blocks. The inverse runs on the driver, so the model is bounded by ``max_ite
 n x n float64 inverse: 20k items = 3.2 GB); past it, only the ``max_items`` most engaged items
 are modelled (``StringIndexer`` numbers items by frequency, so they are indexes < max_items).
 Scoring runs in ``mapInPandas`` batches against the broadcast B (see ``ranking``).
-:func:`recommend_variants_pd` is the driver twin for interactions already in memory
+:func:`recommend_variants_pd` (:func:`fit_gram_pd` + :func:`recommend_fitted_pd`) is the
+driver twin for interactions already in memory
 (``fit-predict``'s small files): same index, G, B and ranking kernel, no Spark job.
 """
 
@@ -24,6 +25,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from scipy.linalg import lapack
+from scipy.sparse import csr_matrix
 
 from socialpulse.domain.columns import Col
 from socialpulse.recommend.als import (
@@ -212,26 +214,47 @@ def recommend_variants_collected(
     return pd.concat(parts, ignore_index=True)
 
 
-def recommend_variants_pd(
-    pairs: IndexedPairs, max_items: int, regs: Sequence[float], k: int
-) -> pd.DataFrame:
-    """Driver twin of :func:`fit_gram` + :func:`recommend_variants` for interactions already
-    in memory: the same index, Gram matrix, weights and ranking kernel, without a Spark job.
-    Every user's seen posts are excluded. Returns ``variant, user_id, post_id, rank, score``."""
+@dataclass(frozen=True)
+class EaseFittedPd:
+    """Driver twin of :class:`EaseFitted`: the capped interactions, XᵀX and each user's seen
+    items, built once for every λ ranked from them."""
+
+    pairs: IndexedPairs
+    x: csr_matrix
+    gram: np.ndarray
+    excluded: list[np.ndarray]
+
+
+def fit_gram_pd(pairs: IndexedPairs, max_items: int) -> EaseFittedPd:
+    """:func:`fit_gram` for interactions already in memory: XᵀX over at most ``max_items``."""
     if max_items < 1:
         raise ValueError(f"max_items must be at least 1, got {max_items}")
     n_items = min(len(pairs.items), max_items)
     x = pairs.capped(n_items)
     gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
-    excluded = pairs.excluded(n_items)
+    return EaseFittedPd(pairs, x, gram, pairs.excluded(n_items))
+
+
+def recommend_fitted_pd(fitted: EaseFittedPd, regs: Sequence[float], k: int) -> pd.DataFrame:
+    """Top ``k`` for every user under each λ in ``regs`` from one driver Gram matrix: the
+    driver twin of :func:`recommend_variants_collected`. Returns ``variant, user_id, post_id,
+    rank, score``; every user's seen posts are excluded."""
     # One λ at a time: only one n x n B is alive at once (20k items: 3.2 GB each).
     tops = [
-        top_k_by_item_matrices_pd(x, excluded, [ease_weights(gram, reg)], k).assign(
-            variant=np.int32(variant)
-        )
+        top_k_by_item_matrices_pd(
+            fitted.x, fitted.excluded, [ease_weights(fitted.gram, reg)], k
+        ).assign(variant=np.int32(variant))
         for variant, reg in enumerate(regs)
     ]
-    return pairs.named(pd.concat(tops, ignore_index=True))
+    return fitted.pairs.named(pd.concat(tops, ignore_index=True))
+
+
+def recommend_variants_pd(
+    pairs: IndexedPairs, max_items: int, regs: Sequence[float], k: int
+) -> pd.DataFrame:
+    """Driver twin of :func:`fit_gram` + :func:`recommend_variants` for interactions already
+    in memory: the same index, Gram matrix, weights and ranking kernel, without a Spark job."""
+    return recommend_fitted_pd(fit_gram_pd(pairs, max_items), regs, k)
 
 
 class EaseModel:

@@ -34,6 +34,8 @@ from socialpulse.recommend.ease import (
     EaseModel,
     ease_grid,
     fit_gram,
+    fit_gram_pd,
+    recommend_fitted_pd,
     recommend_variants_collected,
     recommend_variants_pd,
 )
@@ -275,9 +277,8 @@ def select_model(
         )
         if pairs is not None and catalogue <= ease_max_items:
             family = EASE_MODEL
-            rated = ease_grid(
-                lambda rs: recommend_variants_pd(pairs, ease_max_items, rs, k), regs, rate
-            )
+            gram = fit_gram_pd(pairs, ease_max_items)
+            rated = ease_grid(lambda rs: recommend_fitted_pd(gram, rs, k), regs, rate)
         else:
             family, rated = _item_item_validation(
                 *in_spark(), catalogue, ease_max_items, regs, k, rate
