@@ -81,11 +81,49 @@ def tree_cpu_s(pid: int | None = None) -> float:
     return total
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its widest int8 dot-product instructions (Linux; else the arch).
+
+    Sessions land on different hosts: the same 2-core VM has been an AVX2-only CPU and an AMD
+    EPYC with AVX-512 VNNI, and the int8 ONNX model runs several times faster on the second.
+    A row's machine line must say which it was, or two rows cannot be compared.
+    """
+    arch = platform.processor() or platform.machine()
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return arch
+    name = next(
+        (ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")),
+        arch,
+    )
+    flags = set(
+        next(
+            (ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []
+        )
+    )
+    isa = next(
+        (
+            label
+            for flag, label in (
+                ("avx512_vnni", "AVX-512 VNNI"),
+                ("avx_vnni", "AVX-VNNI"),
+                ("avx2", "AVX2"),
+            )
+            if flag in flags
+        ),
+        "no AVX2",
+    )
+    return f"{arch} {name} ({isa})"
+
+
 def machine() -> str:
     """A one-line description of this machine."""
     mem = psutil.virtual_memory().total / 2**30
-    cpu = platform.processor() or platform.machine()
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}"
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM,"
+        f" Python {platform.python_version()}"
+    )
 
 
 def record(section: str, body: str, command: str) -> None:

@@ -4,14 +4,17 @@ A feeder writes landing files (temp file + rename, as the ingest writer does) at
 stamping each post's ``ingested_at`` and ``created_at`` with the time it is written; a poller asks
 the database which of the pending posts are visible yet, and asks the REST API (a
 `socialpulse serve` process, ``GET /v1/posts?start=..&end=..``) for each pending file's posts.
-One `socialpulse stream` process (vader backend, the trigger setting's default unless
-``--trigger``) serves the whole run. 200 posts/s comes first (the acceptance number); then the
-rate doubles while sustained, or halves while not, until the verdict flips. A rate is
-*sustained* when the posts written in the last quarter of its step are not later, at the
-median, than those of the first quarter by more than one trigger interval, and everything is
-visible within a drain period after the step.
+One `socialpulse stream` process (vader backend unless ``--backend``, the trigger setting's
+default unless ``--trigger``) serves the whole run. Post texts are unique real tweets (the
+shared SemEval and airline tweets, de-duplicated, in order; past the 64,006 of them a replay r
+appends `` ~r``) with the result cache off, so no post is cheaper than a real one;
+``--texts templates`` uses the seven short templates of earlier runs instead. 200 posts/s
+comes first (the acceptance number); then the rate doubles while sustained, or halves while
+not, until the verdict flips. A rate is *sustained* when the posts written in the last quarter
+of its step are not later, at the median, than those of the first quarter by more than one
+trigger interval, and everything is visible within a drain period after the step.
 
-    python bench/bench_stream.py [--seconds 60] [--rate 200] [--max-steps 4]
+    python bench/bench_stream.py [--seconds 60] [--rate 200] [--max-steps 4] [--backend minilm]
     python bench/run_all.py stream        # the same with the defaults
 """
 
@@ -36,6 +39,7 @@ from pathlib import Path
 import httpx
 import psutil
 from _common import ROOT, record
+from bench_pipeline_real import SHARED, real_texts
 from sqlalchemy import create_engine, text
 
 from socialpulse.config import StreamSettings
@@ -88,7 +92,18 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _write_file(folder: Path, name: str, ids: list[str], now: float) -> None:
+def post_text(pid: int, texts: list[str]) -> str:
+    """Post ``pid``'s text: the real texts in order, a replay suffix once they run out.
+
+    With the templates (seven texts) the id is appended instead, as earlier runs did.
+    """
+    if texts is TEXTS:
+        return f"{TEXTS[pid % len(TEXTS)]} ({pid})"
+    replay, base = divmod(pid, len(texts))
+    return texts[base] if replay == 0 else f"{texts[base]} ~{replay}"
+
+
+def _write_file(folder: Path, name: str, ids: list[str], now: float, texts: list[str]) -> None:
     stamp = _iso(now)
     lines = [
         json.dumps(
@@ -97,7 +112,7 @@ def _write_file(folder: Path, name: str, ids: list[str], now: float) -> None:
                 "post_id": pid,
                 "author_id": f"u{int(pid) % 500}",
                 "author_handle": f"user{int(pid) % 500}",
-                "text": TEXTS[int(pid) % len(TEXTS)] + f" ({pid})",
+                "text": post_text(int(pid), texts),
                 "created_at": stamp,
                 "like_count": int(pid) % 17,
                 "ingested_at": stamp,
@@ -156,7 +171,12 @@ class Poller:
 
 
 def run_step(
-    step: Step, folder: Path, poller: Poller, next_id: int, api: httpx.Client | None = None
+    step: Step,
+    folder: Path,
+    poller: Poller,
+    next_id: int,
+    api: httpx.Client | None = None,
+    texts: list[str] = TEXTS,
 ) -> int:
     """Feed ``step.rate`` posts/s for ``step.seconds``, then drain; returns the next post id."""
     per_file = max(1, round(step.rate * FILE_EVERY_S))
@@ -172,7 +192,7 @@ def run_step(
         if feeding and now >= next_file:
             ids = [str(next_id + k) for k in range(per_file)]
             next_id += per_file
-            _write_file(folder, f"r{step.rate}-{n_file:05d}.jsonl", ids, now)
+            _write_file(folder, f"r{step.rate}-{n_file:05d}.jsonl", ids, now, texts)
             for pid in ids:
                 step.written[pid] = now
             pending.extend(ids)
@@ -271,11 +291,19 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="A setting for the stream process (e.g. SOCIALPULSE_STREAM_TRIGGER_SECONDS=2).",
     )
+    parser.add_argument("--backend", default="vader", help="Sentiment backend of the stream.")
+    parser.add_argument(
+        "--texts",
+        choices=("real", "templates"),
+        default="real",
+        help="real: unique real tweets, result cache off; templates: the 7 short templates.",
+    )
     parser.add_argument(
         "--label", default="", help="Records the run as stream-LABEL beside the default run."
     )
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.set)
+    texts = real_texts(SHARED) if args.texts == "real" else TEXTS
 
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     landing = work / "landing"
@@ -287,7 +315,9 @@ def main() -> int:
         **os.environ,
         "SOCIALPULSE_DATA_DIR": str(data),
         "SOCIALPULSE_LANDING_DIR": str(landing),
-        "SOCIALPULSE_SENTIMENT_BACKEND": "vader",
+        "SOCIALPULSE_SENTIMENT_BACKEND": args.backend,
+        # Unique texts miss the cache anyway; off, so it costs nothing either.
+        **({"SOCIALPULSE_SENTIMENT_CACHE": "false"} if args.texts == "real" else {}),
         "SOCIALPULSE_STREAM_TRIGGER_SECONDS": str(args.trigger),
         "SOCIALPULSE_STREAM_MAX_FILES_PER_TRIGGER": "50",
         "SOCIALPULSE_API_AUTH_ENABLED": "false",
@@ -331,7 +361,7 @@ def main() -> int:
             time.sleep(0.5)
         # Warm-up: the first batch starts the Python workers and loads the sentiment model.
         warm = Step(rate=20, seconds=4)
-        next_id = run_step(warm, posts, poller, 10_000_000, api)
+        next_id = run_step(warm, posts, poller, 10_000_000, api, texts)
         if not pending_drained(poller, list(warm.written), limit_s=600):
             raise RuntimeError("the warm-up posts never became visible")
         poller.batch_ms.clear()
@@ -341,7 +371,7 @@ def main() -> int:
             step = Step(rate=rate, seconds=args.seconds if not steps else args.seconds / 2)
             step.load.append(os.getloadavg()[0])
             cpu0 = _tree_cpu_s(proc.pid)
-            next_id = run_step(step, posts, poller, next_id, api)
+            next_id = run_step(step, posts, poller, next_id, api, texts)
             step.cpu_s = _tree_cpu_s(proc.pid) - cpu0
             step.load.append(os.getloadavg()[0])
             steps.append(step)
@@ -390,8 +420,14 @@ def main() -> int:
             "separate `socialpulse serve` process: a file counts as visible when the API lists "
             f"its posts, up to a page of {API_PAGE}). One "
             f"`socialpulse stream` process, {args.trigger:g} s processing-time trigger, "
-            "`local[*]` Spark, sentiment backend **vader**; a landing file every "
-            f"{FILE_EVERY_S} s"
+            f"`local[*]` Spark, sentiment backend **{args.backend}**; a landing file every "
+            f"{FILE_EVERY_S} s; "
+            + (
+                "texts: unique real tweets (SemEval + airline, de-duplicated, in order; a replay "
+                "suffix past 64,006), result cache off"
+                if args.texts == "real"
+                else "texts: 7 short templates, each post's id appended"
+            )
             + (
                 f"; settings {', '.join(f'`{k}={v}`' for k, v in overrides.items())}"
                 if overrides
