@@ -1,9 +1,11 @@
 """Property: one batch or N random micro-batches of the same posts give identical aggregates.
 
-Real Spark runs ``process_posts`` both ways: the batch job's path (every touched aggregate row
-recomputed from the lake) and the stream's (each micro-batch's increments merged into the
+Real Spark runs ``process_posts`` three ways: the batch job's path (every touched aggregate row
+recomputed from the lake), the stream's (each micro-batch's increments merged into the
 store by the SQL generated from the aggregate specs, and appended to the lake's aggregate
-layer; alternately computed on the driver and in Spark). One micro-batch "crashes" after its
+layer; alternately computed on the driver and in Spark), and the micro-batches as successive
+batch jobs (each recomputing what it touched from the lake that the earlier ones filled,
+alternately on the driver and in Spark). One micro-batch "crashes" after its
 increments and is replayed, as Spark would after a kill. Every store (SQLite, PostgreSQL)
 must end with the batch job's rows, and the lake's aggregate layer, merged by the specs'
 rules, must equal the batch job's.
@@ -121,8 +123,10 @@ def _run(
     batches: list[list[str]] | None,
     lines: list[str],
     crash: tuple[int, str],
+    as_batch_jobs: bool = False,
 ) -> None:
-    """The whole input as one batch (``batches`` None) or as the stream's micro-batches."""
+    """The whole input as one batch (``batches`` None), or as the stream's micro-batches, or
+    (``as_batch_jobs``) those micro-batches as successive batch jobs."""
     store = create_store(url)
     stream_id = uuid.uuid4().hex
     try:
@@ -131,6 +135,15 @@ def _run(
                 spark, _frame(spark, lines, "all"), lake, store, backend, BatchReport(),
                 topics=TOPICS,
             )  # fmt: skip
+            return
+        if as_batch_jobs:
+            for b, batch in enumerate(batches):
+                # Even runs recompute on the driver, odd ones in Spark (a limit of 0).
+                process_posts(
+                    spark, _frame(spark, batch, f"part-{b}"), lake, store, backend,
+                    BatchReport(), topics=TOPICS,
+                    aggregate_driver_rows=100_000 if b % 2 == 0 else 0,
+                )  # fmt: skip
             return
         for b, batch in enumerate(batches):
             # Even batches compute their increments on the driver, odd ones in Spark: the two
@@ -193,7 +206,7 @@ def test_batch_and_random_micro_batches_give_identical_aggregates(
     def check(case: dict[str, Any]) -> None:
         run = tmp_path / uuid.uuid4().hex[:8]
         results = {}
-        for mode in ("batch", "stream"):
+        for mode in ("batch", "stream", "batch-jobs"):
             if dialect == "sqlite":
                 (run / mode).mkdir(parents=True)
                 url = f"sqlite:///{run / mode / 'db.sqlite'}"
@@ -204,17 +217,28 @@ def test_batch_and_random_micro_batches_give_identical_aggregates(
             store.close()
             lake = LakePaths(f"file://{run / mode / 'lake'}")
             batches = None if mode == "batch" else case["batches"]
-            _run(spark, url, lake, backend, batches, case["lines"], case["crash"])
+            _run(
+                spark,
+                url,
+                lake,
+                backend,
+                batches,
+                case["lines"],
+                case["crash"],
+                mode == "batch-jobs",
+            )
             results[mode] = (_db_aggregates(url), _lake_merged(spark, lake))
 
-        (db_batch, lake_batch), (db_stream, lake_stream) = results["batch"], results["stream"]
+        db_batch, lake_batch = results["batch"]
         assert db_batch["hashtag_trends"]
         assert db_batch["mention_trends"]
         if any("love" in ln or "hate" in ln for ln in case["lines"]):
             assert db_batch["topic_trends"]
-        assert db_stream == db_batch
-        assert lake_stream.keys() == lake_batch.keys()
-        for name, want in lake_batch.items():
-            assertDataFrameEqual(lake_stream[name], want, checkRowOrder=False)
+        for other in ("stream", "batch-jobs"):
+            db_other, lake_other = results[other]
+            assert db_other == db_batch, other
+            assert lake_other.keys() == lake_batch.keys(), other
+            for name, want in lake_batch.items():
+                assertDataFrameEqual(lake_other[name], want, checkRowOrder=False)
 
     check()

@@ -245,6 +245,8 @@ ADDED_NAMES = [
     "spark_driver_jit",
     # Issue 20: a micro-batch's increments computed on the driver.
     "stream_driver_increments_rows",
+    # Issue 20: the batch job's aggregate refresh on the driver.
+    "spark_driver_aggregate_rows",
 ]
 # A one-choice Literal has no other valid value to set (checked by the test after this list).
 ONE_CHOICE: set[str] = set()

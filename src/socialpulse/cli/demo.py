@@ -114,6 +114,7 @@ def demo(
             batch_size=settings.sentiment.batch_size,
             on_stage=on_stage,
             topics_model_dir=rt.topics_model_dir,
+            aggregate_driver_rows=settings.spark.driver_aggregate_rows,
         )
         # The same parameters, policy and text embedder as `recommend train` and `evaluate`.
         parts = rt.recommend_parts()

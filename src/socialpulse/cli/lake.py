@@ -97,6 +97,7 @@ def reprocess(
                     batch_size=rt.settings.sentiment.batch_size,
                     on_stage=lambda s: progress.update(task, description=s),
                     topics_model_dir=rt.topics_model_dir,
+                    aggregate_driver_rows=rt.settings.spark.driver_aggregate_rows,
                 )
         except NothingToReprocessError as exc:
             typer.echo(f"error: {exc}", err=True)

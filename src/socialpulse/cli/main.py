@@ -81,6 +81,7 @@ def process(
                     on_stage=progress.stage,
                     topics_model_dir=rt.topics_model_dir,
                     on_count=progress.count,
+                    aggregate_driver_rows=rt.settings.spark.driver_aggregate_rows,
                 )
         except TopicModelError as exc:
             print_error(exc)

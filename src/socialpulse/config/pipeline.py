@@ -88,6 +88,15 @@ class SparkSettings(_Section):
             " a session that runs many jobs for minutes runs slower; see BENCHMARKS jvm-jit)."
         ),
     )
+    driver_aggregate_rows: int = Field(
+        500_000,
+        ge=0,
+        description=(
+            "The batch job (and `lake reprocess`) recomputes the aggregates it touched on the"
+            " driver (pandas) when they read at most this many lake rows, instead of ~26"
+            " Spark jobs; 0 = always in Spark (see BENCHMARKS refresh-driver)."
+        ),
+    )
     # Scaled out (standalone, YARN, Kubernetes): empty / 0 = Spark's own default.
     driver_host: str = Field(
         "",

@@ -164,6 +164,25 @@ def collect_frames(parts: list[tuple[str, DataFrame]]) -> dict[str, pd.DataFrame
     The frames are unioned under a ``_part`` column (each column typed as its frames have it),
     collected once and split again; integer columns keep integer dtypes.
     """
+    union = _union(parts)
+    return {} if union is None else _split(union.toPandas(), parts)
+
+
+def collect_frames_within(
+    parts: list[tuple[str, DataFrame]], limit: int
+) -> dict[str, pd.DataFrame] | None:
+    """:func:`collect_frames`, or None when the parts hold more than ``limit`` rows in all.
+
+    At most ``limit + 1`` rows reach the driver, so a part that outgrew it costs no memory.
+    """
+    union = _union(parts)
+    if union is None:
+        return {}
+    collected = union.limit(limit + 1).toPandas()
+    return None if len(collected) > limit else _split(collected, parts)
+
+
+def _union(parts: list[tuple[str, DataFrame]]) -> DataFrame | None:
     fields: dict[str, DataType] = {}
     for name, df in parts:
         for f in df.schema.fields:
@@ -183,9 +202,10 @@ def collect_frames(parts: list[tuple[str, DataFrame]]) -> dict[str, pd.DataFrame
             ],
         )
         union = shaped if union is None else union.unionByName(shaped)
-    if union is None:
-        return {}
-    collected = union.toPandas()
+    return union
+
+
+def _split(collected: pd.DataFrame, parts: list[tuple[str, DataFrame]]) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     for name, df in parts:
         frame = collected.loc[collected["_part"] == name, df.columns].reset_index(drop=True)

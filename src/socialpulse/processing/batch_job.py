@@ -19,7 +19,6 @@ from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, Col
 from socialpulse.domain.records import DEFAULT_INTERACTION_WEIGHTS
 from socialpulse.domain.schemas import VALID_POST_SCHEMA
-from socialpulse.processing import aggregates as A
 from socialpulse.processing import transforms as T
 from socialpulse.processing import validation as V
 from socialpulse.processing.increments import (
@@ -27,6 +26,7 @@ from socialpulse.processing.increments import (
     append_lake_increments,
     collect_increments,
 )
+from socialpulse.processing.refresh import refresh_aggregates
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.processing.topic_step import load_topic_model, publish_topics, score_posts
 from socialpulse.storage.base import PipelineWriter
@@ -34,12 +34,10 @@ from socialpulse.storage.lake import LakePaths
 from socialpulse.storage.lake_jobs import (
     append_day_partitions,
     path_exists,
-    read_clean_posts,
     read_days,
     unseen_rows,
-    write_day_partitions,
 )
-from socialpulse.storage.spark_sink import write_aggregate, write_posts, write_quarantine
+from socialpulse.storage.spark_sink import write_posts, write_quarantine
 from socialpulse.topics.base import TopicModel
 
 
@@ -107,12 +105,14 @@ def run_batch(
     on_stage: Callable[[str], None] = lambda _s: None,
     topics_model_dir: str | None = None,
     on_count: OnCount = lambda _t, _d: None,
+    aggregate_driver_rows: int = 0,
 ) -> BatchReport:
     """Process the posts and interactions under ``input_dir`` into the lake and the database.
 
     Posts get their topic from the model saved under ``topics_model_dir`` (none: null topics).
     ``on_stage`` names each stage as it starts; ``on_count`` gives the size of a stage that
-    counts its records, see :data:`OnCount`.
+    counts its records, see :data:`OnCount`. ``aggregate_driver_rows``: see
+    :func:`socialpulse.processing.refresh.refresh_aggregates` (``driver_rows``).
     """
     started = time.perf_counter()
     report = BatchReport()
@@ -130,6 +130,7 @@ def run_batch(
         on_stage,
         topics=topics,
         on_count=on_count,
+        aggregate_driver_rows=aggregate_driver_rows,
     )
 
     on_stage("loading interactions")
@@ -159,6 +160,7 @@ def process_posts(
     stream: StreamBatch | None = None,
     topics: TopicModel | None = None,
     on_count: OnCount = lambda _t, _d: None,
+    aggregate_driver_rows: int = 0,
 ) -> PostsOutcome:
     """Validate, quarantine, dedupe, drop known, enrich, classify and store ``raw_lines``.
 
@@ -168,7 +170,8 @@ def process_posts(
     ``topics`` assigns each new post its topic (None: the topic columns stay null).
 
     Aggregates (every spec in ``domain.aggregates``): without ``stream`` (the batch job) every
-    aggregate row the input touches is recomputed from the lake; with it (a micro-batch) the
+    aggregate row the input touches is recomputed from the lake (on the driver when that reads at
+    most ``aggregate_driver_rows`` rows, see ``processing.refresh``); with it (a micro-batch) the
     aggregates of the new posts alone are the increments: added to the stored rows through
     ``stream.add_increments`` once per micro-batch, and appended to the lake's aggregate layer.
 
@@ -228,7 +231,9 @@ def process_posts(
     if stream is None and n_unique:
         on_stage("aggregating trends and profiles")
         touched = T.enrich_posts(T.valid_posts(validated))
-        refresh_aggregates(spark, touched, days, lake, store, windows_open_from)
+        refresh_aggregates(
+            spark, touched, days, lake, store, windows_open_from, aggregate_driver_rows
+        )
     if scored is not None:
         scored.unpersist()
     validated.unpersist()
@@ -335,38 +340,6 @@ def _raw_day() -> Column:
         F.to_date(_plausible(Col.INGESTED_AT)),
         F.current_date(),
     )
-
-
-def refresh_aggregates(
-    spark: SparkSession,
-    touched: DataFrame,
-    days: list[date],
-    lake: LakePaths,
-    store: PipelineWriter,
-    windows_open_from: datetime | None = None,
-) -> None:
-    """Recompute, from the lake, every aggregate row the posts in ``touched`` count in.
-
-    ``touched`` holds enriched posts, ``days`` their UTC days; windows ending at or before
-    ``windows_open_from`` (the stream's watermark; None = all) are left alone. Each aggregate
-    spec's rows go to its database table and replace the days' partitions of its lake table
-    (see :func:`socialpulse.processing.aggregates.recompute`). Recomputing instead of adding
-    deltas is what makes a re-run change nothing.
-    """
-    all_posts = read_clean_posts(spark, lake.posts)
-    for agg in AGGREGATES:
-        rows = A.recompute(agg, all_posts, touched, days, windows_open_from)
-        twice = agg.table is not None and agg.lake is not None
-        if twice:
-            rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-        if agg.table is not None:
-            write_aggregate(rows, agg, store.spec)
-        # An aggregate of some posts only (topics) may have no row at all: no empty, unreadable
-        # table is written for it then (an overwrite of no day replaces nothing anyway).
-        if agg.lake is not None and not (agg.where and rows.isEmpty()):
-            write_day_partitions(A.with_batch(rows, None, None), lake.aggregate(agg.lake))
-        if twice:
-            rows.unpersist()
 
 
 def _load_interactions(

@@ -21,7 +21,8 @@ from pyspark.sql import functions as F
 from socialpulse.domain.aggregates import AGGREGATES
 from socialpulse.domain.columns import Col
 from socialpulse.processing import transforms as T
-from socialpulse.processing.batch_job import refresh_aggregates, store_quarantine
+from socialpulse.processing.batch_job import store_quarantine
+from socialpulse.processing.refresh import refresh_aggregates
 from socialpulse.processing.sentiment_step import BackendSpec
 from socialpulse.processing.topic_step import load_topic_model, publish_topics, score_posts
 from socialpulse.storage.base import PipelineWriter
@@ -65,6 +66,7 @@ def reprocess_day(
     batch_size: int = 2048,
     on_stage: Callable[[str], None] = lambda _s: None,
     topics_model_dir: str | None = None,
+    aggregate_driver_rows: int = 0,
 ) -> ReprocessReport:
     """Rebuild ``day`` in the lake and the database from the raw layer's lines of that day.
 
@@ -75,7 +77,8 @@ def reprocess_day(
 
     Topics come from the model under ``topics_model_dir``: re-processing a day after a new
     model is saved re-assigns its posts, and its topic aggregate rows are those of the new
-    version only (the old version's rows of the day are deleted with the day).
+    version only (the old version's rows of the day are deleted with the day). The day's aggregates
+    are recomputed on the driver when they read at most ``aggregate_driver_rows`` lake rows.
     """
     started = time.perf_counter()
     report = ReprocessReport(day=day)
@@ -121,7 +124,7 @@ def reprocess_day(
         if agg.lake is not None:
             delete_day_partition(spark, lake.aggregate(agg.lake), day)
     if report.posts:
-        refresh_aggregates(spark, day_posts, [day], lake, store)
+        refresh_aggregates(spark, day_posts, [day], lake, store, driver_rows=aggregate_driver_rows)
 
     scored.unpersist()
     validated.unpersist()
