@@ -57,6 +57,7 @@ def main() -> None:
     in_dir, _ = write_inputs(texts, work)
     walls: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpus: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    peaks: dict[str, list[float]] = {v: [] for v in VARIANTS}
     same: list[bool] = []
     load = [os.getloadavg()[0]]
     try:
@@ -76,8 +77,13 @@ def main() -> None:
                     raise SystemExit(f"process failed ({name})")
                 walls[name].append(m.seconds)
                 cpus[name].append(cpu)
+                peaks[name].append(m.peak_rss_mb)
                 seen[name] = tables(data / "socialpulse.db")
-                print(f"round {r + 1} {name:<18} {m.seconds:6.1f} s  CPU {cpu:6.1f} s", flush=True)
+                print(
+                    f"round {r + 1} {name:<18} {m.seconds:6.1f} s  CPU {cpu:6.1f} s  "
+                    f"peak {m.peak_rss_mb:,.0f} MB",
+                    flush=True,
+                )
                 shutil.rmtree(data, ignore_errors=True)
             first, second = seen.values()
             same.append(first == second)
@@ -90,17 +96,18 @@ def main() -> None:
         f"`socialpulse process` on {len(texts):,} unique real tweets (SemEval + airline, "
         f"de-duplicated), backend `{args.backend}`, result cache off, a fresh data folder per "
         f"run, the two settings alternating over {args.rounds} rounds; medians. CPU s: the whole "
-        "process tree. Aggregate tables equal row for row (means to 9 digits) in every round: "
+        "process tree; peak RSS: the tree's, sampled every 0.1 s. Aggregate tables equal row "
+        "for row (means to 9 digits) in every round: "
         f"**{all(same)}**. Load {load[0]:.1f} before, {load[1]:.1f} after.",
         "",
-        "| aggregates recomputed | wall s (each) | CPU s (median) | posts/s |",
-        "|---|---:|---:|---:|",
+        "| aggregates recomputed | wall s (each) | CPU s (median) | peak RSS MB (max) | posts/s |",
+        "|---|---:|---:|---:|---:|",
     ]
     for v in VARIANTS:
         each = ", ".join(f"{w:.1f}" for w in walls[v])
         lines.append(
             f"| {v} | {med[v]:.1f} ({each}) | {statistics.median(cpus[v]):.0f} | "
-            f"{len(texts) / med[v]:,.0f} |"
+            f"{max(peaks[v]):,.0f} | {len(texts) / med[v]:,.0f} |"
         )
     lines += ["", f"Driver path: **{spark_s - driver_s:+.1f} s** per run against Spark."]
     body = "## The batch job's aggregate refresh: Spark jobs against the driver\n\n" + "\n".join(
