@@ -378,15 +378,17 @@ class Plan:
 class Recorder:
     """Keeps every point (saved after each, so an interrupted run loses nothing)."""
 
-    def __init__(self, points: dict[tuple[int, str, str], Point]) -> None:
+    def __init__(self, points: dict[tuple[int, str, str], Point], label: str = "") -> None:
         self.points = points
         self.mine: dict[tuple[int, str, str], Point] = {}
+        self.suffix = f" [{label}]" if label else ""
 
     def add(
         self, n: int, mode: str, stage: str, m: tuple[float, float, float, str], extra: str = ""
     ) -> None:
         """Record one stage's (seconds, peak RSS MB, CPU s, _) at size ``n``."""
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        stage += self.suffix
         p = Point(n, mode, stage, m[0], m[2], m[1], os.getloadavg()[0], stamp, extra)
         self.mine[p.key] = p
         # Re-read before writing: another run (another size) may have added points meanwhile.
@@ -495,6 +497,11 @@ def main() -> None:
         help="real: unique real tweets with the result cache off (stages 'process real ...')",
     )
     ap.add_argument(
+        "--label",
+        default="",
+        help="appended to each stage name as ' [LABEL]': a run on another host is its own series",
+    )
+    ap.add_argument(
         "--render-only", action="store_true", help="rewrite the section and plot from the points"
     )
     args = ap.parse_args()
@@ -513,7 +520,7 @@ def main() -> None:
         real_texts(SHARED) if args.texts == "real" else [],
     )
     command = "python bench/bench_scale.py " + " ".join(sys.argv[1:])
-    rec = Recorder({} if args.fresh else load_points())
+    rec = Recorder({} if args.fresh else load_points(), args.label)
     meta_file = RESULTS.with_suffix(".commands.json")
     commands: list[str] = (
         [] if args.fresh or not meta_file.exists() else json.loads(meta_file.read_text())

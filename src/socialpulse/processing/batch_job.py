@@ -357,16 +357,20 @@ def _load_interactions(
     report.interactions_in, report.interactions_quarantined = int(counts[0]), int(counts[1])
     weights = {k.value: w for k, w in DEFAULT_INTERACTION_WEIGHTS.items()}
     good = T.valid_interactions(validated, weights).withColumn(Col.DAY, F.to_date(Col.TS))
-    # Interactions have no id: one already in the lake with every field equal is a re-run.
-    key = [c for c in good.columns if c != Col.DAY]
-    new = unseen_rows(good, lake.interactions, key, list(counts[2])).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    report.interactions_stored = new.count()
-    report.interactions_already_stored = (
-        report.interactions_in - report.interactions_quarantined - report.interactions_stored
-    )
-    append_day_partitions(new, lake.interactions)
-    new.unpersist()
+    n_valid = report.interactions_in - report.interactions_quarantined
+    if not path_exists(spark, lake.interactions):
+        # A first load: every valid interaction is new, and the counts above hold their number.
+        append_day_partitions(good, lake.interactions)
+        report.interactions_stored = n_valid
+    else:
+        # Interactions have no id: one already in the lake with every field equal is a re-run.
+        key = [c for c in good.columns if c != Col.DAY]
+        new = unseen_rows(good, lake.interactions, key, list(counts[2])).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        report.interactions_stored = new.count()
+        append_day_partitions(new, lake.interactions)
+        new.unpersist()
+    report.interactions_already_stored = n_valid - report.interactions_stored
     store_quarantine(spark, validated, lake, store)
     validated.unpersist()

@@ -79,8 +79,10 @@ def _collect_sources(
     any day (a user's profile spans all time). A spec that is not day-bound and has a lake
     table or a key other than plain fields is not one this path knows: it all stays in Spark.
     """
-    read = list(dict.fromkeys([Col.DAY, *P.columns_read(AGGREGATES)]))
-    parts = [(_DAYS, all_posts.filter(F.col(Col.DAY).isin(days)).select(*read))]
+    # Each part carries only the columns its specs read: the rows are what the driver holds.
+    day_bound = tuple(a for a in AGGREGATES if a.day_bound)
+    day_posts = all_posts.filter(F.col(Col.DAY).isin(days))
+    parts = [(_DAYS, day_posts.select(*dict.fromkeys([Col.DAY, *P.columns_read(day_bound)])))]
     for agg in AGGREGATES:
         if agg.lake is not None and agg.day_bound:
             continue  # whole days: the days' posts are its source
@@ -91,7 +93,7 @@ def _collect_sources(
             parts.append((agg.name, keys))
         else:
             posts = all_posts.join(keys, list(agg.key_names), "left_semi")
-            parts.append((agg.name, posts.select(*read)))
+            parts.append((agg.name, posts.select(*P.columns_read((agg,)))))
     return A.collect_frames_within(parts, limit)
 
 
