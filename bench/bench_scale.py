@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import socket
 import sqlite3
@@ -519,7 +520,7 @@ def main() -> None:
         args.api_requests,
         real_texts(SHARED) if args.texts == "real" else [],
     )
-    command = "python bench/bench_scale.py " + " ".join(sys.argv[1:])
+    command = "python bench/bench_scale.py " + shlex.join(sys.argv[1:])
     rec = Recorder({} if args.fresh else load_points(), args.label)
     meta_file = RESULTS.with_suffix(".commands.json")
     commands: list[str] = (
