@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
 
+from socialpulse.cli import main
 from socialpulse.config import Settings
 from socialpulse.spark import QUICK_JIT_OPTIONS, jit_options
 
@@ -19,7 +21,28 @@ from socialpulse.spark import QUICK_JIT_OPTIONS, jit_options
 def test_setting_picks_the_compiler() -> None:
     assert jit_options("quick") == QUICK_JIT_OPTIONS
     assert jit_options("full") == ""
-    assert Settings().spark.driver_jit == "full"  # the default: see spark.py for why
+    assert Settings().spark.driver_jit == "auto"  # the default: see spark.py for why
+    # auto: C1 alone only where the command says its job is short; a setting always wins.
+    assert jit_options("auto") == ""
+    assert jit_options("auto", short_job=True) == QUICK_JIT_OPTIONS
+    assert jit_options("full", short_job=True) == ""
+    assert jit_options("quick", short_job=False) == QUICK_JIT_OPTIONS
+
+
+def test_process_calls_a_small_landing_folder_a_short_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "part-0.jsonl").write_bytes(b"x" * 600)
+    (tmp_path / "interactions").mkdir()
+    (tmp_path / "interactions" / "part-0.jsonl").write_bytes(b"y" * 500)
+    assert main.is_short_batch(tmp_path)
+    # Every file under the folder counts, posts and interactions alike.
+    monkeypatch.setattr(main, "SHORT_BATCH_BYTES", 1_000)
+    assert not main.is_short_batch(tmp_path)
+    monkeypatch.setattr(main, "SHORT_BATCH_BYTES", 1_100)
+    assert main.is_short_batch(tmp_path)
 
 
 def test_an_unknown_setting_is_refused() -> None:
@@ -36,7 +59,8 @@ def _vm_options(spark: SparkSession) -> dict[str, str]:
 
 
 def test_the_suite_driver_runs_the_configured_compiler(spark: SparkSession) -> None:
-    # The options must reach the running JVM, not only the configuration.
+    # The options must reach the running JVM, not only the configuration. The suite's session
+    # is no short job: under ``auto`` it compiles with C1 + C2.
     quick = Settings().spark.driver_jit == "quick"
     options = _vm_options(spark)
     assert options["TieredStopAtLevel"] == ("1" if quick else "4")

@@ -14,29 +14,36 @@ from socialpulse.jvm_archive import java_options
 # C1 alone compiles far less than tiered C1 + C2, and its code runs slower once hot. A lone
 # command of about a minute on 2 cores wins (bench_jvm_jit: `recommend fit-predict` 56.5 ->
 # 46.4 s, `process` of 64k posts 76.0 -> 61.8 s), but sessions that run many jobs for minutes
-# lose (the test suite went from 29 to 35 minutes with it), so it is an opt-in. C1's frames are
-# larger, so ALS's deep task recursion overflowed the default 1 MB thread stack: the stack
-# grows with it (address space, not memory, until used).
+# lose (the test suite went from 29 to 35 minutes with it), and so does one long job (`process`
+# of 1M posts: 190.6 -> 217.8 s). So `auto`, the default, gives C1 alone only to a command that
+# says its job is short (`process` of a small landing folder), and tiered compilation to the
+# rest. C1's frames are larger, so ALS's deep task recursion overflowed the default 1 MB thread
+# stack: the stack grows with it (address space, not memory, until used).
 QUICK_JIT_OPTIONS = "-XX:TieredStopAtLevel=1 -Xss16m"
 
 
-def jit_options(setting: str) -> str:
-    """The driver's JIT options for ``spark_driver_jit``."""
-    return QUICK_JIT_OPTIONS if setting == "quick" else ""
+def jit_options(setting: str, short_job: bool = False) -> str:
+    """The driver's JIT options for ``spark_driver_jit``; ``auto`` is ``quick`` for a short job."""
+    quick = setting == "quick" or (setting == "auto" and short_job)
+    return QUICK_JIT_OPTIONS if quick else ""
 
 
 def build_spark(
-    settings: Settings, app_name: str = "socialpulse", extra_java_options: str = ""
+    settings: Settings,
+    app_name: str = "socialpulse",
+    extra_java_options: str = "",
+    short_job: bool = False,
 ) -> SparkSession:
     """Create (or reuse) the SparkSession described by ``settings``.
 
     Every timestamp is handled in UTC; Arrow is on because all Python work runs in pandas UDFs.
     The driver JVM maps the class archive of ``spark_class_archive`` when it exists
-    (:mod:`socialpulse.jvm_archive`) and compiles as ``spark_driver_jit`` says;
-    ``extra_java_options`` go to the driver JVM as well.
+    (:mod:`socialpulse.jvm_archive`) and compiles as ``spark_driver_jit`` says (``short_job``:
+    the session runs one job of about a minute); ``extra_java_options`` go to the driver JVM
+    as well.
     """
     archive = java_options(settings.spark.class_archive)
-    jit = jit_options(settings.spark.driver_jit)
+    jit = jit_options(settings.spark.driver_jit, short_job)
     driver_java = " ".join(
         o for o in ("-Duser.timezone=UTC", archive, jit, extra_java_options) if o
     )

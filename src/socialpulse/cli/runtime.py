@@ -154,12 +154,13 @@ class Runtime:
                 self._store.create_schema()
         return self._store
 
-    def spark(self, app_name: str) -> SparkSession:
-        """The Spark session described by the settings (built once, named on first use)."""
+    def spark(self, app_name: str, short_job: bool = False) -> SparkSession:
+        """The Spark session described by the settings (built once, named on first use;
+        ``short_job``: the command runs one job of about a minute, see ``spark_driver_jit``)."""
         if self._spark is None:
             from socialpulse.spark import build_spark
 
-            self._spark = build_spark(self.settings, app_name)
+            self._spark = build_spark(self.settings, app_name, short_job=short_job)
         return self._spark
 
     def backend(self, name: str | None = None) -> BackendSpec:

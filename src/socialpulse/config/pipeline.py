@@ -80,12 +80,14 @@ class SparkSettings(_Section):
             " off; or a file path."
         ),
     )
-    driver_jit: Literal["full", "quick"] = Field(
-        "full",
+    driver_jit: Literal["auto", "full", "quick"] = Field(
+        "auto",
         description=(
             "The driver JVM's JIT compiler: full = HotSpot's tiered C1 + C2; quick = C1 alone"
             " (less compile work: a lone command of about a minute runs 15-20 % faster, but"
-            " a session that runs many jobs for minutes runs slower; see BENCHMARKS jvm-jit)."
+            " a session that runs many jobs for minutes, or one long job, runs slower; see"
+            " BENCHMARKS jvm-jit); auto = quick for `process` of a landing folder of at most"
+            " 128 MiB, full for everything else."
         ),
     )
     driver_aggregate_rows: int = Field(
