@@ -24,7 +24,8 @@ de-duplicated: :func:`bench_pipeline_real.real_texts`) and turns the result cach
 model classifies every post. Past the 64,006 real texts a replay ``r`` appends `` ~r`` to the
 tweet: no two texts are equal (nothing for a cache or a dedup to find) while each costs the
 model what the real tweet costs. Those rows are the stages ``process real`` /
-``process real minilm``.
+``process real minilm``; beside each, in the same run, ``classify real`` (``sentiment
+classify`` of the same distinct texts: the model alone, the pipeline's yardstick).
 """
 
 from __future__ import annotations
@@ -316,7 +317,10 @@ def render(points: dict[tuple[int, str, str], Point], commands: list[str]) -> st
         " each row is the 1-minute average at the end of that stage. The `process real` rows"
         " (`--texts real`) give the same generated posts unique real tweets (SemEval + airline,"
         " de-duplicated; past the 64,006 real texts a replay r appends ` ~r`, so no text"
-        " repeats) with the result cache off: every post costs the model a real tweet.\n\n"
+        " repeats) with the result cache off: every post costs the model a real tweet. Beside"
+        " each, from the same run, `classify real`: `sentiment classify` of the same distinct"
+        " texts with the same backend, the model alone (its posts/s column divides the size, as"
+        " the pipeline's does; its note gives the number of texts).\n\n"
         "Points recorded by:\n" + cmds + "\n\n" + "\n".join(table) + "\n\n"
         "Growth exponent of time versus size (1 = linear), from wall seconds and from CPU"
         " seconds (less disturbed by the other jobs on the machine). At 10k a run is mostly"
@@ -402,8 +406,8 @@ class Recorder:
         )
 
 
-def use_real_texts(posts_dir: Path, texts: list[str]) -> int:
-    """Give each distinct post in ``posts_dir``'s JSON lines a unique real text; return how many.
+def use_real_texts(posts_dir: Path, texts: list[str]) -> list[str]:
+    """Give each distinct post in ``posts_dir``'s JSON lines a unique real text; return them.
 
     A repeated ``post_id`` (the generator plants duplicates) keeps its first text, and lines
     that are not a post with a string text (the planted malformed ones) stay as they are, so
@@ -431,7 +435,7 @@ def use_real_texts(posts_dir: Path, texts: list[str]) -> int:
                     given[key] = base if replay == 0 else f"{base} ~{replay}"
                 post["text"] = given[key]
                 out.write(json.dumps(post, ensure_ascii=False).encode() + b"\n")
-    return len(given)
+    return list(given.values())
 
 
 def run_size(n: int, work: Path, plan: Plan, cluster: LocalCluster | None, rec: Recorder) -> None:
@@ -440,9 +444,14 @@ def run_size(n: int, work: Path, plan: Plan, cluster: LocalCluster | None, rec: 
     gen = [CLI, "generate", "--posts", str(n), "--users", str(max(100, n // 20)), "--seed", "7"]
     rec.add(n, "local", "generate", run_stage([*gen, "--out", str(data)], {}, []))
     prefix, base_env = "process", {}
+    plain: Path | None = None
+    given: list[str] = []
     if plan.real_texts:
         given = use_real_texts(data / "posts", plan.real_texts)
-        print(f"{given:,} posts given unique real texts", flush=True)
+        print(f"{len(given):,} posts given unique real texts", flush=True)
+        # The model alone on the same texts, as the pipeline's yardstick in the same run.
+        plain = work / f"texts-{n}.txt"
+        plain.write_text("".join(t + "\n" for t in given), encoding="utf-8")
         prefix, base_env = "process real", {"SOCIALPULSE_SENTIMENT_CACHE": "false"}
     backends = [("vader", prefix)]
     if n in plan.minilm_sizes:
@@ -464,6 +473,14 @@ def run_size(n: int, work: Path, plan: Plan, cluster: LocalCluster | None, rec: 
                 "SOCIALPULSE_DATA_DIR": str(data_dir),
                 "SOCIALPULSE_SENTIMENT_BACKEND": backend,
             }
+            if plain is not None and mode == "local":
+                out = work / f"classified-{n}.jsonl"
+                alone = run_stage(
+                    [CLI, "sentiment", "classify", str(plain), "--output", str(out)], env_b, []
+                )
+                model_stage = stage.replace("process", "classify", 1)
+                rec.add(n, mode, model_stage, alone, f"model alone, {len(given):,} texts")
+                out.unlink(missing_ok=True)
             m = run_stage([CLI, "process", "--input", str(data)], env_b, roots)
             report = json.loads(m[3][m[3].index("{") :])
             if not report["reconciles"]:
@@ -479,6 +496,8 @@ def run_size(n: int, work: Path, plan: Plan, cluster: LocalCluster | None, rec: 
                 rec.add(n, "local", "api", (seconds, peak, cpu, ""), note)
             shutil.rmtree(data_dir, ignore_errors=True)
     shutil.rmtree(data, ignore_errors=True)
+    if plain is not None:
+        plain.unlink(missing_ok=True)
 
 
 def main() -> None:
