@@ -231,10 +231,9 @@ def process_posts(
     if stream is None and n_unique:
         on_stage("aggregating trends and profiles")
         touched = T.enrich_posts(T.valid_posts(validated))
-        # The touched days hold at least the n_unique posts: past the limit, collecting it only
-        # to find it exceeded would be wasted work.
-        driver_rows = aggregate_driver_rows if n_unique <= aggregate_driver_rows else 0
-        refresh_aggregates(spark, touched, days, lake, store, windows_open_from, driver_rows)
+        refresh_aggregates(
+            spark, touched, days, lake, store, windows_open_from, aggregate_driver_rows, n_unique
+        )
     if scored is not None:
         scored.unpersist()
     validated.unpersist()

@@ -35,6 +35,7 @@ def refresh_aggregates(
     store: PipelineWriter,
     windows_open_from: datetime | None = None,
     driver_rows: int = 0,
+    at_least: int = 0,
 ) -> None:
     """Recompute, from the lake, every aggregate row the posts in ``touched`` count in.
 
@@ -42,10 +43,12 @@ def refresh_aggregates(
     ``windows_open_from`` (the stream's watermark; None = all) are left alone. Each aggregate
     spec's rows go to its database table and replace the days' partitions of its lake table
     (see :func:`socialpulse.processing.aggregates.recompute`). When the posts to read number at
-    most ``driver_rows`` (0: never), the rows are computed on the driver instead of in Spark.
+    most ``driver_rows`` (0: never), the rows are computed on the driver instead of in Spark;
+    ``at_least`` is a number of rows the days are known to hold (a batch's new posts), so a
+    batch past the limit goes to Spark without collecting the limit's rows first.
     """
     all_posts = read_clean_posts(spark, lake.posts)
-    if driver_rows > 0:
+    if driver_rows > 0 and at_least <= driver_rows:
         sources = _collect_sources(all_posts, touched, days, driver_rows)
         if sources is not None:
             _refresh_on_driver(spark, sources, all_posts, lake, store, windows_open_from)
