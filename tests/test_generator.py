@@ -8,10 +8,12 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -23,6 +25,7 @@ from socialpulse.domain.columns import INTERACTIONS_DIR, POSTS_DIR, TRUTH_DIR, C
 from socialpulse.domain.schemas import MAX_INTERACTION_WEIGHT, RAW_POST_FIELDS
 from socialpulse.generator import MANIFEST, GeneratorConfig, generate
 from socialpulse.generator.malformed import INTERACTION_REASONS, POST_REASONS
+from socialpulse.generator.rings import weighted_slots
 from socialpulse.generator.writer import RollingWriter
 from socialpulse.processing import transforms as T
 from socialpulse.processing.batch_job import read_lines
@@ -269,6 +272,61 @@ def test_planted_preferences_drive_interactions(small: tuple[Path, dict[str, Any
     assert observed > 3 * baseline, (observed, baseline)
     # ... but not perfectly: the signal is noisy, or recommending would be trivial.
     assert observed < 0.95, observed
+
+
+def test_weighted_slots_pick_in_proportion_to_appeal_and_uniformly_when_equal() -> None:
+    """Equal appeal reproduces the uniform pick ``floor(u * fill)`` exactly; unequal appeal
+    is drawn in proportion; unfilled slots (appeal 0) are never drawn."""
+    rng = np.random.default_rng(5)
+    u = rng.random(20_000)
+    equal = np.cumsum(np.r_[np.ones(7), np.zeros(3)])[None, :].repeat(u.size, axis=0)
+    assert (weighted_slots(equal, u) == (u * 7).astype(np.int64)).all()
+    appeal = np.array([1.0, 3.0, 6.0, 0.0, 0.0])
+    cum = np.cumsum(appeal)[None, :].repeat(u.size, axis=0)
+    share = np.bincount(weighted_slots(cum, u), minlength=appeal.size) / u.size
+    assert share[3:].sum() == 0
+    assert np.allclose(share[:3], appeal[:3] / appeal.sum(), atol=0.01), share
+
+
+def test_interactions_follow_appeal_and_the_truth_records_it(
+    small: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Posts with more likes draw more interactions (appeal = likes + 1), each truth line
+    carries its post's appeal, and ``appeal_exponent=0`` takes that pull away."""
+
+    def likes_and_truth(out: Path) -> list[tuple[int, dict[str, Any]]]:
+        lines = zip(
+            _raw_lines(out / POSTS_DIR), _jsonl(out / TRUTH_DIR / "posts.jsonl"), strict=True
+        )
+        return [
+            (json.loads(raw)[Col.LIKE_COUNT], t)
+            for (_, _, raw), t in lines
+            if t["category"] == "original"
+        ]
+
+    def heavy_share(out: Path) -> tuple[float, float]:
+        """Interactions on, and share of, the originals in the top tenth by likes."""
+        likes = {t["post_id"]: n for n, t in likes_and_truth(out)}
+        cut = sorted(likes.values())[int(0.9 * len(likes))]
+        heavy = {p for p, n in likes.items() if n > cut}
+        raws = (raw for _, _, raw in _raw_lines(out / INTERACTIONS_DIR))
+        hits = [
+            rec[Col.POST_ID] in heavy
+            for rec in map(_good_interaction, raws)
+            if rec is not None and rec[Col.POST_ID] in likes
+        ]
+        return sum(hits) / len(hits), len(heavy) / len(likes)
+
+    out, _ = small
+    for likes, t in likes_and_truth(out):
+        assert t["appeal"] == pytest.approx(likes + 1, rel=1e-5)
+    pulled, top = heavy_share(out)
+    assert pulled > 3 * top, (pulled, top)
+
+    flat = tmp_path / "flat"
+    generate(replace(SMALL, appeal_exponent=0.0), flat)
+    uniform, top0 = heavy_share(flat)
+    assert uniform < 2 * top0, (uniform, top0)
 
 
 def test_activity_is_heavy_tailed_and_texts_carry_the_planted_features(

@@ -61,6 +61,15 @@ def generate(
     interaction_noise: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of interactions off users' tastes.")
     ] = _DEFAULTS.interaction_noise,
+    appeal_exponent: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=4.0,
+            help="Interactions pick a topic's posts in proportion to (likes + 1) ** this; "
+            "0 picks uniformly.",
+        ),
+    ] = _DEFAULTS.appeal_exponent,
     topics: Annotated[
         int, typer.Option(min=1, help="Number of latent topics (at most 42).")
     ] = _DEFAULTS.topics,
@@ -87,6 +96,7 @@ def generate(
             interactions_per_post=interactions_per_post,
             interaction_malformed_rate=interaction_malformed_rate,
             interaction_noise=interaction_noise,
+            appeal_exponent=appeal_exponent,
             topics=topics,
             days=days,
             end=_parse_end(end),

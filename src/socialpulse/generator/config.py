@@ -38,6 +38,10 @@ class GeneratorConfig:
     interactions_per_post: float = 3.0
     interaction_noise: float = 0.2
     """Share of interactions on a uniformly random topic instead of a preferred one."""
+    appeal_exponent: float = 1.0
+    """A post's appeal is ``(likes + 1) ** appeal_exponent``; an interaction picks among its
+    topic's recent posts in proportion to it (preferential attachment: engagement follows
+    engagement). 0 picks uniformly, as the generator did before."""
     interaction_malformed_rate: float = 0.01
     topic_concentration: float = 0.08
     """Dirichlet concentration of users' topic preferences: small = few topics per user."""
@@ -72,6 +76,8 @@ class GeneratorConfig:
             problems.append("malformed_rate + duplicate_rate + retweet_rate must be <= 1")
         if self.reply_share + self.quote_share > 1:
             problems.append("reply_share + quote_share must be <= 1")
+        if not 0 <= self.appeal_exponent <= 4:
+            problems.append(f"appeal_exponent must be in [0, 4], got {self.appeal_exponent}")
         if self.interactions_per_post < 0:
             problems.append("interactions_per_post must be >= 0")
         if self.topic_concentration <= 0 or self.activity_exponent < 0:

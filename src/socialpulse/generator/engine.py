@@ -108,6 +108,7 @@ def generate(
             "topic",
             "label",
             "strength",
+            "appeal",
         ],
     }
     tmp = truth / (MANIFEST + ".tmp")

@@ -17,6 +17,22 @@ SOURCE: Final = "generator"
 _B62: Final = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+def post_appeal(likes: int, exponent: float) -> float:
+    """How strongly a post draws interactions, relative to its topic's other recent posts."""
+    return float((likes + 1) ** exponent)
+
+
+def weighted_slots(cum: F64, u: F64) -> I64:
+    """Per row of ``cum`` (cumulative appeal of a ring's slots), the slot at quantile ``u``
+    of that row's total: slot ``s`` is drawn with probability ``appeal[s] / total``.
+
+    With equal appeal this is ``floor(u * fill)``, the uniform pick."""
+    target = u * cum[:, -1]
+    slots: I64 = (cum <= target[:, None]).sum(axis=1).astype(np.int64)
+    return slots
 
 
 @dataclass(slots=True)
@@ -133,16 +149,19 @@ class Rings:
         ring = self.posts[topic]
         return ring[int(u * len(ring))] if ring else None
 
-    def arrays(self) -> tuple[I64, I64, I64]:
-        """(fill, ids, created) per topic and slot, for vectorised picks; unfilled slots are 0."""
+    def arrays(self, appeal_exponent: float) -> tuple[I64, I64, I64, F64]:
+        """(fill, ids, created, appeal) per topic and slot, for vectorised picks; unfilled
+        slots are 0. A post's appeal is ``(likes + 1) ** appeal_exponent``."""
         fill = np.array([len(r) for r in self.posts], dtype=np.int64)
         ids = np.zeros((len(self.posts), self.size), dtype=np.int64)
         created = np.zeros_like(ids)
+        appeal = np.zeros(ids.shape, dtype=np.float64)
         for t, ring in enumerate(self.posts):
             if ring:
                 ids[t, : len(ring)] = [int(p.post_id) for p in ring]
                 created[t, : len(ring)] = [p.created_sec for p in ring]
-        return fill, ids, created
+                appeal[t, : len(ring)] = [post_appeal(p.likes, appeal_exponent) for p in ring]
+        return fill, ids, created, appeal
 
     def add_recent(self, post: WrittenPost) -> None:
         """Remember a valid post in the overall ring (oldest replaced)."""

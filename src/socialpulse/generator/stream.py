@@ -34,6 +34,8 @@ from socialpulse.generator.rings import (
     base62,
     iso_array,
     json_or_null,
+    post_appeal,
+    weighted_slots,
 )
 from socialpulse.generator.writer import RollingWriter
 
@@ -249,7 +251,8 @@ class PostStream:
         self._truth.append(
             f'"post_id":{json_or_null(post_id)},"category":"{category}","malformed_kind":{json_or_null(bad)},'
             f'"topic":"{self._topic_names[post.topic]}","label":"{LABELS[post.label]}",'
-            f'"strength":"{STRENGTHS[post.strength]}"}}'
+            f'"strength":"{STRENGTHS[post.strength]}",'
+            f'"appeal":{post_appeal(post.likes, self.cfg.appeal_exponent):.6g}}}'
         )
 
     def _flush_chunk(self) -> None:
@@ -334,7 +337,7 @@ class PostStream:
         """Interactions made after this chunk's posts, on recent posts of preferred topics."""
         cfg, r = self.cfg, self.irng
         k = int(r.poisson(cfg.interactions_per_post * n_posts))
-        fill, ring_ids, ring_created = self.rings.arrays()
+        fill, ring_ids, ring_created, appeal = self.rings.arrays(cfg.appeal_exponent)
         nonempty = np.flatnonzero(fill > 0)
         if k == 0 or nonempty.size == 0:
             return
@@ -348,7 +351,10 @@ class PostStream:
         # A topic with no post yet cannot be engaged with: take a random topic that has one.
         fallback = nonempty[r.integers(0, nonempty.size, k)]
         topics = np.where(fill[topics] > 0, topics, fallback)
-        slots = (r.random(k) * fill[topics]).astype(np.int64)
+        # Within the topic, a post is picked in proportion to its appeal (its likes).
+        slots = np.minimum(
+            weighted_slots(np.cumsum(appeal, axis=1)[topics], r.random(k)), fill[topics] - 1
+        )
         post_ids = ring_ids[topics, slots]
         created = ring_created[topics, slots]
         delay = np.minimum(r.exponential(1800.0, k), 3 * 86400).astype(np.int64)
