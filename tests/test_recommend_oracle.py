@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from socialpulse.domain.columns import Col
 from socialpulse.generator import GeneratorConfig, generate
-from socialpulse.recommend.als import AlsParams, dedupe_interactions
+from socialpulse.recommend.als import EXCLUDED, AlsParams, dedupe_interactions
 from socialpulse.recommend.evaluation import (
     ALS,
     PER_USER_SPLIT,
@@ -26,7 +27,7 @@ from socialpulse.recommend.job import (
     read_posts,
     usable_truth,
 )
-from socialpulse.recommend.oracle import ORACLE, PlantedTruth
+from socialpulse.recommend.oracle import APPEAL, ORACLE, PlantedTruth, oracle_recommend
 from socialpulse.storage.lake import LakePaths
 from tests.recommend_fixtures import Planted, write_lake
 
@@ -120,3 +121,43 @@ def test_without_truth_the_row_is_absent_and_the_report_says_why(
     assert "another generated data set" in why
     mine = PlantedTruth(other.preferences, pd.DataFrame({Col.POST_ID: ["p1", "p2"], "topic": "t"}))
     assert usable_truth(mine, posts) == (mine, "")
+
+
+def test_the_oracle_ranks_by_preference_times_appeal(spark: SparkSession) -> None:
+    """Score = the user's weight on the post's topic x the post's appeal; without appeal every
+    post of a topic ties and the newest wins; an excluded post is never ranked."""
+    prefs = pd.DataFrame({Col.USER_ID: ["u"] * 2, "topic": ["t1", "t2"], Col.WEIGHT: [0.7, 0.3]})
+    posts = pd.DataFrame(
+        {
+            Col.POST_ID: ["p1", "p2", "p3", "p4"],
+            "topic": ["t1", "t1", "t2", "t1"],
+            APPEAL: [1.0, 5.0, 20.0, 50.0],
+        }
+    )
+    candidates = spark.createDataFrame(
+        [(p, f"2026-11-0{i + 1} 00:00:00") for i, p in enumerate(["p1", "p2", "p3", "p4"])],
+        "post_id string, created_at string",
+    ).withColumn(Col.CREATED_AT, F.to_timestamp(Col.CREATED_AT))
+    users = spark.createDataFrame([("u",)], "user_id string")
+    excluded = spark.createDataFrame([("u", ["p4"])], f"user_id string, {EXCLUDED} array<string>")
+
+    def ranked(truth: PlantedTruth) -> list[tuple[str, float]]:
+        rows = oracle_recommend(truth, users, candidates, excluded, 3).orderBy(Col.RANK).collect()
+        return [(r[Col.POST_ID], round(r[Col.SCORE], 6)) for r in rows]
+
+    assert ranked(PlantedTruth(prefs, posts)) == [("p3", 6.0), ("p2", 3.5), ("p1", 0.7)]
+    flat = PlantedTruth(prefs, posts.drop(columns=[APPEAL]))
+    assert ranked(flat) == [("p2", 0.7), ("p1", 0.7), ("p3", 0.3)]
+
+
+def test_the_truth_reader_keeps_each_posts_appeal(generated: Path) -> None:
+    truth = read_planted_truth(generated / "landing")
+    assert isinstance(truth, PlantedTruth)
+    lines = _lines(generated / "landing" / "truth")
+    appeal: dict[object, object] = {}
+    for r in lines:  # a re-delivered post's line repeats its id: the original's comes first
+        if r.get(Col.POST_ID) and r.get("topic"):
+            appeal.setdefault(r[Col.POST_ID], r[APPEAL])
+    read = dict(zip(truth.post_topics[Col.POST_ID], truth.post_topics[APPEAL], strict=True))
+    assert read == appeal
+    assert max(read.values()) > 10 * min(read.values())  # likes differ a lot between posts

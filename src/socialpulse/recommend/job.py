@@ -44,7 +44,7 @@ from socialpulse.recommend.evaluation import (
 )
 from socialpulse.recommend.hybrid import HYBRID, HybridPolicy, HybridRecommender
 from socialpulse.recommend.metrics import Interval, RankingMetrics
-from socialpulse.recommend.oracle import ORACLE, TOPIC, PlantedTruth, truth_coverage
+from socialpulse.recommend.oracle import APPEAL, ORACLE, TOPIC, PlantedTruth, truth_coverage
 from socialpulse.recommend.recommender import TrainingSet
 from socialpulse.storage.base import PipelineWriter
 from socialpulse.storage.lake import LakePaths
@@ -95,8 +95,8 @@ def read_posts(spark: SparkSession, lake: LakePaths) -> DataFrame:
 
 
 def read_planted_truth(landing: Path) -> PlantedTruth | str:
-    """The generator's planted truth under ``landing/truth`` (users' topic preferences and
-    posts' topics), or why there is none."""
+    """The generator's planted truth under ``landing/truth`` (users' topic preferences,
+    posts' topics and appeal), or why there is none."""
     folder = landing / TRUTH_DIR
     users_file, posts_file = folder / "users.jsonl", folder / "posts.jsonl"
     missing = [p for p in (users_file, posts_file) if not p.is_file()]
@@ -107,14 +107,17 @@ def read_planted_truth(landing: Path) -> PlantedTruth | str:
         for row in map(json.loads, users_file.read_text(encoding="utf-8").splitlines())
         for topic, weight in (row.get("topic_preferences") or {}).items()
     ]
+    # Truth written before posts had an appeal: every post drew interactions alike.
     topics = [
-        (row[Col.POST_ID], row[TOPIC])
+        (row[Col.POST_ID], row[TOPIC], float(row.get(APPEAL, 1.0)))
         for row in map(json.loads, posts_file.read_text(encoding="utf-8").splitlines())
         if row.get(Col.POST_ID) and row.get(TOPIC)
     ]
     return PlantedTruth(
         preferences=pd.DataFrame(prefs, columns=[Col.USER_ID, TOPIC, Col.WEIGHT]),
-        post_topics=pd.DataFrame(topics, columns=[Col.POST_ID, TOPIC]).drop_duplicates(Col.POST_ID),
+        post_topics=pd.DataFrame(topics, columns=[Col.POST_ID, TOPIC, APPEAL]).drop_duplicates(
+            Col.POST_ID
+        ),
     )
 
 

@@ -1,11 +1,11 @@
 """The oracle of generated data: rank by the planted truth (transforms, no I/O).
 
 ``socialpulse generate`` plants each user's topic preferences (``truth/users.jsonl``) and each
-post's topic (``truth/posts.jsonl``), and draws interactions on recent posts of preferred
-topics. The oracle scores a candidate post by the user's planted weight on its topic, so it
-shows how far the demo's small absolute numbers are from what the data allows. It follows the
-same candidate rules as the other rows: posts known at training time, never one the user
-engaged with or wrote.
+post's topic and appeal (``truth/posts.jsonl``), and draws interactions on recent posts of
+preferred topics, each post in proportion to its appeal. The oracle scores a candidate post by
+the user's planted weight on its topic times the post's appeal, so it shows how far the demo's
+small absolute numbers are from what the data allows. It follows the same candidate rules as
+the other rows: posts known at training time, never one the user engaged with or wrote.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from socialpulse.recommend.ranking import top_k_by_factors
 
 ORACLE = "oracle"
 TOPIC = "topic"
+APPEAL = "appeal"
 
 
 @dataclass(frozen=True)
 class PlantedTruth:
     """``preferences``: ``user_id, topic, weight`` (planted topic preferences);
-    ``post_topics``: ``post_id, topic`` (the topic each post was written about)."""
+    ``post_topics``: ``post_id, topic, appeal`` (the topic each post was written about, and
+    how strongly it draws interactions within that topic; 1 for every post when absent)."""
 
     preferences: pd.DataFrame
     post_topics: pd.DataFrame
@@ -52,11 +54,11 @@ def oracle_recommend(
     max_candidates: int = 0,
 ) -> DataFrame:
     """Top ``k`` per user of ``users`` (``user_id``) among ``candidates`` (``post_id,
-    created_at``) by the planted preference for the post's topic: ``user_id, post_id, rank,
-    score``.
+    created_at``) by the planted preference for the post's topic times the post's appeal:
+    ``user_id, post_id, rank, score``.
 
-    ``excluded`` is :func:`~socialpulse.recommend.als.exclusions`' output. Ties (every post of
-    a topic scores the same) go to the newest post: the generator draws interactions from each
+    ``excluded`` is :func:`~socialpulse.recommend.als.exclusions`' output. Ties (posts of a
+    topic with the same appeal) go to the newest post: the generator draws interactions from each
     topic's recent posts. ``max_candidates`` > 0 keeps the newest that many, as the hybrid does.
     """
     spark = users.sparkSession
@@ -67,15 +69,18 @@ def oracle_recommend(
     if max_candidates > 0:
         cands = cands.head(max_candidates)
     topic_of = dict(zip(truth.post_topics[Col.POST_ID], truth.post_topics[TOPIC], strict=True))
+    appeals = truth.post_topics.get(APPEAL, pd.Series(1.0, index=truth.post_topics.index))
+    appeal_of = dict(zip(truth.post_topics[Col.POST_ID], appeals.astype(float), strict=True))
     topics = sorted(set(truth.preferences[TOPIC]))
     t_idx = {t: i for i, t in enumerate(topics)}
-    # One-hot topics as item factors: a user's factors are their preference weights, so the
-    # dot product is the planted weight of the post's topic (0 for unknown or unloved topics).
+    # One-hot topics scaled by appeal as item factors: a user's factors are their preference
+    # weights, so the dot product is the planted weight of the post's topic times the post's
+    # appeal (0 for unknown or unloved topics).
     items = np.zeros((len(cands), max(len(topics), 1)), dtype=np.float64)
     for i, post in enumerate(cands[Col.POST_ID]):
         j = t_idx.get(topic_of.get(post, ""))
         if j is not None:
-            items[i, j] = 1.0
+            items[i, j] = appeal_of[post]
     prefs = truth.preferences[truth.preferences[TOPIC].isin(t_idx)]
     vectors: dict[str, list[float]] = {}
     for user, topic, weight in zip(
