@@ -116,12 +116,14 @@ class RecommendSettings(_Section):
         ),
     )
     ease_weight: float = Field(
-        2.0,
+        64.0,
         ge=0,
         description=(
             "Blend weight of EASE co-engagement in the hybrid (people who engaged with this also"
-            " engaged with; reason code co_engaged); 0 = not fitted. 2.0: the best on a"
-            " validation split of the demo data's training part (docs/BENCHMARKS.md)."
+            " engaged with; reason code co_engaged); 0 = not fitted. 64: the best on a"
+            " validation split of the demo data's training part, for two generator seeds"
+            " (docs/RECOMMEND.md); the other signals, each scaled to [0, 1], then mostly break"
+            " its ties and rank for users it cannot score."
         ),
     )
     ease_signal_max_items: int = Field(
