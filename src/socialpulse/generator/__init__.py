@@ -11,8 +11,9 @@
 - ``truth/users.jsonl`` (topic preferences ``{hashtag: weight}``, sentiment disposition,
   activity), ``truth/topics.jsonl`` (hashtags and nouns per topic), ``truth/posts.jsonl`` (one
   line per post line: ``file``, ``line``, ``post_id``, ``category``, ``malformed_kind``,
-  ``topic``, intended ``label``, ``strength`` and ``appeal``) and ``truth/manifest.json`` (seed, parameters,
-  exact counts, and the counts the batch pipeline must report: ``expected_pipeline``).
+  ``topic``, intended ``label``, ``strength`` and ``appeal``) and ``truth/manifest.json``
+  (seed, parameters, exact counts, and the counts the batch pipeline must report:
+  ``expected_pipeline``).
 """
 
 from socialpulse.generator.engine import (

@@ -126,9 +126,12 @@ class TimeAxis:
 class Rings:
     """Bounded memory of recent posts: per topic (originals) and overall (valid posts)."""
 
-    def __init__(self, n_topics: int, size: int) -> None:
+    def __init__(self, n_topics: int, size: int, appeal_exponent: float = 0.0) -> None:
         self.size = size
+        self.appeal_exponent = appeal_exponent
         self.posts: list[list[WrittenPost]] = [[] for _ in range(n_topics)]
+        # Kept up to date slot by slot: a chunk's picks read it without a pass over the rings.
+        self.appeal = np.zeros((n_topics, size), dtype=np.float64)
         self._next = [0] * n_topics
         self.recent: list[WrittenPost] = []
         self._recent_next = 0
@@ -138,30 +141,30 @@ class Rings:
         """Remember an original post in its topic's ring (oldest replaced)."""
         ring = self.posts[post.topic]
         if len(ring) < self.size:
+            slot = len(ring)
             ring.append(post)
         else:
             slot = self._next[post.topic]
             ring[slot] = post
             self._next[post.topic] = (slot + 1) % self.size
+        self.appeal[post.topic, slot] = post_appeal(post.likes, self.appeal_exponent)
 
     def pick_topical(self, topic: int, u: float) -> WrittenPost | None:
         """The post at quantile ``u`` of ``topic``'s ring, if any."""
         ring = self.posts[topic]
         return ring[int(u * len(ring))] if ring else None
 
-    def arrays(self, appeal_exponent: float) -> tuple[I64, I64, I64, F64]:
-        """(fill, ids, created, appeal) per topic and slot, for vectorised picks; unfilled
-        slots are 0. A post's appeal is ``(likes + 1) ** appeal_exponent``."""
+    def arrays(self) -> tuple[I64, I64, I64]:
+        """(fill, ids, created) per topic and slot, for vectorised picks; unfilled slots are 0
+        (``appeal`` is the slots' appeal, kept as posts are added)."""
         fill = np.array([len(r) for r in self.posts], dtype=np.int64)
         ids = np.zeros((len(self.posts), self.size), dtype=np.int64)
         created = np.zeros_like(ids)
-        appeal = np.zeros(ids.shape, dtype=np.float64)
         for t, ring in enumerate(self.posts):
             if ring:
                 ids[t, : len(ring)] = [int(p.post_id) for p in ring]
                 created[t, : len(ring)] = [p.created_sec for p in ring]
-                appeal[t, : len(ring)] = [post_appeal(p.likes, appeal_exponent) for p in ring]
-        return fill, ids, created, appeal
+        return fill, ids, created
 
     def add_recent(self, post: WrittenPost) -> None:
         """Remember a valid post in the overall ring (oldest replaced)."""

@@ -78,7 +78,7 @@ class PostStream:
         self.inter_w = inter_w
         self.truth_w = truth_w
         self.axis = TimeAxis(config.start, config.end)
-        self.rings = Rings(config.topics, config.ring_size)
+        self.rings = Rings(config.topics, config.ring_size, config.appeal_exponent)
         self.last_id = 0
         self.activity_cum = pop.activity_cum
         self.pref_cum = pop.pref_cum
@@ -337,7 +337,7 @@ class PostStream:
         """Interactions made after this chunk's posts, on recent posts of preferred topics."""
         cfg, r = self.cfg, self.irng
         k = int(r.poisson(cfg.interactions_per_post * n_posts))
-        fill, ring_ids, ring_created, appeal = self.rings.arrays(cfg.appeal_exponent)
+        fill, ring_ids, ring_created = self.rings.arrays()
         nonempty = np.flatnonzero(fill > 0)
         if k == 0 or nonempty.size == 0:
             return
@@ -353,7 +353,8 @@ class PostStream:
         topics = np.where(fill[topics] > 0, topics, fallback)
         # Within the topic, a post is picked in proportion to its appeal (its likes).
         slots = np.minimum(
-            weighted_slots(np.cumsum(appeal, axis=1)[topics], r.random(k)), fill[topics] - 1
+            weighted_slots(np.cumsum(self.rings.appeal, axis=1)[topics], r.random(k)),
+            fill[topics] - 1,
         )
         post_ids = ring_ids[topics, slots]
         created = ring_created[topics, slots]
