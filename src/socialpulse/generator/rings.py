@@ -126,7 +126,7 @@ class TimeAxis:
 class Rings:
     """Bounded memory of recent posts: per topic (originals) and overall (valid posts)."""
 
-    def __init__(self, n_topics: int, size: int, appeal_exponent: float = 0.0) -> None:
+    def __init__(self, n_topics: int, size: int, appeal_exponent: float) -> None:
         self.size = size
         self.appeal_exponent = appeal_exponent
         self.posts: list[list[WrittenPost]] = [[] for _ in range(n_topics)]
