@@ -53,6 +53,7 @@ from _common import SEMEVAL_DIR, record
 from socialpulse.domain.records import LABELS
 from socialpulse.sentiment.evaluation import compute_metrics, read_semeval
 from socialpulse.sentiment.finetune import (
+    TUNED_LAYER,
     FinetuneConfig,
     Trunk,
     TrunkStates,
@@ -115,6 +116,10 @@ def main() -> int:
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--layers", type=int, default=1, help="base layers copied and tuned, ending at layer 4"
+    )
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument(
         "--stack-v3",
         type=Path,
         default=None,
@@ -130,10 +135,16 @@ def main() -> int:
     torch.set_num_threads(2)
     load_start = os.getloadavg()[0]
     config = FinetuneConfig(
-        epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, seed=args.seed, threads=2
+        epochs=args.epochs,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        seed=args.seed,
+        threads=2,
+        layers=args.layers,
+        precision=args.precision,
     )
     model_dir = encoder_dir()
-    trunk = Trunk(model_dir, args.trunk_cache)
+    trunk = Trunk(model_dir, args.trunk_cache, depth=TUNED_LAYER - args.layers)
     index = {name: i for i, name in enumerate(NAMES)}
     data: dict[str, tuple[TrunkStates, list[str], np.ndarray]] = {}
     started = time.perf_counter()
@@ -150,9 +161,10 @@ def main() -> int:
         data[name] = (TrunkStates.concat(blocks), texts, np.asarray(ys, dtype=np.int64))
         print(json.dumps({"round": name, "n": len(ys)}), flush=True)
     trunk_s = time.perf_counter() - started
-    key = hashlib.sha256(
-        json.dumps([args.sample, args.epochs, args.lr, args.head_lr, args.seed]).encode()
-    ).hexdigest()[:12]
+    knobs: list[object] = [args.sample, args.epochs, args.lr, args.head_lr, args.seed]
+    if (args.layers, args.precision) != (1, "fp32"):
+        knobs += [args.layers, args.precision]  # earlier runs' folds keep their keys
+    key = hashlib.sha256(json.dumps(knobs).encode()).hexdigest()[:12]
     args.work.mkdir(parents=True, exist_ok=True)
 
     scores: list[RoundScores] = []
@@ -296,7 +308,8 @@ def render(
     """The per-round table and the means, as Markdown."""
     keys = [k for k in COLUMNS if k in table[0]]
     lines = [
-        f"Fine-tuned copy of layer 4 + linear head (sample {args.sample}, epochs {args.epochs},"
+        f"Fine-tuned copies of base layers {TUNED_LAYER - args.layers + 1}-{TUNED_LAYER} + linear"
+        f" head ({args.precision}; sample {args.sample}, epochs {args.epochs},"
         f" lr {args.lr}, head lr {args.head_lr}, seed {args.seed}); trunk states {trunk_s:.0f} s;"
         f" this run {wall_s:.0f} s wall (folds read back from `--work` are not timed again),"
         f" 1-min load {load[0]:.1f} at start, {load[1]:.1f} at end",
@@ -328,18 +341,19 @@ def render(
     means = [f"**{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}**" for v in cols.values()]
     lines.append("| **mean ± sd** | | | " + " | ".join(means) + " | | |")
     lines.append("")
-    last = keys[-1]
-    lines.append(
-        f'Confusion (rows true, columns predicted; neg/neu/pos), column "{COLUMNS[last]}":'
-    )
-    lines.append("")
-    for row in table:
-        got = row[last]
-        assert isinstance(got, dict)
-        conf = "; ".join(" / ".join(str(v) for v in r) for r in got["confusion"])
-        rec = ", ".join(f"{k} {v:.3f}" for k, v in got["recall"].items())
-        lines.append(f"- {row['round']}: {conf} (recall {rec})")
-    lines.append("")
+    # The shipped rule's column ("chosen") and the last one: each round's confusion matrix.
+    for key in dict.fromkeys(["chosen", keys[-1]]):
+        lines.append(
+            f'Confusion (rows true, columns predicted; neg/neu/pos), column "{COLUMNS[key]}":'
+        )
+        lines.append("")
+        for row in table:
+            got = row[key]
+            assert isinstance(got, dict)
+            conf = "; ".join(" / ".join(str(v) for v in r) for r in got["confusion"])
+            rec = ", ".join(f"{k} {v:.3f}" for k, v in got["recall"].items())
+            lines.append(f"- {row['round']}: {conf} (recall {rec})")
+        lines.append("")
     chosen = "; ".join(
         f"{COLUMNS[k]}: {_rule([w, r.weight, *r.offsets])}" for k, (w, r) in finals.items()
     )

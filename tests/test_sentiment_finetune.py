@@ -14,6 +14,9 @@ from socialpulse.sentiment.finetune import (
     TUNED_LAYER,
     FinetuneConfig,
     Trunk,
+    apply_delta,
+    base_copies,
+    delta_layers,
     finetune,
     head_log_probabilities,
     load_base,
@@ -35,9 +38,10 @@ TEXTS = [
 INDEX = {"negative": 0, "neutral": 1, "positive": 2}
 
 
-def _noisy_delta(seed: int = 0, size: float = 0.02) -> Delta:
-    """A made-up delta for base layer 4: small noise on every parameter."""
-    layer = load_base(encoder_dir(), TUNED_LAYER).encoder.layer[TUNED_LAYER - 1]
+def _noisy_delta(seed: int = 0, size: float = 0.02, layers: int = 1) -> Delta:
+    """A made-up delta for the top ``layers`` base layers up to 4: small noise on every
+    parameter."""
+    layer = base_copies(encoder_dir(), layers)
     rng = np.random.default_rng(seed)
     return {
         k: (rng.normal(0.0, size, tuple(v.shape))).astype(np.float16)
@@ -195,3 +199,65 @@ def test_train_finetune_command_writes_a_loadable_recorded_artifact(
     assert head.layers == (TUNED_LAYER,)
     # The trunk's states were cached under the data dir, for the next run.
     assert list((tmp_path / "data" / "sentiment_trunk").glob("*.npz"))
+
+
+def test_finetune_config_refuses_what_it_cannot_run() -> None:
+    with pytest.raises(ValueError, match=r"tuned layers must be in \[1, 4\], not 5"):
+        FinetuneConfig(layers=5)
+    with pytest.raises(ValueError, match="precision must be fp32 or bf16, not 'fp16'"):
+        FinetuneConfig(precision="fp16")
+    with pytest.raises(ValueError, match=r"trunk depth must be in \[0, 3\], not 4"):
+        Trunk(encoder_dir(), Path("unused"), depth=4)
+
+
+@pytest.mark.slow
+def test_finetuning_several_layers_tunes_their_copies_over_a_shallower_trunk(
+    tmp_path: Path, shared_dir: Path
+) -> None:
+    rows = read_semeval(
+        shared_dir / "data" / "sentiment" / "semeval-2017-task4a" / "twitter-2013dev-A.txt"
+    )[:64]
+    texts = [normalize_tweet(r.text) for r in rows]
+    y = np.asarray([INDEX[r.label.value] for r in rows], dtype=np.int64)
+    config = FinetuneConfig(lr=3e-4, batch_size=16, threads=1, layers=2, precision="bf16")
+    with pytest.raises(ValueError, match="read trunk depth 2, these states are of depth 3"):
+        finetune(encoder_dir(), Trunk(encoder_dir(), tmp_path).states("dev", texts), y, config)
+    trunk = Trunk(encoder_dir(), tmp_path, depth=2).states("dev", texts)
+    assert trunk.depth == 2
+    tuned, _head, losses = finetune(encoder_dir(), trunk, y, config)
+    assert len(losses) == 4
+    delta = make_delta(tuned, base_copies(encoder_dir(), 2))
+    assert delta_layers(delta) == 2
+    assert {k.split(".", 1)[0] for k in delta} == {"0", "1"}
+    assert all(float(np.abs(v).max()) > 0 for k, v in delta.items() if k.endswith("weight"))
+    # The copies over the depth-2 trunk give what the base model's layers 3-4 give when the
+    # delta is added back to fresh copies.
+    again = base_copies(encoder_dir(), 2)
+    apply_delta(again, delta)
+    np.testing.assert_allclose(
+        tuned_pools(again, trunk), tuned_pools(tuned, trunk), atol=2e-2, rtol=0
+    )
+
+
+@pytest.mark.slow
+def test_a_delta_of_two_layers_runs_in_both_graphs(tmp_path: Path) -> None:
+    delta = _noisy_delta(layers=2)
+    assert delta_layers(delta) == 2
+    path = _fake_head(delta, tmp_path / "ft.npz", _base_sha())
+    onnx = tmp_path / "onnx"
+    tuned = build_minilm(head_path=path, runtime="onnx", onnx_cache=onnx, threads=1)
+    base = build_minilm(head_path=DEFAULT_HEAD, runtime="onnx", onnx_cache=onnx, threads=1)
+    results, vectors = tuned.predict_with_vectors(TEXTS)
+    np.testing.assert_allclose(vectors, base.embed(TEXTS), atol=1e-5)
+    alone = tuned.predict(TEXTS)
+    np.testing.assert_allclose([r.score for r in results], [r.score for r in alone], atol=1e-4)
+    # The exported branch is base layers 1-2, then the tuned copies of layers 3-4: the same
+    # pool as PyTorch's copies over a depth-2 trunk (float16-cached states: 2e-2).
+    normalised = [normalize_tweet(t) for t in TEXTS]
+    copies = base_copies(encoder_dir(), 2)
+    apply_delta(copies, delta)
+    trunk = Trunk(encoder_dir(), tmp_path / "trunk", depth=2).states("t", normalised)
+    want = tuned_pools(copies, trunk)
+    np.testing.assert_allclose(tuned._featurizer.encoder.encode(normalised), want, atol=2e-2)
+    base_pool = build_encoder("onnx", (4,), onnx_cache=onnx, threads=1).encode(normalised)
+    assert float(np.abs(want - base_pool).max()) > 1e-2

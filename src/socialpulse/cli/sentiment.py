@@ -221,10 +221,17 @@ def train(
         bool,
         typer.Option(
             "--finetune",
-            help="Fine-tune a copy of encoder layer 4 + a linear head (the minilm-ft artifact, "
-            "a delta over the base weights) instead of training a head on frozen features.",
+            help="Fine-tune copies of encoder layers up to 4 + a linear head (the minilm-ft "
+            "artifact, a delta over the base weights) instead of training a head on frozen "
+            "features.",
         ),
     ] = False,
+    tuned_layers: Annotated[
+        int, typer.Option(help="--finetune: base layers tuned, ending at layer 4 (1-4).")
+    ] = 1,
+    precision: Annotated[
+        str, typer.Option(help="--finetune: fp32, or bf16 (mixed precision, fp32 weights).")
+    ] = "fp32",
     sample: Annotated[
         int, typer.Option(help="--finetune: tweets sampled (seeded) to fine-tune on.")
     ] = 10000,
@@ -257,6 +264,8 @@ def train(
             ngram_c,
             ngram_weight,
             command,
+            tuned_layers,
+            precision,
         )
         return
     config = TrainConfig(
@@ -299,6 +308,8 @@ def _train_finetuned(
     ngram_c: float,
     ngram_weight: float,
     command: str,
+    tuned_layers: int = 1,
+    precision: str = "fp32",
 ) -> None:
     import time
 
@@ -311,7 +322,14 @@ def _train_finetuned(
         trunk_cache=settings.storage.data_dir / "sentiment_trunk",
         out=out or FINETUNED_HEAD,
         sample=sample,
-        finetune=FinetuneConfig(epochs=epochs, lr=lr, head_lr=head_lr, seed=seed),
+        finetune=FinetuneConfig(
+            epochs=epochs,
+            lr=lr,
+            head_lr=head_lr,
+            seed=seed,
+            layers=tuned_layers,
+            precision=precision,
+        ),
         # The n-gram model is part of the recipe: C=1 unless given (v3's value).
         ngram_c=ngram_c if ngram_c > 0 else 1.0,
         ngram_weight=ngram_weight,

@@ -2,9 +2,10 @@
 
 Recipe (the one leave-one-round-out validated, bench/bench_sentiment_finetune_loro.py): every
 SemEval-2017 task 4A file is training data (leave-one-round-out is the yardstick, so no file is
-held out); a seeded sample of ``sample`` tweets fine-tunes a copy of base layer 4 + a linear
-head on its mean pool over the cached frozen trunk; the hashed n-gram model (v3's, C=1) is
-fitted on every tweet and stacked at ``ngram_weight``. What ships is the layer's delta over the
+held out); a seeded sample of ``sample`` tweets fine-tunes copies of the top base layers of the
+sentiment branch (layer 4, or layers 5 - n .. 4) + a linear head on their mean pool over the
+cached frozen trunk; the hashed n-gram model (v3's, C=1) is
+fitted on every tweet and stacked at ``ngram_weight``. What ships is the layers' delta over the
 base weights (float16), the head and the n-gram model, with the sha256 of the base weights and
 of the delta (checked at load).
 """
@@ -22,13 +23,12 @@ import numpy as np
 from socialpulse.domain.records import LABELS
 from socialpulse.sentiment.evaluation import read_semeval
 from socialpulse.sentiment.finetune import (
-    TRUNK_DEPTH,
     TUNED_LAYER,
     FinetuneConfig,
     Trunk,
     TrunkStates,
+    base_copies,
     finetune,
-    load_base,
     make_delta,
 )
 from socialpulse.sentiment.minilm_head import FINETUNED_HEAD, Head
@@ -50,7 +50,7 @@ class FinetuneJob:
     ngram_c: float = 1.0
     ngram_weight: float = 0.75
     max_length: int = 64
-    name: str = "minilm-ft-v1"
+    name: str = "minilm-ft-v2"
 
 
 def train_finetuned(
@@ -64,7 +64,9 @@ def train_finetuned(
     files = sorted(job.data_dir.glob("*.txt"))
     if not files:
         raise FileNotFoundError(f"no SemEval files (*.txt) in {job.data_dir}")
-    trunk = Trunk(model_dir, job.trunk_cache, job.max_length)
+    tuned_layers = job.finetune.layers
+    first = TUNED_LAYER - tuned_layers + 1
+    trunk = Trunk(model_dir, job.trunk_cache, job.max_length, depth=first - 1)
     index = {lab.value: i for i, lab in enumerate(LABELS)}
     blocks: list[TrunkStates] = []
     texts: list[str] = []
@@ -83,13 +85,14 @@ def train_finetuned(
 
     def progress(step: int, total: int, loss: float) -> None:
         if step % 25 == 0 or step == total:
-            on_stage(f"fine-tuning layer {TUNED_LAYER}: step {step}/{total}, loss {loss:.3f}")
+            on_stage(
+                f"fine-tuning layers {first}-{TUNED_LAYER}: step {step}/{total}, loss {loss:.3f}"
+            )
 
     layer, lin, losses = finetune(
         model_dir, states.subset(sample), y[sample], job.finetune, progress
     )
-    base_layer = load_base(model_dir, TUNED_LAYER).encoder.layer[TUNED_LAYER - 1]
-    delta = make_delta(layer, base_layer)
+    delta = make_delta(layer, base_copies(model_dir, tuned_layers))
     on_stage("fitting the n-gram model")
     ngram = fit_ngram(texts, y.tolist(), job.ngram_c, job.finetune.seed, DEFAULT_BUCKETS)
     meta: dict[str, Any] = {
@@ -99,8 +102,9 @@ def train_finetuned(
         "layers": [TUNED_LAYER],
         "finetuned": {
             "layer": TUNED_LAYER,
-            "frozen_trunk_layers": TRUNK_DEPTH,
-            "trained_on": "PyTorch fp32 over cached trunk states",
+            "tuned_layers": list(range(first, TUNED_LAYER + 1)),
+            "frozen_trunk_layers": first - 1,
+            "trained_on": f"PyTorch {job.finetune.precision} over cached trunk states",
             "sample": len(sample),
             "sample_seed": job.finetune.seed,
             "epochs": job.finetune.epochs,
@@ -112,7 +116,7 @@ def train_finetuned(
             "loss_first_50": float(np.mean(losses[:50])),
             "loss_last_50": float(np.mean(losses[-50:])),
         },
-        "pooling": "attention-masked mean of the tuned layer",
+        "pooling": f"attention-masked mean of the tuned layer {TUNED_LAYER}",
         "vader": False,
         "runtime": "onnx-int8",
         "max_length": job.max_length,

@@ -93,7 +93,7 @@ def _export_fp32(
     import torch
     from transformers import BertModel
 
-    from socialpulse.sentiment.finetune import TUNED_LAYER, apply_delta
+    from socialpulse.sentiment.finetune import TUNED_LAYER, apply_delta, delta_layers
 
     depth = max(layers)
     model = BertModel.from_pretrained(str(model_dir))
@@ -103,16 +103,22 @@ def _export_fp32(
     if delta and depth < TUNED_LAYER:
         raise ValueError(f"a delta for layer {TUNED_LAYER} needs the layers up to it, not {layers}")
     tuned = None
+    first = TUNED_LAYER - (delta_layers(delta) if delta else 1)  # first tuned layer's index
+
+    def base_part() -> Any:
+        part = model.encoder.layer[first:TUNED_LAYER]
+        return part[0] if len(part) == 1 else torch.nn.ModuleList(part)
+
     if delta and depth == TUNED_LAYER:
-        # Nothing above the tuned layer is read: tune the base layer in place (no extra cost).
-        apply_delta(model.encoder.layer[TUNED_LAYER - 1], delta)
+        # Nothing above the tuned layers is read: tune the base layers in place (no extra cost).
+        apply_delta(base_part(), delta)
     elif delta:
         # The base layers run on to ``depth`` (the topic vector must not change) and the tuned
-        # copy branches off the shared trunk below it: one pass, one extra layer.
-        tuned = copy.deepcopy(model.encoder.layer[TUNED_LAYER - 1])
+        # copies branch off the shared trunk below them: one pass, the copies' layers extra.
+        tuned = copy.deepcopy(base_part())
         apply_delta(tuned, delta)
     # ensure_exported passes a topic layer only when it is one of ``layers``.
-    pooled = _pooled_module_class()(model, tuple(layers), tuned, topic_layer)
+    pooled = _pooled_module_class()(model, tuple(layers), tuned, topic_layer, first)
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones((2, 8), dtype=torch.long)
     inputs = (ids, mask, mask) if topic_layer is not None else (ids, mask)
@@ -216,24 +222,31 @@ def pool_layers(
 def _pooled_module_class() -> type:
     import torch
 
-    from socialpulse.sentiment.finetune import TUNED_LAYER, additive_mask
+    from socialpulse.sentiment.finetune import TUNED_LAYER, run_tuned
 
     class PooledLayers(torch.nn.Module):
         """Encoder plus the pooled requested layers (:func:`pool_layers`), concatenated.
 
-        With ``tuned`` (a fine-tuned copy of layer 4), that copy runs on base layer 3's output
-        beside the base layers and its pool stands for layer 4; every other layer stays the
-        base model's (so the topic vector does not change).
+        With ``tuned`` (fine-tuned copies of base layers ``first + 1`` .. 4), the copies run
+        on base layer ``first``'s output beside the base layers and their output stands for
+        layer 4; every other layer stays the base model's (so the topic vector does not
+        change).
         """
 
         def __init__(
-            self, model: Any, layers: tuple[int, ...], tuned: Any, topic_layer: int | None
+            self,
+            model: Any,
+            layers: tuple[int, ...],
+            tuned: Any,
+            topic_layer: int | None,
+            first: int = TUNED_LAYER - 1,
         ) -> None:
             super().__init__()
             self.model = model
             self.layers = layers
             self.tuned = tuned
             self.topic_layer = topic_layer
+            self.first = first
 
         def forward(self, input_ids: Any, attention_mask: Any, topic_mask: Any = None) -> Any:
             hidden = list(
@@ -245,11 +258,7 @@ def _pooled_module_class() -> type:
                 ).hidden_states
             )
             if self.tuned is not None:
-                branch = self.tuned(
-                    hidden[TUNED_LAYER - 1],
-                    attention_mask=additive_mask(attention_mask, hidden[0].dtype),
-                )
-                hidden[TUNED_LAYER] = branch[0] if isinstance(branch, tuple) else branch
+                hidden[TUNED_LAYER] = run_tuned(self.tuned, hidden[self.first], attention_mask)
             return pool_layers(hidden, self.layers, attention_mask, topic_mask, self.topic_layer)
 
     return PooledLayers
