@@ -199,6 +199,22 @@ def test_train_finetune_command_writes_a_loadable_recorded_artifact(
     assert head.layers == (TUNED_LAYER,)
     # The trunk's states were cached under the data dir, for the next run.
     assert list((tmp_path / "data" / "sentiment_trunk").glob("*.npz"))
+    assert head.ngram is not None
+    # Weight 0 (the shipped v2 recipe): no n-gram model is fitted or shipped; two tuned layers
+    # read a depth-2 trunk, cached beside the first.
+    bare = tmp_path / "bare.npz"
+    extra = ["--ngram-weight", "0", "--tuned-layers", "2", "--precision", "bf16"]
+    result = CliRunner().invoke(app, [*args, "--out", str(bare), *extra])
+    assert result.exit_code == 0, result.output
+    head = Head.load(bare)
+    assert head.ngram is None
+    assert head.meta["ngram"] is None
+    assert head.meta["finetuned"]["tuned_layers"] == [3, 4]
+    assert head.meta["finetuned"]["trained_on"] == "PyTorch bf16 over cached trunk states"
+    assert len(list((tmp_path / "data" / "sentiment_trunk").glob("*.npz"))) == 4
+    result = CliRunner().invoke(app, [*args, "--out", str(bare), "--ngram-weight", "-1"])
+    assert result.exit_code != 0
+    assert "the n-gram weight must be >= 0" in str(result.exception)
 
 
 def test_finetune_config_refuses_what_it_cannot_run() -> None:

@@ -330,7 +330,7 @@ def _train_finetuned(
             layers=tuned_layers,
             precision=precision,
         ),
-        # The n-gram model is part of the recipe: C=1 unless given (v3's value).
+        # The n-gram model (unless --ngram-weight 0): C=1 unless given (v3's value).
         ngram_c=ngram_c if ngram_c > 0 else 1.0,
         ngram_weight=ngram_weight,
     )

