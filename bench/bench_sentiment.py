@@ -44,7 +44,7 @@ TRICKS = {
     "minilm-torch": "PyTorch fp32, 4 encoder layers, length-sorted batches",
     "minilm-onnx": "ONNX Runtime fp32, same graph",
     "minilm": "**default**: ONNX Runtime int8 (dynamic), head trained on int8 features",
-    "minilm-ft": "fine-tuned layer 4 (delta) + linear head + n-gram, ONNX Runtime int8",
+    "minilm-ft": "fine-tuned layers 2-4 (delta) + linear head + n-gram, ONNX Runtime int8",
 }
 
 

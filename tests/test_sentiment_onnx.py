@@ -72,5 +72,5 @@ def test_export_command_prepares_the_default_backend(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
-    assert report["backend"] == Settings(_env_file=None).sentiment.backend == "minilm"
+    assert report["backend"] == Settings(_env_file=None).sentiment.backend == "minilm-ft"
     assert list(Path(report["onnx_dir"]).glob("*/encoder-int8.onnx"))

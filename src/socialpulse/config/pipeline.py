@@ -204,10 +204,12 @@ class SentimentSettings(_Section):
     )
 
     backend: SentimentBackendName = Field(
-        "minilm",
+        "minilm-ft",
         description=(
-            "Name of the sentiment backend; `minilm` runs on ONNX Runtime int8 (exported on"
-            " first use, see `socialpulse sentiment export`); `vader` is the lexicon fast path."
+            "Name of the sentiment backend; `minilm-ft` (MiniLM with layers 2-4 fine-tuned"
+            " on tweets, issue 18) and `minilm` (frozen MiniLM + head v3) run on ONNX Runtime"
+            " int8 (exported on first use, see `socialpulse sentiment export`); `vader` is the"
+            " lexicon fast path."
         ),
     )
     batch_size: int = Field(

@@ -181,7 +181,7 @@ def build_encoder(
     topic_layer: int | None = None,
 ) -> Encoder:
     """An encoder of the first ``max(layers)`` layers on ``runtime`` (see :data:`RUNTIMES`);
-    with ``delta`` (a fine-tuned head's) its layer 4 is the tuned copy (ONNX runtimes only);
+    with ``delta`` (a fine-tuned head's) its layers up to 4 are the tuned copies (ONNX only);
     ``topic_layer`` (one of ``layers``) is pooled over content pieces only."""
     if delta and runtime not in ("onnx", "onnx-int8"):
         raise ValueError(f"a fine-tuned head runs on onnx or onnx-int8, not {runtime!r}")
@@ -344,5 +344,5 @@ MINILM_TORCH = MiniLMBuilder("minilm-torch", "torch")
 MINILM_INT8 = MiniLMBuilder("minilm-int8", "torch-int8")
 MINILM_ONNX = MiniLMBuilder("minilm-onnx", "onnx")
 MINILM_ONNX_INT8 = MiniLMBuilder("minilm-onnx-int8", "onnx-int8")
-# The fine-tuned encoder (issue 18): base layers 0-3 + a tuned copy of layer 4, ONNX int8.
+# The fine-tuned encoder (issue 18): base layer 1 + tuned copies of layers 2-4, ONNX int8.
 MINILM_FT = MiniLMBuilder("minilm-ft", None, FINETUNED_HEAD)

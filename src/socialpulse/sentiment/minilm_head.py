@@ -23,11 +23,12 @@ from socialpulse.sentiment.preprocess import PREPROCESS_VERSION
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
 DEFAULT_HEAD = ARTIFACT_DIR / "minilm-head-v3.npz"
-FINETUNED_HEAD = ARTIFACT_DIR / "minilm-ft-v1.npz"
-"""The fine-tuned head (issue 18): a tuned copy of layer 4 shipped as a delta, + its head."""
+FINETUNED_HEAD = ARTIFACT_DIR / "minilm-ft-v2.npz"
+"""The fine-tuned head (issue 18): tuned copies of layers 2-4 shipped as a delta, + its head."""
 
 Delta = dict[str, npt.NDArray[np.float16]]
-"""A fine-tuned layer's change: parameter name -> (tuned - base), float16."""
+"""Fine-tuned layers' change: parameter name -> (tuned - base), float16 (one BertLayer's
+names, or ``0.``/``1.``/... prefixed ones for several, see ``finetune.delta_layers``)."""
 
 
 DELTA_PREFIX = "delta:"

@@ -39,7 +39,7 @@ BACKENDS: Final[dict[str, Entry]] = {
     "minilm-int8": Entry("socialpulse.sentiment.minilm:MINILM_INT8"),
     "minilm-onnx": Entry("socialpulse.sentiment.minilm:MINILM_ONNX"),
     "minilm-onnx-int8": Entry("socialpulse.sentiment.minilm:MINILM_ONNX_INT8"),
-    # Fine-tuned layer 4 (issue 18), shipped as a delta over the base weights.
+    # Fine-tuned layers 2-4 (issue 18), shipped as a delta over the base weights.
     "minilm-ft": Entry("socialpulse.sentiment.minilm:MINILM_FT"),
     "transformers": Entry("socialpulse.sentiment.transformers_backend:build"),
     "hf-api": Entry("socialpulse.sentiment.hf_api:build", remote=True),
