@@ -341,8 +341,9 @@ def render(
     means = [f"**{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}**" for v in cols.values()]
     lines.append("| **mean ± sd** | | | " + " | ".join(means) + " | | |")
     lines.append("")
-    # The shipped rule's column ("chosen") and the last one: each round's confusion matrix.
-    for key in dict.fromkeys(["chosen", keys[-1]]):
+    # Each round's confusion matrix for the head alone (minilm-ft v2 ships it), the n-gram
+    # weight chosen in the loop (v1 shipped that rule) and the last column.
+    for key in dict.fromkeys(["alone", "chosen", keys[-1]]):
         lines.append(
             f'Confusion (rows true, columns predicted; neg/neu/pos), column "{COLUMNS[key]}":'
         )
