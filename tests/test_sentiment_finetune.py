@@ -152,21 +152,33 @@ def test_a_delta_for_other_base_weights_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_finetuned_backend_keeps_the_base_topic_vector(tmp_path: Path) -> None:
-    path = _fake_head(_noisy_delta(), tmp_path / "ft.npz", _base_sha())
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_finetuned_delta_runs_in_both_graphs_and_keeps_the_base_topic_vector(
+    tmp_path: Path, layers: int
+) -> None:
+    delta = _noisy_delta(layers=layers)
+    assert delta_layers(delta) == layers
+    path = _fake_head(delta, tmp_path / "ft.npz", _base_sha())
     onnx = tmp_path / "onnx"
     tuned = build_minilm(head_path=path, runtime="onnx", onnx_cache=onnx, threads=1)
     base = build_minilm(head_path=DEFAULT_HEAD, runtime="onnx", onnx_cache=onnx, threads=1)
     results, vectors = tuned.predict_with_vectors(TEXTS)
     np.testing.assert_allclose(vectors, base.embed(TEXTS), atol=1e-5)
-    # The sentiment branch reads the tuned layer, in the one-pass graph as in the sentiment-only
-    # graph; and it differs from the base layer.
+    # The sentiment branch reads the tuned layers, in the one-pass graph as in the
+    # sentiment-only graph.
     alone = tuned.predict(TEXTS)
     np.testing.assert_allclose([r.score for r in results], [r.score for r in alone], atol=1e-4)
+    # The exported branch is the base layers below the tuned ones, then the tuned copies up to
+    # layer 4: the same pool as PyTorch's copies over the trunk of that depth (float16-cached
+    # states: 2e-2); and it differs from the base model's layer 4.
     normalised = [normalize_tweet(t) for t in TEXTS]
-    ft_pool = tuned._featurizer.encoder.encode(normalised)
+    copies = base_copies(encoder_dir(), layers)
+    apply_delta(copies, delta)
+    trunk = Trunk(encoder_dir(), tmp_path / "trunk", depth=TUNED_LAYER - layers)
+    want = tuned_pools(copies, trunk.states("t", normalised))
+    np.testing.assert_allclose(tuned._featurizer.encoder.encode(normalised), want, atol=2e-2)
     base_pool = build_encoder("onnx", (4,), onnx_cache=onnx, threads=1).encode(normalised)
-    assert float(np.abs(ft_pool - base_pool).max()) > 1e-2
+    assert float(np.abs(want - base_pool).max()) > 1e-2
 
 
 @pytest.mark.slow
@@ -253,27 +265,3 @@ def test_finetuning_several_layers_tunes_their_copies_over_a_shallower_trunk(
     np.testing.assert_allclose(
         tuned_pools(again, trunk), tuned_pools(tuned, trunk), atol=2e-2, rtol=0
     )
-
-
-@pytest.mark.slow
-def test_a_delta_of_two_layers_runs_in_both_graphs(tmp_path: Path) -> None:
-    delta = _noisy_delta(layers=2)
-    assert delta_layers(delta) == 2
-    path = _fake_head(delta, tmp_path / "ft.npz", _base_sha())
-    onnx = tmp_path / "onnx"
-    tuned = build_minilm(head_path=path, runtime="onnx", onnx_cache=onnx, threads=1)
-    base = build_minilm(head_path=DEFAULT_HEAD, runtime="onnx", onnx_cache=onnx, threads=1)
-    results, vectors = tuned.predict_with_vectors(TEXTS)
-    np.testing.assert_allclose(vectors, base.embed(TEXTS), atol=1e-5)
-    alone = tuned.predict(TEXTS)
-    np.testing.assert_allclose([r.score for r in results], [r.score for r in alone], atol=1e-4)
-    # The exported branch is base layers 1-2, then the tuned copies of layers 3-4: the same
-    # pool as PyTorch's copies over a depth-2 trunk (float16-cached states: 2e-2).
-    normalised = [normalize_tweet(t) for t in TEXTS]
-    copies = base_copies(encoder_dir(), 2)
-    apply_delta(copies, delta)
-    trunk = Trunk(encoder_dir(), tmp_path / "trunk", depth=2).states("t", normalised)
-    want = tuned_pools(copies, trunk)
-    np.testing.assert_allclose(tuned._featurizer.encoder.encode(normalised), want, atol=2e-2)
-    base_pool = build_encoder("onnx", (4,), onnx_cache=onnx, threads=1).encode(normalised)
-    assert float(np.abs(want - base_pool).max()) > 1e-2
