@@ -70,6 +70,15 @@ def _fake_head(delta: Delta, path: Path, base_sha: str) -> Path:
     return path
 
 
+def _dev_tweets(shared_dir: Path, n: int) -> tuple[list[str], np.ndarray]:
+    """The first ``n`` real tweets of SemEval 2013 dev, normalised, and their class indices."""
+    rows = read_semeval(
+        shared_dir / "data" / "sentiment" / "semeval-2017-task4a" / "twitter-2013dev-A.txt"
+    )[:n]
+    texts = [normalize_tweet(r.text) for r in rows]
+    return texts, np.asarray([INDEX[r.label.value] for r in rows], dtype=np.int64)
+
+
 def _base_sha() -> str:
     from socialpulse.sentiment.minilm_weights import weights_hash
 
@@ -96,11 +105,7 @@ def test_base_layer_over_cached_trunk_gives_the_base_pool(tmp_path: Path) -> Non
 def test_finetuning_on_real_tweets_lowers_loss_and_changes_only_the_copy(
     tmp_path: Path, shared_dir: Path
 ) -> None:
-    rows = read_semeval(
-        shared_dir / "data" / "sentiment" / "semeval-2017-task4a" / "twitter-2013dev-A.txt"
-    )[:192]
-    texts = [normalize_tweet(r.text) for r in rows]
-    y = np.asarray([INDEX[r.label.value] for r in rows], dtype=np.int64)
+    texts, y = _dev_tweets(shared_dir, 192)
     trunk = Trunk(encoder_dir(), tmp_path).states("dev", texts)
     config = FinetuneConfig(epochs=3, lr=3e-4, head_lr=3e-3, batch_size=16, threads=1)
     layer, head, losses = finetune(encoder_dir(), trunk, y, config)
@@ -242,11 +247,7 @@ def test_finetune_config_refuses_what_it_cannot_run() -> None:
 def test_finetuning_several_layers_tunes_their_copies_over_a_shallower_trunk(
     tmp_path: Path, shared_dir: Path
 ) -> None:
-    rows = read_semeval(
-        shared_dir / "data" / "sentiment" / "semeval-2017-task4a" / "twitter-2013dev-A.txt"
-    )[:64]
-    texts = [normalize_tweet(r.text) for r in rows]
-    y = np.asarray([INDEX[r.label.value] for r in rows], dtype=np.int64)
+    texts, y = _dev_tweets(shared_dir, 64)
     config = FinetuneConfig(lr=3e-4, batch_size=16, threads=1, layers=2, precision="bf16")
     with pytest.raises(ValueError, match="read trunk depth 2, these states are of depth 3"):
         finetune(encoder_dir(), Trunk(encoder_dir(), tmp_path).states("dev", texts), y, config)
