@@ -144,7 +144,7 @@ def main() -> int:
         precision=args.precision,
     )
     model_dir = encoder_dir()
-    trunk = Trunk(model_dir, args.trunk_cache, depth=TUNED_LAYER - args.layers)
+    trunk = Trunk(model_dir, args.trunk_cache, depth=config.trunk_depth)
     index = {name: i for i, name in enumerate(NAMES)}
     data: dict[str, tuple[TrunkStates, list[str], np.ndarray]] = {}
     started = time.perf_counter()

@@ -210,6 +210,11 @@ class FinetuneConfig:
     """``fp32``, or ``bf16``: autocast of the forward and backward passes, fp32 weights
     (mixed precision; ~2x faster where the CPU has bf16 matrix units)."""
 
+    @property
+    def trunk_depth(self) -> int:
+        """The frozen base layer whose cached states the tuned copies read."""
+        return TUNED_LAYER - self.layers
+
     def __post_init__(self) -> None:
         # Checked here, before the trunk states (minutes) are computed for a run that fails.
         if not 1 <= self.layers <= TUNED_LAYER:
@@ -277,9 +282,9 @@ def finetune(
     training loss per step. Seeded: same inputs, same result."""
     import torch
 
-    if trunk.depth != TUNED_LAYER - config.layers:
+    if trunk.depth != config.trunk_depth:
         raise ValueError(
-            f"{config.layers} tuned layer(s) read trunk depth {TUNED_LAYER - config.layers},"
+            f"{config.layers} tuned layer(s) read trunk depth {config.trunk_depth},"
             f" these states are of depth {trunk.depth}"
         )
     torch.manual_seed(config.seed)

@@ -69,8 +69,8 @@ def train_finetuned(
     if not files:
         raise FileNotFoundError(f"no SemEval files (*.txt) in {job.data_dir}")
     tuned_layers = job.finetune.layers
-    first = TUNED_LAYER - tuned_layers + 1
-    trunk = Trunk(model_dir, job.trunk_cache, job.max_length, depth=first - 1)
+    first = job.finetune.trunk_depth + 1  # the first tuned layer
+    trunk = Trunk(model_dir, job.trunk_cache, job.max_length, depth=job.finetune.trunk_depth)
     index = {lab.value: i for i, lab in enumerate(LABELS)}
     blocks: list[TrunkStates] = []
     texts: list[str] = []
@@ -109,7 +109,7 @@ def train_finetuned(
         "finetuned": {
             "layer": TUNED_LAYER,
             "tuned_layers": list(range(first, TUNED_LAYER + 1)),
-            "frozen_trunk_layers": first - 1,
+            "frozen_trunk_layers": job.finetune.trunk_depth,
             "trained_on": f"PyTorch {job.finetune.precision} over cached trunk states",
             "sample": len(sample),
             "sample_seed": job.finetune.seed,
